@@ -1,0 +1,52 @@
+//! The site header: who is signed in, and where to go.
+
+use leptos::prelude::*;
+
+use super::field::CsrfField;
+use crate::paths::{LOGIN, LOGOUT, PROFILE, SIGNUP};
+use crate::state::use_portal_state;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let state = use_portal_state();
+    view! {
+        <header class="site-header">
+            <a class="brand" href="/">
+                "Gatehouse"
+            </a>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let state = state.await.unwrap_or_default();
+                    match state.user {
+                        Some(user) => {
+                            view! {
+                                <nav aria-label="Account">
+                                    <span class="whoami">
+                                        "Signed in as " <strong>{user.display_name()}</strong>
+                                    </span>
+                                    <a href=PROFILE>"Profile"</a>
+                                    <form method="post" action=LOGOUT class="inline">
+                                        <CsrfField token=state.csrf_token />
+                                        <button type="submit" class="link">
+                                            "Sign out"
+                                        </button>
+                                    </form>
+                                </nav>
+                            }
+                                .into_any()
+                        }
+                        None => {
+                            view! {
+                                <nav aria-label="Account">
+                                    <a href=LOGIN>"Sign in"</a>
+                                    <a href=SIGNUP>"Create account"</a>
+                                </nav>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </header>
+    }
+}

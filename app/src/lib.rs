@@ -1,0 +1,63 @@
+//! The Gatehouse portal: Leptos pages, server-rendered and then hydrated.
+//!
+//! Forms are plain HTML forms posting to the server's form handlers, so they
+//! work with JavaScript off and after hydration alike. What a page needs
+//! from the server — who is signed in, the CSRF token, the errors and
+//! values of a refused form — arrives through one server function,
+//! [`state::fetch_portal_state`], whose result is serialized into the page.
+
+pub mod components;
+pub mod pages;
+pub mod paths;
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use components::header::Header;
+use pages::{HomePage, LoginPage, NotFound, ProfilePage, SignupPage};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    state::provide_portal_state();
+
+    // In-order (async) rendering: every page is complete HTML, so forms work
+    // without JavaScript (out-of-order streaming may leave "Loading…").
+    view! {
+        <Stylesheet id="leptos" href="/pkg/gatehouse.css" />
+        <Title text="Gatehouse" />
+        <Router>
+            <Header />
+            <main>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/accounts/signup/") view=SignupPage ssr=SsrMode::Async />
+                    <Route path=path!("/accounts/login/") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/accounts/profile/") view=ProfilePage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

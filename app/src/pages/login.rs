@@ -1,0 +1,76 @@
+//! `/accounts/login/`: sign in with username or email.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::encode_component;
+use crate::components::field::{CsrfField, Field};
+use crate::components::notice::Notice;
+use crate::paths::{LOGIN, SIGNUP};
+use crate::state::use_portal_state;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let state = use_portal_state();
+    let query = use_query_map();
+    view! {
+        <Title text="Sign in · Gatehouse" />
+        <section class="card">
+            <h1>"Sign in"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || {
+                    let query = query.get();
+                    let next = query.get("next");
+                    let info = if query.get("signed_out").is_some() {
+                        Some("You have signed out.".to_owned())
+                    } else if query.get("deleted").is_some() {
+                        Some("Your account was deleted.".to_owned())
+                    } else {
+                        None
+                    };
+                    Suspend::new(async move {
+                        let state = state.await.unwrap_or_default();
+                        let feedback = state.feedback.for_form("login");
+                        let next = feedback.value("next").or(next).unwrap_or_default();
+                        let signup_href = if next.is_empty() {
+                            SIGNUP.to_owned()
+                        } else {
+                            format!("{SIGNUP}?next={}", encode_component(&next))
+                        };
+                        view! {
+                            <Notice message=info />
+                            <Notice message=feedback.message.clone() kind="error" />
+                            <form method="post" action=LOGIN novalidate>
+                                <CsrfField token=state.csrf_token />
+                                <input type="hidden" name="next" value=next />
+                                <Field
+                                    id="login"
+                                    name="login"
+                                    label="Username or email"
+                                    autocomplete="username"
+                                    value=feedback.value("login")
+                                    error=feedback.error("login")
+                                    required=true
+                                />
+                                <Field
+                                    id="password"
+                                    name="password"
+                                    label="Password"
+                                    kind="password"
+                                    autocomplete="current-password"
+                                    error=feedback.error("password")
+                                    required=true
+                                />
+                                <button type="submit">"Sign in"</button>
+                            </form>
+                            <p class="aside">
+                                "New here? " <a href=signup_href>"Create an account"</a>
+                            </p>
+                        }
+                    })
+                }}
+            </Suspense>
+        </section>
+    }
+}

@@ -1,0 +1,83 @@
+//! `/accounts/signup/`: create an account.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::field::{CsrfField, Field};
+use crate::components::notice::Notice;
+use crate::paths::{LOGIN, SIGNUP};
+use crate::state::use_portal_state;
+
+#[component]
+pub fn SignupPage() -> impl IntoView {
+    let state = use_portal_state();
+    let query = use_query_map();
+    view! {
+        <Title text="Create account · Gatehouse" />
+        <section class="card">
+            <h1>"Create your account"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || {
+                    let next = query.get().get("next");
+                    Suspend::new(async move {
+                        let state = state.await.unwrap_or_default();
+                        let feedback = state.feedback.for_form("signup");
+                        let next = feedback.value("next").or(next).unwrap_or_default();
+                        view! {
+                            <Notice message=feedback.message.clone() kind="error" />
+                            <form method="post" action=SIGNUP novalidate>
+                                <CsrfField token=state.csrf_token />
+                                <input type="hidden" name="next" value=next />
+                                <Field
+                                    id="username"
+                                    name="username"
+                                    label="Username"
+                                    autocomplete="username"
+                                    value=feedback.value("username")
+                                    error=feedback.error("username")
+                                    required=true
+                                />
+                                <Field
+                                    id="email"
+                                    name="email"
+                                    label="Email"
+                                    kind="email"
+                                    autocomplete="email"
+                                    value=feedback.value("email")
+                                    error=feedback.error("email")
+                                    required=true
+                                />
+                                <Field
+                                    id="password"
+                                    name="password"
+                                    label="Password"
+                                    kind="password"
+                                    autocomplete="new-password"
+                                    error=feedback.error("password")
+                                    required=true
+                                />
+                                <p class="hint">
+                                    "At least 10 characters; not your username or email, nor a common password."
+                                </p>
+                                <Field
+                                    id="confirm"
+                                    name="confirm"
+                                    label="Confirm password"
+                                    kind="password"
+                                    autocomplete="new-password"
+                                    error=feedback.error("confirm")
+                                    required=true
+                                />
+                                <button type="submit">"Create account"</button>
+                            </form>
+                            <p class="aside">
+                                "Already have an account? " <a href=LOGIN>"Sign in"</a>
+                            </p>
+                        }
+                    })
+                }}
+            </Suspense>
+        </section>
+    }
+}

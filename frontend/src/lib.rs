@@ -1,0 +1,13 @@
+//! The browser entry point: hydrates the server-rendered portal.
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+    // Marks the page once hydration has run (end-to-end tests wait for it).
+    leptos::prelude::request_animation_frame(|| {
+        if let Some(body) = leptos::prelude::document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}

@@ -1,0 +1,188 @@
+//! Configuration: defaults, then an optional TOML file, then `GATEHOUSE_*`
+//! environment variables (highest precedence).
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// The URL people and clients use to reach Gatehouse (scheme + host +
+    /// port, no path). Decides the `Secure` cookie flag and the allowed
+    /// `Origin` of form posts.
+    pub public_url: String,
+    /// `sqlite://path` (created if missing).
+    pub database_url: String,
+    /// Largest number of pooled database connections.
+    pub database_max_connections: u32,
+    /// Seconds to wait for a pooled connection before failing the request.
+    pub database_acquire_timeout_secs: u64,
+    pub session_cookie_name: String,
+    /// Sign out after this many seconds without a request.
+    pub session_idle_timeout_secs: i64,
+    /// Sign out this many seconds after signing in, whatever the activity.
+    pub session_absolute_timeout_secs: i64,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy
+    /// you control, which overwrites that header).
+    pub trust_forwarded_for: bool,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            public_url: "http://127.0.0.1:3000".into(),
+            database_url: "sqlite://data/gatehouse.db".into(),
+            database_max_connections: 8,
+            database_acquire_timeout_secs: 5,
+            session_cookie_name: "gatehouse_session".into(),
+            session_idle_timeout_secs: 7 * 24 * 3600,
+            session_absolute_timeout_secs: 30 * 24 * 3600,
+            trust_forwarded_for: false,
+            log_format: "text".into(),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::Invalid(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        // GATEHOUSE_CONFIG names the file itself; it is not a setting.
+        figment = figment.merge(Env::prefixed("GATEHOUSE_").ignore(&["config"]));
+        let config: Config = figment.extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.public_url.trim_end_matches('/');
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains('?') {
+            return Err(ConfigError::Invalid(format!(
+                "public_url must be an http(s) URL without query, got {:?}",
+                self.public_url
+            )));
+        }
+        let cookie_ok = !self.session_cookie_name.is_empty()
+            && self
+                .session_cookie_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !cookie_ok {
+            return Err(ConfigError::Invalid(
+                "session_cookie_name must be letters, digits, '_' or '-'".into(),
+            ));
+        }
+        if self.session_idle_timeout_secs <= 0 || self.session_absolute_timeout_secs <= 0 {
+            return Err(ConfigError::Invalid(
+                "session timeouts must be positive".into(),
+            ));
+        }
+        if self.database_max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "database_max_connections must be at least 1".into(),
+            ));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid(
+                "log_format must be text or json".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The public origin (`scheme://host[:port]`), as browsers send it in `Origin`.
+    pub fn public_origin(&self) -> &str {
+        let url = self.public_url.trim_end_matches('/');
+        let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+        match url[after_scheme..].find('/') {
+            Some(i) => &url[..after_scheme + i],
+            None => url,
+        }
+    }
+
+    /// Cookies get `Secure` when Gatehouse is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_serve_locally_on_sqlite() {
+        let c = Config::default();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:3000");
+        assert!(c.database_url.starts_with("sqlite://data/"));
+        assert_eq!(c.session_cookie_name, "gatehouse_session");
+        assert!(!c.secure_cookies());
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn public_origin_drops_path() {
+        let c = Config {
+            public_url: "https://id.example.org/base/".into(),
+            ..Config::default()
+        };
+        assert_eq!(c.public_origin(), "https://id.example.org");
+        assert!(c.secure_cookies());
+    }
+
+    #[test]
+    fn file_then_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "g.toml",
+                "bind = \"127.0.0.1:4000\"\nsession_cookie_name = \"from_file\"\n",
+            )?;
+            jail.set_env("GATEHOUSE_SESSION_COOKIE_NAME", "from_env");
+            let c = Config::load(Some(Path::new("g.toml"))).unwrap();
+            assert_eq!(c.bind.port(), 4000);
+            assert_eq!(c.session_cookie_name, "from_env");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("GATEHOUSE_PUBLIC_URL", "ftp://x");
+            assert!(Config::load(None).is_err());
+            jail.set_env("GATEHOUSE_PUBLIC_URL", "http://x");
+            jail.set_env("GATEHOUSE_SESSION_COOKIE_NAME", "bad name;");
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+}

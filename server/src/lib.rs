@@ -1,0 +1,156 @@
+//! The Gatehouse server: configuration, storage, the portal's form handlers,
+//! the HTTP router and the command line.
+
+pub mod cli;
+pub mod config;
+pub mod portal;
+pub mod state;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::{REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
+use axum::http::HeaderValue;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use gatehouse::account::{AccountService, SessionPolicy};
+use gatehouse::password::{Cost, PasswordHasher};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+use crate::config::Config;
+use crate::state::AppState;
+use crate::store::PoolSettings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Open(#[from] store::OpenError),
+    #[error("password hasher: {0}")]
+    Hasher(#[from] gatehouse::password::PasswordError),
+    #[error("leptos configuration: {0}")]
+    Leptos(String),
+}
+
+/// Opens (and migrates) the database and builds the shared state.
+pub async fn build_state(
+    config: Config,
+    leptos_options: LeptosOptions,
+) -> Result<AppState, StartError> {
+    let pool = PoolSettings {
+        max_connections: config.database_max_connections,
+        acquire_timeout: Duration::from_secs(config.database_acquire_timeout_secs),
+    };
+    let store = store::open(&config.database_url, &pool).await?;
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let hasher = PasswordHasher::new(Cost::default(), cores)?;
+    let sessions = SessionPolicy {
+        idle_timeout: config.session_idle_timeout_secs,
+        absolute_timeout: config.session_absolute_timeout_secs,
+    };
+    Ok(AppState {
+        leptos_options,
+        config: Arc::new(config),
+        accounts: AccountService::new(store, hasher, sessions),
+    })
+}
+
+/// Leptos options for the site built by cargo-leptos (`target/site` unless
+/// `LEPTOS_SITE_ROOT` says otherwise), listening where the config says.
+pub fn leptos_options(config: &Config) -> Result<LeptosOptions, StartError> {
+    let mut options = leptos::config::get_configuration(None)
+        .map_err(|e| StartError::Leptos(e.to_string()))?
+        .leptos_options;
+    options.site_addr = config.bind;
+    Ok(options)
+}
+
+/// Every route: the portal (Leptos pages, their server function and form
+/// posts, behind the session/CSRF middleware), health, static files.
+pub fn build_router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let options = state.leptos_options.clone();
+    let portal = Router::new()
+        .leptos_routes(&state, routes, move || app::shell(options.clone()))
+        .merge(portal::form_routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            portal::portal_context,
+        ));
+    let not_found = {
+        let options = state.leptos_options.clone();
+        leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            || {},
+            move |_| app::shell(options.clone()),
+        )
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(portal)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let h = response.headers_mut();
+    h.entry(X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
+    h.entry(X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    h.entry(REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("same-origin"));
+    response
+}
+
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
+    match state.accounts.store().failure_counts(&["healthz"]).await {
+        Ok(_) => (axum::http::StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unavailable",
+            )
+        }
+    }
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let app = build_router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,84 @@
+//! `gatehouse`: serve, migrate, and provision accounts.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use gatehouse_server::cli::{self, Cli, Command, UserCommand};
+use gatehouse_server::config::Config;
+
+fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match cli::load_config(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config);
+    let options = match gatehouse_server::leptos_options(&config) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let bind = config.bind;
+    let state = match gatehouse_server::build_state(config, options).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = match &cli.command {
+        Command::Serve => {
+            let listener = match tokio::net::TcpListener::bind(bind).await {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("error: cannot listen on {bind}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            tracing::info!(%bind, public_url = %state.config.public_url, "serving");
+            return match gatehouse_server::serve(state, listener).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Migrate => {
+            // build_state already applied the migrations.
+            println!("Migrations applied.");
+            return ExitCode::SUCCESS;
+        }
+        Command::Createsuperuser(args) => {
+            let password = cli::read_password(args, std::io::stdin());
+            cli::create_user(&state, args, password, true, true).await
+        }
+        Command::User(UserCommand::Create { user, staff }) => {
+            let password = cli::read_password(user, std::io::stdin());
+            cli::create_user(&state, user, password, *staff, false).await
+        }
+    };
+    let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());
+    let _ = std::io::stderr().write_all(outcome.stderr.as_bytes());
+    ExitCode::from(outcome.code as u8)
+}

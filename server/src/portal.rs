@@ -1,0 +1,120 @@
+//! The account portal's server side: the middleware that tells every page
+//! who is signed in, and the handlers of its form posts.
+//!
+//! Pages are Leptos components (crate `app`). Their forms post here; a
+//! handler either redirects (303) on success or renders the same page again
+//! with the errors beside the fields and the typed values kept.
+
+mod context;
+mod cookies;
+mod csrf;
+mod login;
+mod logout;
+mod profile;
+mod render;
+mod signup;
+
+use axum::routing::post;
+use axum::Router;
+
+use crate::state::AppState;
+
+pub use context::{portal_context, CurrentSession};
+
+/// The form-post routes. The GET side of the same paths is Leptos's.
+pub fn form_routes() -> Router<AppState> {
+    Router::new()
+        .route(app::paths::SIGNUP, post(signup::submit))
+        .route(app::paths::LOGIN, post(login::submit))
+        .route(app::paths::LOGOUT, post(logout::submit))
+        .route(app::paths::PROFILE, post(profile::submit))
+}
+
+/// Current time in Unix seconds.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Checks the post's origin and CSRF token against the cookie.
+pub(crate) fn verify_csrf(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    form_token: &str,
+) -> Result<(), axum::response::Response> {
+    let cookie = parts
+        .extensions
+        .get::<context::CsrfCookie>()
+        .and_then(|c| c.0.as_deref());
+    csrf::check(
+        &parts.headers,
+        state.config.public_origin(),
+        cookie,
+        form_token,
+    )
+    .map_err(|why| {
+        tracing::info!(?why, path = %parts.uri.path(), "form post refused by CSRF check");
+        render::csrf_rejected()
+    })
+}
+
+/// The session the middleware found for this request.
+pub(crate) fn current_session(parts: &axum::http::request::Parts) -> Option<CurrentSession> {
+    parts
+        .extensions
+        .get::<Option<CurrentSession>>()
+        .cloned()
+        .flatten()
+}
+
+/// The client's address for throttling: the socket peer, or the last
+/// `X-Forwarded-For` entry when the proxy in front is trusted.
+pub(crate) fn client_addr(state: &AppState, parts: &axum::http::request::Parts) -> String {
+    if state.config.trust_forwarded_for {
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .last();
+        if let Some(addr) = forwarded {
+            return addr.to_owned();
+        }
+    }
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Signs `user_id` in: ends the session the browser had (the id is never
+/// reused across a sign-in), starts a new one and redirects to `next`.
+pub(crate) async fn signed_in_redirect(
+    state: &AppState,
+    previous: Option<&CurrentSession>,
+    user_id: i64,
+    next: &str,
+) -> axum::response::Response {
+    if let Some(old) = previous {
+        if let Err(e) = state.accounts.store().delete_session(&old.digest).await {
+            return render::internal_error(e);
+        }
+    }
+    let secret = match state.accounts.start_session(user_id, now()).await {
+        Ok(s) => s,
+        Err(e) => return render::internal_error(e),
+    };
+    let cookie = cookies::set(
+        &state.config.session_cookie_name,
+        secret.expose(),
+        state.config.secure_cookies(),
+        None,
+    );
+    render::see_other(gatehouse::next::next_or_default(Some(next)), &[cookie])
+}

@@ -1,0 +1,136 @@
+//! Answers of the form handlers: the page again with feedback, a redirect,
+//! or a generic error that hides its cause from the browser.
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gatehouse::account::FieldErrors;
+use serde::de::DeserializeOwned;
+
+use crate::state::AppState;
+
+/// What the page shows again after a refused post.
+pub struct Refusal<'a> {
+    pub form: &'a str,
+    pub errors: FieldErrors,
+    pub message: Option<String>,
+    /// What the user typed, minus passwords.
+    pub values: Vec<(&'a str, String)>,
+    pub status: StatusCode,
+}
+
+/// Renders the page the form is on (the request's path) with the form's
+/// errors beside their fields and the typed values kept.
+pub async fn refused(state: &AppState, mut parts: Parts, refusal: Refusal<'_>) -> Response {
+    let feedback = app::state::FormFeedback {
+        form: refusal.form.to_owned(),
+        errors: refusal
+            .errors
+            .0
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        values: refusal
+            .values
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect::<BTreeMap<_, _>>(),
+        message: refusal.message,
+    };
+    if let Some(page) = parts.extensions.get_mut::<app::state::PortalState>() {
+        page.feedback = feedback;
+    }
+    parts.method = axum::http::Method::GET;
+    let options = state.leptos_options.clone();
+    let render =
+        leptos_axum::render_app_async_with_context(|| {}, move || app::shell(options.clone()));
+    let mut response = render(Request::from_parts(parts, Body::empty())).await;
+    *response.status_mut() = refusal.status;
+    response
+}
+
+/// 303 See Other to `location`, optionally setting cookies.
+pub fn see_other(location: &str, cookies: &[String]) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        headers.insert(LOCATION, v);
+    }
+    for cookie in cookies {
+        if let Ok(v) = HeaderValue::from_str(cookie) {
+            headers.append(SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+fn plain_page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Gatehouse</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main><section class=\"card\">\
+         <h1>{title}</h1><p>{body}</p></section></main></body></html>"
+    );
+    let mut response = (status, html).into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+/// A post whose origin or CSRF token is wrong.
+pub fn csrf_rejected() -> Response {
+    plain_page(
+        StatusCode::FORBIDDEN,
+        "Request refused",
+        "This form was sent from another site or has expired. Go back, reload the page and try again.",
+    )
+}
+
+/// A post whose body could not be read as a form.
+pub fn bad_form() -> Response {
+    plain_page(
+        StatusCode::BAD_REQUEST,
+        "Bad request",
+        "The form could not be read. Go back, reload the page and try again.",
+    )
+}
+
+/// A failure that is not the user's doing: logged in full, shown generically.
+pub fn internal_error(error: impl std::fmt::Display) -> Response {
+    tracing::error!(%error, "request failed");
+    plain_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "Gatehouse could not complete this request. Please try again in a moment.",
+    )
+}
+
+/// Splits a form post into its request parts and its decoded fields.
+/// Missing fields decode as empty (the form structs use `#[serde(default)]`),
+/// so they are reported beside the field like any other invalid value.
+pub async fn read_form<T: DeserializeOwned>(
+    req: Request,
+    limit: usize,
+) -> Result<(Parts, T), Response> {
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            return Err(plain_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large",
+                "The form was larger than Gatehouse accepts.",
+            ))
+        }
+    };
+    match serde_urlencoded::from_bytes::<T>(&bytes) {
+        Ok(form) => Ok((parts, form)),
+        Err(_) => Err(bad_form()),
+    }
+}

@@ -1,0 +1,16 @@
+//! The one state value every handler shares.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use gatehouse::account::AccountService;
+use leptos::config::LeptosOptions;
+
+use crate::config::Config;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub config: Arc<Config>,
+    pub accounts: AccountService,
+}

@@ -1,0 +1,477 @@
+//! Account use cases: sign up, sign in, sessions, profile, password, delete.
+//! Each takes plain values and the current time and returns typed errors;
+//! the web layer only maps them to pages and status codes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::validation::{
+    normalize_email, validate_email, validate_name, validate_new_password, validate_username,
+};
+use crate::password::{Password, PasswordError, PasswordHasher};
+use crate::secret::{Secret, SecretDigest};
+use crate::store::{NewUser, ProfileUpdate, SessionRecord, Store, StoreError, UniqueError, User};
+use crate::throttle::Policy;
+
+/// Messages keyed by form field name, shown beside that field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors(pub BTreeMap<&'static str, String>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_insert_with(|| message.into());
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn one(field: &'static str, message: impl Into<String>) -> Self {
+        let mut e = Self::default();
+        e.add(field, message);
+        e
+    }
+}
+
+/// A form that could not be accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum FormError {
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    #[error("too many attempts; retry in {0} s")]
+    Throttled(i64),
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+/// Failures that are not the user's doing: logged, never shown.
+#[derive(Debug, thiserror::Error)]
+pub enum InternalError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+}
+
+impl From<StoreError> for FormError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+impl From<PasswordError> for FormError {
+    fn from(e: PasswordError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Unknown account, wrong password or deactivated account: one answer.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("too many attempts; retry in {0} s")]
+    Throttled(i64),
+    #[error(transparent)]
+    Internal(#[from] InternalError),
+}
+
+impl From<StoreError> for SignInError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+impl From<PasswordError> for SignInError {
+    fn from(e: PasswordError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// How long sessions live, in seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    /// Signed out after this long without a request.
+    pub idle_timeout: i64,
+    /// Signed out this long after signing in, whatever the activity.
+    pub absolute_timeout: i64,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            idle_timeout: 7 * 24 * 3600,
+            absolute_timeout: 30 * 24 * 3600,
+        }
+    }
+}
+
+/// `last_seen_at` is written at most this often, so reads stay reads.
+const TOUCH_EVERY: i64 = 60;
+
+pub struct SignUp<'a> {
+    pub username: &'a str,
+    pub email: &'a str,
+    pub password: &'a str,
+    pub confirm: &'a str,
+}
+
+pub struct NewAccount<'a> {
+    pub username: &'a str,
+    pub email: &'a str,
+    pub password: &'a str,
+    pub is_staff: bool,
+    pub is_superuser: bool,
+}
+
+#[derive(Clone)]
+pub struct AccountService {
+    store: Arc<dyn Store>,
+    hasher: PasswordHasher,
+    sessions: SessionPolicy,
+}
+
+/// Throttle key of an account: its id when it exists (so username and email
+/// share one counter), else the login as typed, so unknown names are
+/// throttled alike and reveal nothing.
+fn account_key(user: Option<&User>, login: &str) -> String {
+    match user {
+        Some(u) => format!("user:{}", u.id),
+        None => format!("login:{}", login.trim().to_lowercase()),
+    }
+}
+fn address_key(addr: &str) -> String {
+    format!("address:{addr}")
+}
+
+impl AccountService {
+    pub fn new(store: Arc<dyn Store>, hasher: PasswordHasher, sessions: SessionPolicy) -> Self {
+        Self {
+            store,
+            hasher,
+            sessions,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The portal's sign-up form.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_up(&self, form: SignUp<'_>, now: i64) -> Result<User, FormError> {
+        let mut errors = FieldErrors::default();
+        if form.password != form.confirm {
+            errors.add("confirm", "The two passwords do not match.");
+        }
+        self.create_account(
+            NewAccount {
+                username: form.username,
+                email: form.email,
+                password: form.password,
+                is_staff: false,
+                is_superuser: false,
+            },
+            errors,
+            now,
+        )
+        .await
+    }
+
+    /// Creates an account after checking every field (portal, CLI, API).
+    #[tracing::instrument(skip_all)]
+    pub async fn create_account(
+        &self,
+        new: NewAccount<'_>,
+        mut errors: FieldErrors,
+        now: i64,
+    ) -> Result<User, FormError> {
+        let username = new.username.trim();
+        let email = normalize_email(new.email);
+        if let Err(e) = validate_username(username) {
+            errors.add("username", e.0);
+        }
+        if let Err(e) = validate_email(&email) {
+            errors.add("email", e.0);
+        }
+        if let Err(e) = validate_new_password(new.password, username, &email) {
+            errors.add("password", e.0);
+        }
+        if !errors.is_empty() {
+            return Err(FormError::Invalid(errors));
+        }
+        let hash = self.hasher.hash(Password::new(new.password)).await?;
+        let created = self
+            .store
+            .create_user(NewUser {
+                username,
+                email: &email,
+                password_hash: &hash,
+                is_staff: new.is_staff,
+                is_superuser: new.is_superuser,
+                now,
+            })
+            .await;
+        match created {
+            Ok(user) => Ok(user),
+            Err(UniqueError::Username) => Err(FormError::Invalid(FieldErrors::one(
+                "username",
+                "That username is taken.",
+            ))),
+            Err(UniqueError::Email) => Err(FormError::Invalid(FieldErrors::one(
+                "email",
+                "An account with this email address already exists.",
+            ))),
+            Err(UniqueError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    /// Seconds before another attempt is allowed for this login and address.
+    async fn throttle_wait(&self, account: &str, addr: &str, now: i64) -> Result<i64, StoreError> {
+        let address = address_key(addr);
+        let counts = self.store.failure_counts(&[account, &address]).await?;
+        Ok(counts
+            .iter()
+            .map(|(key, count)| {
+                let policy = if *key == account {
+                    Policy::ACCOUNT
+                } else {
+                    Policy::ADDRESS
+                };
+                policy.wait(Some(*count), now)
+            })
+            .max()
+            .unwrap_or(0))
+    }
+
+    async fn record_failure(&self, account: &str, addr: &str, now: i64) -> Result<(), StoreError> {
+        self.store
+            .record_failure(account, now, Policy::ACCOUNT.reset_after)
+            .await?;
+        self.store
+            .record_failure(&address_key(addr), now, Policy::ADDRESS.reset_after)
+            .await?;
+        Ok(())
+    }
+
+    /// Checks credentials, throttled per account and per client address.
+    /// Unknown users cost one hash, like a wrong password.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_in(
+        &self,
+        login: &str,
+        password: &str,
+        client_addr: &str,
+        now: i64,
+    ) -> Result<User, SignInError> {
+        let login = login.trim();
+        let user = if login.is_empty() || login.len() > 254 {
+            None
+        } else {
+            self.store.user_by_login(login).await?
+        };
+        let account = account_key(user.as_ref(), login);
+        let wait = self.throttle_wait(&account, client_addr, now).await?;
+        if wait > 0 {
+            return Err(SignInError::Throttled(wait));
+        }
+        let verified = self
+            .hasher
+            .verify(
+                Password::new(password),
+                user.as_ref().map(|u| &u.password_hash),
+            )
+            .await?;
+        let user = match user {
+            Some(u) if verified.matches && u.is_active => u,
+            _ => {
+                self.record_failure(&account, client_addr, now).await?;
+                return Err(SignInError::InvalidCredentials);
+            }
+        };
+        if verified.needs_rehash {
+            let hash = self.hasher.hash(Password::new(password)).await?;
+            self.store.set_password(user.id, &hash).await?;
+        }
+        self.store.clear_failures(&account).await?;
+        self.store.record_login(user.id, now).await?;
+        Ok(user)
+    }
+
+    /// A new session for `user_id`; the returned secret goes in the cookie.
+    pub async fn start_session(&self, user_id: i64, now: i64) -> Result<Secret, StoreError> {
+        let secret = Secret::generate();
+        self.store
+            .create_session(&SessionRecord {
+                digest: secret.digest(),
+                user_id,
+                created_at: now,
+                last_seen_at: now,
+            })
+            .await?;
+        Ok(secret)
+    }
+
+    /// The signed-in user behind a session cookie, if the session is alive.
+    pub async fn session_user(
+        &self,
+        cookie: &str,
+        now: i64,
+    ) -> Result<Option<(User, SecretDigest)>, StoreError> {
+        if cookie.is_empty() || cookie.len() > 128 {
+            return Ok(None);
+        }
+        let digest = SecretDigest::of(cookie);
+        let Some((session, user)) = self.store.session_with_user(&digest).await? else {
+            return Ok(None);
+        };
+        let idle = now - session.last_seen_at >= self.sessions.idle_timeout;
+        let old = now - session.created_at >= self.sessions.absolute_timeout;
+        if idle || old {
+            self.store.delete_session(&digest).await?;
+            return Ok(None);
+        }
+        if now - session.last_seen_at >= TOUCH_EVERY {
+            self.store.touch_session(&digest, now).await?;
+        }
+        Ok(Some((user, digest)))
+    }
+
+    pub async fn end_session(&self, cookie: &str) -> Result<(), StoreError> {
+        self.store.delete_session(&SecretDigest::of(cookie)).await
+    }
+
+    /// Removes sessions past their idle or absolute lifetime.
+    pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError> {
+        self.store
+            .delete_expired_sessions(
+                now - self.sessions.idle_timeout,
+                now - self.sessions.absolute_timeout,
+            )
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(user = user.id))]
+    pub async fn update_profile(
+        &self,
+        user: &User,
+        first_name: &str,
+        last_name: &str,
+        email: &str,
+    ) -> Result<(), FormError> {
+        let first_name = first_name.trim();
+        let last_name = last_name.trim();
+        let email = normalize_email(email);
+        let mut errors = FieldErrors::default();
+        if let Err(e) = validate_name(first_name) {
+            errors.add("first_name", e.0);
+        }
+        if let Err(e) = validate_name(last_name) {
+            errors.add("last_name", e.0);
+        }
+        if let Err(e) = validate_email(&email) {
+            errors.add("email", e.0);
+        }
+        if !errors.is_empty() {
+            return Err(FormError::Invalid(errors));
+        }
+        let update = ProfileUpdate {
+            first_name,
+            last_name,
+            email: &email,
+        };
+        match self.store.update_profile(user.id, update).await {
+            Ok(()) => Ok(()),
+            Err(UniqueError::Email) => Err(FormError::Invalid(FieldErrors::one(
+                "email",
+                "An account with this email address already exists.",
+            ))),
+            Err(UniqueError::Username) => Err(FormError::Invalid(FieldErrors::one(
+                "email",
+                "This email address cannot be used.",
+            ))),
+            Err(UniqueError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    /// Checks the current password of a signed-in user; wrong guesses are
+    /// throttled like sign-ins, so a stolen session cannot brute-force it.
+    async fn check_current_password(
+        &self,
+        user: &User,
+        password: &str,
+        field: &'static str,
+        now: i64,
+    ) -> Result<(), FormError> {
+        let key = account_key(Some(user), "");
+        let counts = self.store.failure_counts(&[&key]).await?;
+        let wait = Policy::ACCOUNT.wait(counts.first().map(|(_, c)| *c), now);
+        if wait > 0 {
+            return Err(FormError::Throttled(wait));
+        }
+        let verified = self
+            .hasher
+            .verify(Password::new(password), Some(&user.password_hash))
+            .await?;
+        if !verified.matches {
+            self.store
+                .record_failure(&key, now, Policy::ACCOUNT.reset_after)
+                .await?;
+            return Err(FormError::Invalid(FieldErrors::one(
+                field,
+                "Your password is not correct.",
+            )));
+        }
+        Ok(())
+    }
+
+    /// Changes the password and signs the user out of every other session.
+    #[tracing::instrument(skip_all, fields(user = user.id))]
+    pub async fn change_password(
+        &self,
+        user: &User,
+        current_session: Option<&SecretDigest>,
+        current: &str,
+        new: &str,
+        confirm: &str,
+        now: i64,
+    ) -> Result<(), FormError> {
+        let mut errors = FieldErrors::default();
+        if let Err(e) = validate_new_password(new, &user.username, &user.email) {
+            errors.add("new_password", e.0);
+        }
+        if new != confirm {
+            errors.add("confirm_new_password", "The two passwords do not match.");
+        }
+        if current.is_empty() {
+            errors.add("current_password", "Enter your current password.");
+        }
+        if !errors.is_empty() {
+            return Err(FormError::Invalid(errors));
+        }
+        self.check_current_password(user, current, "current_password", now)
+            .await?;
+        let hash = self.hasher.hash(Password::new(new)).await?;
+        self.store.set_password(user.id, &hash).await?;
+        self.store
+            .delete_user_sessions(user.id, current_session)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the account after checking its password.
+    #[tracing::instrument(skip_all, fields(user = user.id))]
+    pub async fn delete_account(
+        &self,
+        user: &User,
+        password: &str,
+        now: i64,
+    ) -> Result<(), FormError> {
+        if password.is_empty() {
+            return Err(FormError::Invalid(FieldErrors::one(
+                "delete_password",
+                "Enter your password to delete your account.",
+            )));
+        }
+        self.check_current_password(user, password, "delete_password", now)
+            .await?;
+        self.store.delete_user(user.id).await?;
+        Ok(())
+    }
+}
