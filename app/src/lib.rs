@@ -3,8 +3,9 @@
 //! Forms are plain HTML forms posting to the server's form handlers, so they
 //! work with JavaScript off and after hydration alike. What a page needs
 //! from the server — who is signed in, the CSRF token, the errors and
-//! values of a refused form — arrives through one server function,
-//! [`state::fetch_portal_state`], whose result is serialized into the page.
+//! values of a refused form — is [`state::PortalState`]: read from the
+//! request on the server and embedded as JSON in the page's head for
+//! hydration, so no page waits on an extra request.
 
 pub mod components;
 pub mod pages;
@@ -30,6 +31,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
+                <script type="application/json" id=state::STATE_ELEMENT_ID>
+                    {state::state_json(&state::initial_portal_state())}
+                </script>
             </head>
             <body>
                 <App />

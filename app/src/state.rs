@@ -65,26 +65,61 @@ pub struct PortalState {
     pub feedback: FormFeedback,
 }
 
-/// Reads the state the server's portal middleware attached to the request.
-#[server(prefix = "/_portal", endpoint = "state")]
-pub async fn fetch_portal_state() -> Result<PortalState, ServerFnError> {
-    let parts = use_context::<http::request::Parts>()
-        .ok_or_else(|| ServerFnError::new("no request context"))?;
-    Ok(parts
-        .extensions
-        .get::<PortalState>()
-        .cloned()
-        .unwrap_or_default())
+/// The id of the `<script type="application/json">` element in the page's
+/// head that carries the state to the browser for hydration.
+pub const STATE_ELEMENT_ID: &str = "gatehouse-state";
+
+/// The state of this request: on the server from the request the portal
+/// middleware annotated, in the browser from the JSON the server embedded.
+/// Synchronous on both sides, so pages need no `Suspense` to show it.
+pub fn initial_portal_state() -> PortalState {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<PortalState>().cloned())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        document()
+            .get_element_by_id(STATE_ELEMENT_ID)
+            .and_then(|el| el.text_content())
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default()
+    }
 }
 
-pub type PortalResource = Resource<Result<PortalState, ServerFnError>>;
+/// The state as JSON safe to place inside a `<script>` element.
+pub fn state_json(state: &PortalState) -> String {
+    serde_json::to_string(state)
+        .unwrap_or_else(|_| "{}".to_owned())
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
 
-/// One fetch per page load, shared by the header and the page.
+/// Makes the state available to every component of this page.
 pub fn provide_portal_state() {
-    let resource: PortalResource = Resource::new(|| (), |_| fetch_portal_state());
-    provide_context(resource);
+    provide_context(initial_portal_state());
 }
 
-pub fn use_portal_state() -> PortalResource {
-    expect_context::<PortalResource>()
+pub fn use_portal_state() -> PortalState {
+    use_context::<PortalState>().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_json_cannot_close_the_script_element() {
+        let state = PortalState {
+            csrf_token: "</script><script>alert(1)</script>".into(),
+            ..Default::default()
+        };
+        let json = state_json(&state);
+        assert!(!json.contains("</script"));
+        let back: PortalState = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, state);
+    }
 }

@@ -14,39 +14,34 @@ pub fn Header() -> impl IntoView {
             <a class="brand" href="/">
                 "Gatehouse"
             </a>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let state = state.await.unwrap_or_default();
-                    match state.user {
-                        Some(user) => {
-                            view! {
-                                <nav aria-label="Account">
-                                    <span class="whoami">
-                                        "Signed in as " <strong>{user.display_name()}</strong>
-                                    </span>
-                                    <a href=PROFILE>"Profile"</a>
-                                    <form method="post" action=LOGOUT class="inline">
-                                        <CsrfField token=state.csrf_token />
-                                        <button type="submit" class="link">
-                                            "Sign out"
-                                        </button>
-                                    </form>
-                                </nav>
-                            }
-                                .into_any()
-                        }
-                        None => {
-                            view! {
-                                <nav aria-label="Account">
-                                    <a href=LOGIN>"Sign in"</a>
-                                    <a href=SIGNUP>"Create account"</a>
-                                </nav>
-                            }
-                                .into_any()
-                        }
+            {match state.user {
+                Some(user) => {
+                    view! {
+                        <nav aria-label="Account">
+                            <span class="whoami">
+                                "Signed in as " <strong>{user.display_name()}</strong>
+                            </span>
+                            <a href=PROFILE>"Profile"</a>
+                            <form method="post" action=LOGOUT class="inline">
+                                <CsrfField token=state.csrf_token.clone() />
+                                <button type="submit" class="link">
+                                    "Sign out"
+                                </button>
+                            </form>
+                        </nav>
                     }
-                })}
-            </Suspense>
+                        .into_any()
+                }
+                None => {
+                    view! {
+                        <nav aria-label="Account">
+                            <a href=LOGIN>"Sign in"</a>
+                            <a href=SIGNUP>"Create account"</a>
+                        </nav>
+                    }
+                        .into_any()
+                }
+            }}
         </header>
     }
 }

@@ -11,32 +11,28 @@ pub fn HomePage() -> impl IntoView {
         <Title text="Gatehouse" />
         <section class="card">
             <h1>"One account for all the institute's applications"</h1>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match state.await.unwrap_or_default().user {
-                        Some(user) => {
-                            view! {
-                                <p>
-                                    "Welcome back, " {user.display_name()} ". "
-                                    <a href=PROFILE>"Manage your account"</a>
-                                </p>
-                            }
-                                .into_any()
-                        }
-                        None => {
-                            view! {
-                                <p>
-                                    <a href=LOGIN>"Sign in"</a>
-                                    " or "
-                                    <a href=SIGNUP>"create an account"</a>
-                                    "."
-                                </p>
-                            }
-                                .into_any()
-                        }
+            {match state.user {
+                Some(user) => {
+                    view! {
+                        <p>
+                            "Welcome back, " {user.display_name()} ". "
+                            <a href=PROFILE>"Manage your account"</a>
+                        </p>
                     }
-                })}
-            </Suspense>
+                        .into_any()
+                }
+                None => {
+                    view! {
+                        <p>
+                            <a href=LOGIN>"Sign in"</a>
+                            " or "
+                            <a href=SIGNUP>"create an account"</a>
+                            "."
+                        </p>
+                    }
+                        .into_any()
+                }
+            }}
         </section>
     }
 }

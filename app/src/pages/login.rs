@@ -18,8 +18,7 @@ pub fn LoginPage() -> impl IntoView {
         <Title text="Sign in · Gatehouse" />
         <section class="card">
             <h1>"Sign in"</h1>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || {
+            {move || {
                     let query = query.get();
                     let next = query.get("next");
                     let info = if query.get("signed_out").is_some() {
@@ -29,8 +28,8 @@ pub fn LoginPage() -> impl IntoView {
                     } else {
                         None
                     };
-                    Suspend::new(async move {
-                        let state = state.await.unwrap_or_default();
+                    {
+                        let state = state.clone();
                         let feedback = state.feedback.for_form("login");
                         let next = feedback.value("next").or(next).unwrap_or_default();
                         let signup_href = if next.is_empty() {
@@ -68,9 +67,8 @@ pub fn LoginPage() -> impl IntoView {
                                 "New here? " <a href=signup_href>"Create an account"</a>
                             </p>
                         }
-                    })
+                    }
                 }}
-            </Suspense>
         </section>
     }
 }

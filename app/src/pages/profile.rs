@@ -17,7 +17,6 @@ pub fn ProfilePage() -> impl IntoView {
     let query = use_query_map();
     view! {
         <Title text="Your account · Gatehouse" />
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
                 let saved = match query.get().get("saved").as_deref() {
                     Some("profile") => Some("Your profile was saved.".to_owned()),
@@ -29,8 +28,8 @@ pub fn ProfilePage() -> impl IntoView {
                     }
                     _ => None,
                 };
-                Suspend::new(async move {
-                    let state = state.await.unwrap_or_default();
+                {
+                    let state = state.clone();
                     let Some(user) = state.user else {
                         let to = format!("{LOGIN}?next={PROFILE}");
                         return view! { <Redirect path=to /> }.into_any();
@@ -144,8 +143,7 @@ pub fn ProfilePage() -> impl IntoView {
                         </section>
                     }
                         .into_any()
-                })
+                }
             }}
-        </Suspense>
     }
 }

@@ -17,11 +17,10 @@ pub fn SignupPage() -> impl IntoView {
         <Title text="Create account · Gatehouse" />
         <section class="card">
             <h1>"Create your account"</h1>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || {
+            {move || {
                     let next = query.get().get("next");
-                    Suspend::new(async move {
-                        let state = state.await.unwrap_or_default();
+                    {
+                        let state = state.clone();
                         let feedback = state.feedback.for_form("signup");
                         let next = feedback.value("next").or(next).unwrap_or_default();
                         view! {
@@ -75,9 +74,8 @@ pub fn SignupPage() -> impl IntoView {
                                 "Already have an account? " <a href=LOGIN>"Sign in"</a>
                             </p>
                         }
-                    })
+                    }
                 }}
-            </Suspense>
         </section>
     }
 }

@@ -13,6 +13,18 @@ use gatehouse::store::User;
 use super::{cookies, now, render};
 use crate::state::AppState;
 
+/// Paths whose GET needs a signed-in user.
+const SIGNED_IN_ONLY: &[&str] = &[app::paths::PROFILE];
+
+/// What to escape in a `next` query value: everything but unreserved
+/// characters and `/`.
+const NEXT_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// The signed-in user behind the request's session cookie.
 #[derive(Clone)]
 pub struct CurrentSession {
@@ -65,6 +77,30 @@ pub async fn portal_context(
         },
         None => None,
     };
+
+    // Pages for signed-in users send everyone else to sign in first, and
+    // back afterwards. (The page also redirects when reached by client-side
+    // navigation; this covers plain requests whatever their Accept header.)
+    if session.is_none()
+        && req.method() == axum::http::Method::GET
+        && SIGNED_IN_ONLY.contains(&req.uri().path())
+    {
+        let next = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let next = percent_encoding::utf8_percent_encode(next, NEXT_ENCODE).to_string();
+        let mut response = render::see_other(&format!("{}?next={next}", app::paths::LOGIN), &[]);
+        *response.status_mut() = axum::http::StatusCode::FOUND;
+        if stale_session {
+            let clear = cookies::clear(&config.session_cookie_name, config.secure_cookies());
+            if let Ok(v) = HeaderValue::from_str(&clear) {
+                response.headers_mut().append(SET_COOKIE, v);
+            }
+        }
+        return response;
+    }
 
     let csrf_name = csrf_cookie_name(&config.session_cookie_name);
     let csrf_cookie = cookies::get(req.headers(), &csrf_name)

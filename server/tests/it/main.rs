@@ -1,1 +1,9 @@
+//! HTTP-level tests: each starts the real server on an ephemeral port of
+//! 127.0.0.1 with its own temporary SQLite file.
 
+mod accounts;
+mod cli;
+mod csrf;
+mod sessions;
+mod support;
+mod throttling;

@@ -1,0 +1,199 @@
+//! A running server and a browser-like client for the tests.
+
+use std::sync::Arc;
+
+use gatehouse_server::config::Config;
+use reqwest::header::{HeaderMap, HeaderValue, SET_COOKIE};
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+
+pub struct TestServer {
+    pub base: String,
+    _dir: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let mut config = Config {
+            bind: addr,
+            public_url: format!("http://{addr}"),
+            database_url: format!("sqlite://{}/gatehouse.db", dir.path().display()),
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let options = gatehouse_server::leptos_options(&config).expect("leptos options");
+        let state = gatehouse_server::build_state(config, options)
+            .await
+            .expect("state");
+        let task = tokio::spawn(async move {
+            gatehouse_server::serve(state, listener)
+                .await
+                .expect("serve");
+        });
+        Self {
+            base: format!("http://{addr}"),
+
+            _dir: dir,
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A client with its own cookie jar that does not follow redirects.
+    pub fn browser(&self) -> Browser {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(Policy::none())
+            // A hung request fails its test instead of the whole run.
+            .timeout(std::time::Duration::from_secs(15))
+            .build()
+            .unwrap();
+        Browser {
+            client,
+            base: self.base.clone(),
+        }
+    }
+
+    /// Creates an account through the sign-up form; returns its browser,
+    /// signed in.
+    pub async fn signed_up(&self, username: &str, password: &str) -> Browser {
+        let browser = self.browser();
+        let response = browser
+            .post_form(
+                "/accounts/signup/",
+                &[
+                    ("username", username),
+                    ("email", &format!("{username}@example.org")),
+                    ("password", password),
+                    ("confirm", password),
+                ],
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
+        browser
+    }
+}
+
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
+}
+
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get("location").and_then(|v| v.to_str().ok())
+    }
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v: &HeaderValue| v.to_str().ok().map(str::to_owned))
+            .collect()
+    }
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
+}
+
+async fn page(response: reqwest::Response) -> Page {
+    Page {
+        status: response.status(),
+        headers: response.headers().clone(),
+        body: response.text().await.unwrap_or_default(),
+    }
+}
+
+/// The value of the hidden `csrf_token` field in a page.
+pub fn csrf_token(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("page has a csrf_token field") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+impl Browser {
+    pub async fn get(&self, path: &str) -> Page {
+        page(
+            self.client
+                .get(format!("{}{}", self.base, path))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Posts a form the way a browser does: the CSRF token from the page
+    /// (fetched first) and the `Origin` of the server.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        // The token is per browser (cookie-bound), the same on every page.
+        let form_page = self.get("/accounts/login/").await;
+        let token = csrf_token(&form_page.body);
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        all.extend_from_slice(fields);
+        self.post_raw(path, &all, Some(&self.base.clone())).await
+    }
+
+    /// Posts exactly these fields, with the given `Origin` (if any).
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> Page {
+        let mut request = self
+            .client
+            .post(format!("{}{}", self.base, path))
+            .form(fields);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        page(request.send().await.unwrap()).await
+    }
+
+    pub async fn sign_in(&self, login: &str, password: &str) -> Page {
+        self.post_form(
+            "/accounts/login/",
+            &[("login", login), ("password", password)],
+        )
+        .await
+    }
+
+    /// Whether the profile page opens (true) or redirects to sign in.
+    pub async fn is_signed_in(&self) -> bool {
+        let profile = self.get("/accounts/profile/").await;
+        match profile.status {
+            StatusCode::OK => true,
+            StatusCode::FOUND | StatusCode::SEE_OTHER => false,
+            other => panic!("unexpected profile status {other}: {}", profile.body),
+        }
+    }
+}
