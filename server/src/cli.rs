@@ -87,13 +87,13 @@ impl Outcome {
             }
         }
         let stdout = if json {
-            let fields = fields
+            let fields: std::collections::BTreeMap<String, String> = fields
                 .map(|f| {
                     f.0.iter()
                         .map(|(k, v)| (k.to_string(), v.clone()))
                         .collect()
                 })
-                .unwrap_or_else(std::collections::BTreeMap::new);
+                .unwrap_or_default();
             serde_json::json!({ "error": message, "fields": fields }).to_string() + "\n"
         } else {
             String::new()

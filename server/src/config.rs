@@ -160,6 +160,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API
     fn file_then_environment() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
@@ -175,6 +176,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API
     fn bad_values_are_refused() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("GATEHOUSE_PUBLIC_URL", "ftp://x");

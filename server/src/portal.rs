@@ -38,12 +38,13 @@ pub(crate) fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Checks the post's origin and CSRF token against the cookie.
-pub(crate) fn verify_csrf(
+/// Checks the post's origin and CSRF token against the cookie; returns the
+/// refusal page when they fail.
+pub(crate) fn csrf_refusal(
     state: &AppState,
     parts: &axum::http::request::Parts,
     form_token: &str,
-) -> Result<(), axum::response::Response> {
+) -> Option<axum::response::Response> {
     let cookie = parts
         .extensions
         .get::<context::CsrfCookie>()
@@ -54,7 +55,8 @@ pub(crate) fn verify_csrf(
         cookie,
         form_token,
     )
-    .map_err(|why| {
+    .err()
+    .map(|why| {
         tracing::info!(?why, path = %parts.uri.path(), "form post refused by CSRF check");
         render::csrf_rejected()
     })
@@ -80,8 +82,7 @@ pub(crate) fn client_addr(state: &AppState, parts: &axum::http::request::Parts) 
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .last();
+            .rfind(|v| !v.is_empty());
         if let Some(addr) = forwarded {
             return addr.to_owned();
         }

@@ -8,7 +8,7 @@ use gatehouse::account::{FieldErrors, SignInError};
 use serde::Deserialize;
 
 use super::render::{self, Refusal};
-use super::{client_addr, current_session, now, signed_in_redirect, verify_csrf};
+use super::{client_addr, csrf_refusal, current_session, now, signed_in_redirect};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -26,7 +26,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(r) = verify_csrf(&state, &parts, &form.csrf_token) {
+    if let Some(r) = csrf_refusal(&state, &parts, &form.csrf_token) {
         return r;
     }
     let values = vec![("login", form.login.clone()), ("next", form.next.clone())];

@@ -5,7 +5,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::render;
-use super::{cookies, current_session, verify_csrf};
+use super::{cookies, csrf_refusal, current_session};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -20,7 +20,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
             Ok(x) => x,
             Err(r) => return r,
         };
-    if let Err(r) = verify_csrf(&state, &parts, &form.csrf_token) {
+    if let Some(r) = csrf_refusal(&state, &parts, &form.csrf_token) {
         return r;
     }
     if let Some(session) = current_session(&parts) {

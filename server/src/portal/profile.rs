@@ -8,7 +8,7 @@ use gatehouse::account::{FieldErrors, FormError};
 use serde::Deserialize;
 
 use super::render::{self, Refusal};
-use super::{cookies, current_session, now, verify_csrf};
+use super::{cookies, csrf_refusal, current_session, now};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -31,7 +31,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
             Ok(x) => x,
             Err(r) => return r,
         };
-    if let Err(r) = verify_csrf(&state, &parts, &form.csrf_token) {
+    if let Some(r) = csrf_refusal(&state, &parts, &form.csrf_token) {
         return r;
     }
     let Some(session) = current_session(&parts) else {

@@ -8,7 +8,7 @@ use gatehouse::account::FormError;
 use serde::Deserialize;
 
 use super::render::{self, Refusal};
-use super::{current_session, now, signed_in_redirect, verify_csrf};
+use super::{csrf_refusal, current_session, now, signed_in_redirect};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -28,7 +28,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
             Ok(x) => x,
             Err(r) => return r,
         };
-    if let Err(r) = verify_csrf(&state, &parts, &form.csrf_token) {
+    if let Some(r) = csrf_refusal(&state, &parts, &form.csrf_token) {
         return r;
     }
     let result = state
