@@ -4,10 +4,10 @@ import * as path from 'node:path';
 // The server under test: the debug build made by `cargo leptos build`,
 // on its own port and its own fresh SQLite file.
 const root = path.resolve(__dirname, '..');
-const port = Number(process.env.GATEHOUSE_E2E_PORT ?? 3100);
+const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(root, 'target');
-const binary = process.env.GATEHOUSE_E2E_BINARY ?? path.join(targetDir, 'debug', 'gatehouse');
+const binary = process.env.E2E_BINARY ?? path.join(targetDir, 'debug', 'gatehouse');
 const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.join(root, 'target', 'site');
 const dbDir = path.join(root, 'target', 'e2e');
 

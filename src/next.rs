@@ -11,7 +11,9 @@ pub const DEFAULT_NEXT: &str = "/accounts/profile/";
 
 /// Returns `next` when it is a safe same-site path, otherwise `None`.
 pub fn safe_next(next: &str) -> Option<&str> {
-    if next.is_empty() || next.len() > 2048 {
+    // Non-ASCII cannot go into a Location header as is; browsers send
+    // such paths percent-encoded anyway.
+    if next.is_empty() || next.len() > 2048 || !next.is_ascii() {
         return None;
     }
     if !is_safe_raw(next) {
@@ -20,7 +22,8 @@ pub fn safe_next(next: &str) -> Option<&str> {
     // A browser (or a proxy) may decode once more; the decoded form must be
     // safe as well. Decode repeatedly so `%252F%252F` cannot sneak through.
     let mut current = next.to_owned();
-    for _ in 0..3 {
+    let mut settled = false;
+    for _ in 0..4 {
         let decoded = match percent_decode_str(&current).decode_utf8() {
             Ok(d) => d.into_owned(),
             Err(_) => return None,
@@ -29,11 +32,13 @@ pub fn safe_next(next: &str) -> Option<&str> {
             return None;
         }
         if decoded == current {
+            settled = true;
             break;
         }
         current = decoded;
     }
-    Some(next)
+    // Still changing after four rounds of decoding: refuse rather than guess.
+    settled.then_some(next)
 }
 
 /// `next` if safe, else [`DEFAULT_NEXT`].
@@ -106,6 +111,8 @@ mod tests {
             "/\t/evil.example",
             "/\n/evil.example",
             "/%E0%A4%A",
+            "/%2525252F%2525252Fevil.example",
+            "/é",
         ] {
             assert_eq!(safe_next(bad), None, "{bad:?} must be refused");
         }

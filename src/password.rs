@@ -88,7 +88,7 @@ pub struct PasswordHasher {
 
 struct Inner {
     params: Params,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     /// Checked against when the account does not exist, so an unknown
     /// username costs the same time as a wrong password.
     dummy: PasswordHash,
@@ -106,7 +106,7 @@ impl PasswordHasher {
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
-                permits: Semaphore::new(concurrency.max(1)),
+                permits: Arc::new(Semaphore::new(concurrency.max(1))),
                 dummy,
             }),
         })
@@ -114,11 +114,22 @@ impl PasswordHasher {
 
     #[tracing::instrument(skip_all)]
     pub async fn hash(&self, password: Password) -> Result<PasswordHash, PasswordError> {
-        let _permit = self.inner.permits.acquire().await.map_err(task_error)?;
-        let params = self.inner.params.clone();
-        tokio::task::spawn_blocking(move || hash_blocking(&params, password.expose()))
+        let permit = self
+            .inner
+            .permits
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(task_error)?
+            .map_err(task_error)?;
+        let params = self.inner.params.clone();
+        // The permit lives in the blocking task: if the request is dropped
+        // (client gone), the hash still counts until it really ends.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hash_blocking(&params, password.expose())
+        })
+        .await
+        .map_err(task_error)?
     }
 
     /// Checks `password` against `stored`, or against a dummy hash when
@@ -133,8 +144,15 @@ impl PasswordHasher {
         let known = stored.is_some();
         let stored = stored.unwrap_or(&self.inner.dummy).clone();
         let params = self.inner.params.clone();
-        let _permit = self.inner.permits.acquire().await.map_err(task_error)?;
+        let permit = self
+            .inner
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(task_error)?;
         let verified = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             verify_blocking(&params, password.expose(), &stored)
         })
         .await

@@ -126,6 +126,11 @@ pub trait ThrottleStore: Send + Sync {
         reset_after: i64,
     ) -> Result<FailureCount, StoreError>;
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
+    /// Takes one counted failure back (an attempt counted in advance that
+    /// turned out to succeed).
+    async fn forgive_failure(&self, key: &str) -> Result<(), StoreError>;
+    /// Removes counters whose last failure is older than `before`.
+    async fn delete_stale_failures(&self, before: i64) -> Result<u64, StoreError>;
 }
 
 /// Everything the account portal needs.

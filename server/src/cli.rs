@@ -1,6 +1,6 @@
 //! The `gatehouse` command line.
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -107,15 +107,15 @@ impl Outcome {
 }
 
 /// Reads the password: the first line of standard input, without its newline.
-pub fn read_password(args: &UserArgs, mut input: impl Read) -> Result<String, String> {
+pub fn read_password(args: &UserArgs, input: impl Read) -> Result<String, String> {
     if !args.password_stdin {
         return Err("give the password on standard input with --password-stdin".into());
     }
-    let mut buf = String::new();
-    input
-        .read_to_string(&mut buf)
+    let mut line = String::new();
+    std::io::BufReader::new(input)
+        .read_line(&mut line)
         .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
-    let line = buf.lines().next().unwrap_or_default().to_owned();
+    let line = line.trim_end_matches(['\r', '\n']).to_owned();
     if line.is_empty() {
         return Err("standard input held no password".into());
     }

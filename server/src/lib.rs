@@ -33,6 +33,8 @@ pub enum StartError {
     Hasher(#[from] gatehouse::password::PasswordError),
     #[error("leptos configuration: {0}")]
     Leptos(String),
+    #[error("start-up task failed: {0}")]
+    Task(String),
 }
 
 /// Opens (and migrates) the database and builds the shared state.
@@ -48,7 +50,10 @@ pub async fn build_state(
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
-    let hasher = PasswordHasher::new(Cost::default(), cores)?;
+    // Its constructor computes one hash: keep it off the async executor.
+    let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(Cost::default(), cores))
+        .await
+        .map_err(|e| StartError::Task(e.to_string()))??;
     let sessions = SessionPolicy {
         idle_timeout: config.session_idle_timeout_secs,
         absolute_timeout: config.session_absolute_timeout_secs,
@@ -73,7 +78,12 @@ pub fn leptos_options(config: &Config) -> Result<LeptosOptions, StartError> {
 /// Every route: the portal (Leptos pages, their server function and form
 /// posts, behind the session/CSRF middleware), health, static files.
 pub fn build_router(state: AppState) -> Router {
-    let routes = generate_route_list(app::App);
+    // Walking the route tree flips process-wide Leptos state (it suppresses
+    // resource loading while it runs), so do it once per process, never
+    // while another server in the same process is rendering.
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    let routes = ROUTES.get_or_init(|| generate_route_list(app::App)).clone();
     let options = state.leptos_options.clone();
     let portal = Router::new()
         .leptos_routes(&state, routes, move || app::shell(options.clone()))
@@ -133,6 +143,7 @@ pub async fn serve_until(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    tokio::spawn(housekeeping(state.accounts.clone()));
     let app = build_router(state);
     axum::serve(
         listener,
@@ -140,6 +151,22 @@ pub async fn serve_until(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// Every ten minutes, removes expired sessions and forgotten throttle
+/// counters, so the tables only hold what is still in force.
+async fn housekeeping(accounts: AccountService) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match accounts.delete_expired(portal::now()).await {
+            Ok((sessions, failures)) if sessions + failures > 0 => {
+                tracing::info!(sessions, failures, "removed expired rows")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

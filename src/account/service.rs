@@ -133,7 +133,11 @@ pub struct AccountService {
 fn account_key(user: Option<&User>, login: &str) -> String {
     match user {
         Some(u) => format!("user:{}", u.id),
-        None => format!("login:{}", login.trim().to_lowercase()),
+        // Hashed: what strangers type is not stored, and keys stay short.
+        None => format!(
+            "login:{}",
+            SecretDigest::of(&login.trim().to_lowercase()).as_str()
+        ),
     }
 }
 fn address_key(addr: &str) -> String {
@@ -337,14 +341,19 @@ impl AccountService {
         self.store.delete_session(&SecretDigest::of(cookie)).await
     }
 
-    /// Removes sessions past their idle or absolute lifetime.
-    pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError> {
-        self.store
+    /// Removes sessions past their idle or absolute lifetime and throttle
+    /// counters old enough to be forgotten; returns how many of each.
+    pub async fn delete_expired(&self, now: i64) -> Result<(u64, u64), StoreError> {
+        let sessions = self
+            .store
             .delete_expired_sessions(
                 now - self.sessions.idle_timeout,
                 now - self.sessions.absolute_timeout,
             )
-            .await
+            .await?;
+        let oldest_kept = now - Policy::ACCOUNT.reset_after.max(Policy::ADDRESS.reset_after);
+        let failures = self.store.delete_stale_failures(oldest_kept).await?;
+        Ok((sessions, failures))
     }
 
     #[tracing::instrument(skip_all, fields(user = user.id))]

@@ -16,8 +16,9 @@ pub const NAME_MAX_CHARS: usize = 150;
 #[error("{0}")]
 pub struct FieldError(pub &'static str);
 
-/// Usernames: 1–150 characters of letters, digits and `@ . + - _`
-/// (the set Django accepts, so migrated accounts keep their names).
+/// Usernames: 1–150 characters of letters, digits and `. + - _`. Unlike
+/// Django, no `@`: a username must never look like someone's email address,
+/// since either signs in.
 pub fn validate_username(username: &str) -> Result<(), FieldError> {
     if username.is_empty() {
         return Err(FieldError("Enter a username."));
@@ -27,10 +28,10 @@ pub fn validate_username(username: &str) -> Result<(), FieldError> {
     }
     if !username
         .chars()
-        .all(|c| c.is_alphanumeric() || matches!(c, '@' | '.' | '+' | '-' | '_'))
+        .all(|c| c.is_alphanumeric() || matches!(c, '.' | '+' | '-' | '_'))
     {
         return Err(FieldError(
-            "Use only letters, digits and the characters @ . + - _",
+            "Use only letters, digits and the characters . + - _",
         ));
     }
     Ok(())
@@ -120,7 +121,8 @@ mod tests {
 
     #[test]
     fn usernames() {
-        assert!(validate_username("ada.lovelace+1@x_y-z").is_ok());
+        assert!(validate_username("ada.lovelace+1_x-z").is_ok());
+        assert!(validate_username("victim@example.org").is_err());
         assert!(validate_username("Zoë").is_ok());
         assert!(validate_username("").is_err());
         assert!(validate_username("has space").is_err());

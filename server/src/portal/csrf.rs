@@ -35,9 +35,13 @@ pub fn check(
         let same_host = headers
             .get(HOST)
             .and_then(|h| h.to_str().ok())
-            .and_then(|host| origin.split_once("://").map(|(_, o)| o == host))
+            .and_then(|host| {
+                origin
+                    .split_once("://")
+                    .map(|(_, o)| o.eq_ignore_ascii_case(host))
+            })
             .unwrap_or(false);
-        if origin != public_origin && !same_host {
+        if !origin.eq_ignore_ascii_case(public_origin) && !same_host {
             return Err(CsrfRejection::CrossSite);
         }
     }

@@ -130,11 +130,13 @@ impl AccountStore for SqliteStore {
     }
 
     async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
-        // A username match wins over an email match.
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE username = ?1 OR email = ?1 \
-             ORDER BY (username = ?1) DESC LIMIT 1"
-        );
+        // Usernames cannot contain `@`, so a login with one is an email.
+        let column = if login.contains('@') {
+            "email"
+        } else {
+            "username"
+        };
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {column} = ?1");
         let row = sqlx::query(&sql)
             .bind(login)
             .fetch_optional(&self.pool)
@@ -336,6 +338,26 @@ impl ThrottleStore for SqliteStore {
             failures: row.try_get::<i64, _>("failures").map_err(err)? as u32,
             last_failure_at: row.try_get("last_failure_at").map_err(err)?,
         })
+    }
+
+    async fn forgive_failure(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE login_failures SET failures = MAX(failures - 1, 0) WHERE throttle_key = ?",
+        )
+        .bind(key)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn delete_stale_failures(&self, before: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM login_failures WHERE last_failure_at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(done.rows_affected())
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {

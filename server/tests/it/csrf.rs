@@ -72,10 +72,16 @@ async fn forged_sign_out_and_profile_posts_are_refused() {
     assert_eq!(logout.status, StatusCode::FORBIDDEN);
     assert!(browser.is_signed_in().await);
 
+    // With the real token: only the origin check can refuse it.
+    let token = csrf_token(&browser.get("/accounts/profile/").await.body);
     let delete = browser
         .post_raw(
             "/accounts/profile/",
-            &[("action", "delete"), ("delete_password", PASSWORD)],
+            &[
+                ("csrf_token", &token),
+                ("action", "delete"),
+                ("delete_password", PASSWORD),
+            ],
             Some("https://evil.example"),
         )
         .await;

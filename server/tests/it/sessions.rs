@@ -30,6 +30,7 @@ async fn the_session_id_is_rotated_at_sign_in() {
     // The replaced session no longer works.
     let stale = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(15))
         .build()
         .unwrap()
         .get(server.url("/accounts/profile/"))
@@ -63,18 +64,20 @@ async fn sign_out_ends_the_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_expire_when_idle() {
-    let server = TestServer::start_with(|c| c.session_idle_timeout_secs = 1).await;
+    // Times are whole seconds: 2 s of idleness allowed, 3.1 s waited.
+    let server = TestServer::start_with(|c| c.session_idle_timeout_secs = 2).await;
     let browser = server.signed_up("ada", PASSWORD).await;
     assert!(browser.is_signed_in().await);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     assert!(!browser.is_signed_in().await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_expire_after_the_absolute_lifetime() {
-    let server = TestServer::start_with(|c| c.session_absolute_timeout_secs = 1).await;
+    let server = TestServer::start_with(|c| c.session_absolute_timeout_secs = 2).await;
     let browser = server.signed_up("ada", PASSWORD).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert!(browser.is_signed_in().await);
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     assert!(!browser.is_signed_in().await);
 }
 
@@ -103,8 +106,36 @@ async fn cookie_name_is_configurable_and_secure_behind_https() {
         c.public_url = "https://id.example.org".into();
     })
     .await;
-    // Reached over plain http here, so post with the public origin.
+    // Reached over plain http here (the cookie jar would not send Secure
+    // cookies back), so carry the cookie and token by hand.
     let first = https.browser().get("/accounts/login/").await;
     let csrf = first.cookie("gatehouse_session_csrf").unwrap();
     assert!(csrf.contains("Secure"), "{csrf}");
+    let token = crate::support::csrf_token(&first.body);
+    let signed_up = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(https.url("/accounts/signup/"))
+        .header("origin", "https://id.example.org")
+        .header("cookie", format!("gatehouse_session_csrf={token}"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("username", "grace"),
+            ("email", "grace@example.org"),
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_up.status(), StatusCode::SEE_OTHER);
+    let session = signed_up
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("gatehouse_session="))
+        .expect("session cookie");
+    assert!(session.contains("Secure"), "{session}");
 }
