@@ -21,8 +21,9 @@ pub struct Cli {
     /// TOML configuration file (settings from GATEHOUSE_* variables win).
     #[arg(long, global = true, env = "GATEHOUSE_CONFIG")]
     pub config: Option<PathBuf>,
+    /// What to do; without one, `serve` (as `cargo leptos serve` runs it).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]

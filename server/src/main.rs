@@ -46,7 +46,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = match &cli.command {
+    let outcome = match cli.command.as_ref().unwrap_or(&Command::Serve) {
         Command::Serve => {
             let listener = match tokio::net::TcpListener::bind(bind).await {
                 Ok(l) => l,
