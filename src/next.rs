@@ -4,7 +4,7 @@
 //! read as another origin — `//host`, `/\host`, `https://…`, or the same
 //! after percent-decoding — falls back to the default page.
 
-use percent_encoding::percent_decode_str;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Where a user lands after signing in when `next` is absent or refused.
 pub const DEFAULT_NEXT: &str = "/accounts/profile/";
@@ -39,6 +39,20 @@ pub fn safe_next(next: &str) -> Option<&str> {
     }
     // Still changing after four rounds of decoding: refuse rather than guess.
     settled.then_some(next)
+}
+
+/// What to escape when a path travels as the `next` query value:
+/// everything but unreserved characters and `/`.
+const NEXT_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Encodes `path` (with its query) for use as the value of `?next=`.
+pub fn encode_next(path: &str) -> String {
+    utf8_percent_encode(path, NEXT_ENCODE).to_string()
 }
 
 /// `next` if safe, else [`DEFAULT_NEXT`].
@@ -116,6 +130,14 @@ mod tests {
         ] {
             assert_eq!(safe_next(bad), None, "{bad:?} must be refused");
         }
+    }
+
+    #[test]
+    fn encodes_next_values() {
+        assert_eq!(
+            encode_next("/o/authorize/?a=1&b=c d"),
+            "/o/authorize/%3Fa%3D1%26b%3Dc%20d"
+        );
     }
 
     #[test]

@@ -112,8 +112,13 @@ impl PasswordHasher {
         })
     }
 
-    #[tracing::instrument(skip_all)]
-    pub async fn hash(&self, password: Password) -> Result<PasswordHash, PasswordError> {
+    /// Runs `work` on the blocking pool once a permit is free. The permit
+    /// lives in the blocking task: if the request is dropped (client gone),
+    /// the hash still counts until it really ends.
+    async fn off_executor<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Params) -> Result<T, PasswordError> + Send + 'static,
+    ) -> Result<T, PasswordError> {
         let permit = self
             .inner
             .permits
@@ -122,14 +127,18 @@ impl PasswordHasher {
             .await
             .map_err(task_error)?;
         let params = self.inner.params.clone();
-        // The permit lives in the blocking task: if the request is dropped
-        // (client gone), the hash still counts until it really ends.
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            hash_blocking(&params, password.expose())
+            work(&params)
         })
         .await
         .map_err(task_error)?
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn hash(&self, password: Password) -> Result<PasswordHash, PasswordError> {
+        self.off_executor(move |params| hash_blocking(params, password.expose()))
+            .await
     }
 
     /// Checks `password` against `stored`, or against a dummy hash when
@@ -143,20 +152,9 @@ impl PasswordHasher {
     ) -> Result<Verified, PasswordError> {
         let known = stored.is_some();
         let stored = stored.unwrap_or(&self.inner.dummy).clone();
-        let params = self.inner.params.clone();
-        let permit = self
-            .inner
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(task_error)?;
-        let verified = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            verify_blocking(&params, password.expose(), &stored)
-        })
-        .await
-        .map_err(task_error)??;
+        let verified = self
+            .off_executor(move |params| verify_blocking(params, password.expose(), &stored))
+            .await?;
         Ok(Verified {
             matches: known && verified.matches,
             needs_rehash: known && verified.needs_rehash,

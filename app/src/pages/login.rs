@@ -4,11 +4,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::encode_component;
 use crate::components::field::{CsrfField, Field};
 use crate::components::notice::Notice;
 use crate::paths::{LOGIN, SIGNUP};
 use crate::state::use_portal_state;
+use gatehouse::next::encode_next;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -35,7 +35,7 @@ pub fn LoginPage() -> impl IntoView {
                         let signup_href = if next.is_empty() {
                             SIGNUP.to_owned()
                         } else {
-                            format!("{SIGNUP}?next={}", encode_component(&next))
+                            format!("{SIGNUP}?next={}", encode_next(&next))
                         };
                         view! {
                             <Notice message=info />

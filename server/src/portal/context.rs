@@ -16,15 +16,6 @@ use crate::state::AppState;
 /// Paths whose GET needs a signed-in user.
 const SIGNED_IN_ONLY: &[&str] = &[app::paths::PROFILE];
 
-/// What to escape in a `next` query value: everything but unreserved
-/// characters and `/`.
-const NEXT_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'/')
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
 /// The signed-in user behind the request's session cookie.
 #[derive(Clone)]
 pub struct CurrentSession {
@@ -90,7 +81,7 @@ pub async fn portal_context(
             .path_and_query()
             .map(|p| p.as_str())
             .unwrap_or("/");
-        let next = percent_encoding::utf8_percent_encode(next, NEXT_ENCODE).to_string();
+        let next = gatehouse::next::encode_next(next);
         let mut response = render::see_other(&format!("{}?next={next}", app::paths::LOGIN), &[]);
         *response.status_mut() = axum::http::StatusCode::FOUND;
         if stale_session {
