@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod next;
+pub mod oauth;
 pub mod throttle;
 
 #[cfg(feature = "server")]

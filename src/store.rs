@@ -3,6 +3,8 @@
 
 use async_trait::async_trait;
 
+use crate::oauth::client::Application;
+use crate::oauth::{pkce, ScopeSet};
 use crate::password::PasswordHash;
 use crate::secret::SecretDigest;
 use crate::throttle::FailureCount;
@@ -133,6 +135,146 @@ pub trait ThrottleStore: Send + Sync {
     async fn delete_stale_failures(&self, before: i64) -> Result<u64, StoreError>;
 }
 
-/// Everything the account portal needs.
-pub trait Store: AccountStore + SessionStore + ThrottleStore {}
-impl<T: AccountStore + SessionStore + ThrottleStore> Store for T {}
+/// Everything Gatehouse stores.
+pub trait Store: AccountStore + SessionStore + ThrottleStore + OAuthStore {}
+impl<T: AccountStore + SessionStore + ThrottleStore + OAuthStore> Store for T {}
+
+/// A client id collided with an existing app's.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplicationError {
+    #[error("client id already taken")]
+    ClientIdTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An authorization code as stored: the digest of the code and everything
+/// the token request must match.
+#[derive(Debug, Clone)]
+pub struct CodeRecord {
+    pub digest: SecretDigest,
+    pub application_id: i64,
+    pub user_id: i64,
+    pub redirect_uri: String,
+    /// Whether the authorization request named the redirect URI (then the
+    /// token request must repeat it).
+    pub redirect_uri_sent: bool,
+    pub scopes: ScopeSet,
+    pub code_challenge: Option<(String, pkce::Method)>,
+    pub nonce: Option<String>,
+    pub auth_time: i64,
+    /// Shared by every token descended from this code.
+    pub family: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub redeemed: bool,
+}
+
+/// An access or refresh token as stored.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub digest: SecretDigest,
+    pub application_id: i64,
+    /// None for tokens a client obtained for itself (client_credentials).
+    pub user_id: Option<i64>,
+    pub scopes: ScopeSet,
+    /// Tokens from one grant (a code, a password sign-in) and its
+    /// refreshes; revoked together when a code or refresh token is reused.
+    pub family: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub auth_time: Option<i64>,
+}
+
+/// What one grant hands out.
+#[derive(Debug, Clone)]
+pub struct IssuedTokens {
+    pub access: TokenRecord,
+    pub refresh: Option<TokenRecord>,
+}
+
+/// A stored token with who holds it, as introspection and protected
+/// resources need it. Only returned while the user (if any) is active.
+#[derive(Debug, Clone)]
+pub struct TokenLookup {
+    pub record: TokenRecord,
+    pub client_id: String,
+    pub username: Option<String>,
+    /// Refresh tokens only: replaced by a newer one.
+    pub rotated: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The code or refresh token was unused; the new tokens are stored.
+    Claimed,
+    /// It had been used already: the family is revoked, nothing stored.
+    Reused,
+}
+
+#[async_trait]
+pub trait OAuthStore: Send + Sync {
+    /// Stores a new app (its `id` is assigned) and its allowed origins.
+    async fn create_application(&self, app: &Application) -> Result<Application, ApplicationError>;
+    async fn application_by_client_id(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Application>, StoreError>;
+    /// Whether any app lists `origin` among its allowed origins.
+    async fn origin_allowed(&self, origin: &str) -> Result<bool, StoreError>;
+
+    /// The scopes the user has granted the app, if any.
+    async fn granted_scopes(
+        &self,
+        user_id: i64,
+        application_id: i64,
+    ) -> Result<Option<ScopeSet>, StoreError>;
+    /// Adds `scopes` to what the user has granted the app.
+    async fn save_grant(
+        &self,
+        user_id: i64,
+        application_id: i64,
+        scopes: ScopeSet,
+        now: i64,
+    ) -> Result<(), StoreError>;
+
+    async fn create_code(&self, code: &CodeRecord) -> Result<(), StoreError>;
+    async fn code(&self, digest: &SecretDigest) -> Result<Option<CodeRecord>, StoreError>;
+    /// Marks the code used and stores `tokens`, atomically: of concurrent
+    /// calls for one code exactly one gets `Claimed`. A call that finds the
+    /// code used revokes the code's family (the tokens the first
+    /// redemption issued) and gets `Reused`.
+    async fn redeem_code(
+        &self,
+        digest: &SecretDigest,
+        now: i64,
+        tokens: &IssuedTokens,
+    ) -> Result<Claim, StoreError>;
+
+    /// Stores tokens from a grant that consumes nothing (client
+    /// credentials, password).
+    async fn insert_tokens(&self, tokens: &IssuedTokens) -> Result<(), StoreError>;
+    async fn refresh_token(&self, digest: &SecretDigest)
+        -> Result<Option<TokenLookup>, StoreError>;
+    /// Marks the refresh token rotated and stores its successors,
+    /// atomically; finding it already rotated revokes its family.
+    async fn rotate_refresh_token(
+        &self,
+        digest: &SecretDigest,
+        now: i64,
+        tokens: &IssuedTokens,
+    ) -> Result<Claim, StoreError>;
+    async fn access_token(&self, digest: &SecretDigest) -> Result<Option<TokenLookup>, StoreError>;
+
+    /// Removes one access token held by the app; true if it existed.
+    async fn revoke_access_token(
+        &self,
+        digest: &SecretDigest,
+        application_id: i64,
+    ) -> Result<bool, StoreError>;
+    /// Removes every access and refresh token of a family.
+    async fn revoke_family(&self, family: &str) -> Result<u64, StoreError>;
+    /// Removes expired tokens and codes (and rotated refresh tokens past
+    /// their expiry); returns how many rows went.
+    async fn delete_expired_tokens(&self, now: i64) -> Result<u64, StoreError>;
+}

@@ -1,11 +1,13 @@
 //! One module per page of the portal.
 
+mod consent;
 mod home;
 mod login;
 mod not_found;
 mod profile;
 mod signup;
 
+pub use consent::ConsentPage;
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use not_found::NotFound;

@@ -5,3 +5,4 @@ pub const SIGNUP: &str = "/accounts/signup/";
 pub const LOGIN: &str = "/accounts/login/";
 pub const LOGOUT: &str = "/accounts/logout/";
 pub const PROFILE: &str = "/accounts/profile/";
+pub const AUTHORIZE: &str = "/o/authorize/";

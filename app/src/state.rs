@@ -57,12 +57,33 @@ impl FormFeedback {
     }
 }
 
+/// One scope as the consent page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeView {
+    pub name: String,
+    pub description: String,
+}
+
+/// What the consent page asks the user about: the app, the scopes, and the
+/// authorization request itself (posted back with the decision, so the
+/// decision applies to exactly the request the user saw).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentView {
+    pub app_name: String,
+    pub scopes: Vec<ScopeView>,
+    /// Scheme and host the browser will be sent back to.
+    pub redirect_origin: String,
+    pub request: Vec<(String, String)>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortalState {
     pub user: Option<UserView>,
     /// Echoed in every form post; the server compares it with its cookie.
     pub csrf_token: String,
     pub feedback: FormFeedback,
+    /// Set on the consent page only.
+    pub consent: Option<ConsentView>,
 }
 
 /// The id of the `<script type="application/json">` element in the page's

@@ -37,6 +37,66 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage OAuth applications.
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Remove expired access tokens, refresh tokens and authorization codes.
+    Cleartokens {
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Register an application; prints its client id and (once) its secret.
+    Create(Box<AppCreateArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct AppCreateArgs {
+    #[arg(long)]
+    pub name: String,
+    /// confidential or public.
+    #[arg(long)]
+    pub client_type: String,
+    /// Comma-separated: authorization_code, refresh_token,
+    /// client_credentials, password, device_code.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub grant_types: Vec<String>,
+    /// Comma-separated absolute URIs.
+    #[arg(long, value_delimiter = ',')]
+    pub redirect_uris: Vec<String>,
+    #[arg(long, value_delimiter = ',')]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Comma-separated origins allowed to call the token endpoints (CORS).
+    #[arg(long, value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Space-separated (default: openid profile email read write).
+    #[arg(long, default_value = "")]
+    pub scopes: String,
+    /// Never ask users for consent (first-party apps).
+    #[arg(long)]
+    pub skip_consent: bool,
+    /// Accept PKCE method `plain` (legacy clients only).
+    #[arg(long)]
+    pub allow_plain_pkce: bool,
+    /// id_token signing: RS256, ES256 or EdDSA.
+    #[arg(long, default_value = "RS256")]
+    pub algorithm: String,
+    /// Use this client id instead of a generated one.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Use this client secret instead of a generated one.
+    #[arg(long)]
+    pub client_secret: Option<String>,
+    /// Username of the account that owns the app.
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,4 +246,106 @@ pub async fn create_user(
 /// Loads configuration for a command.
 pub fn load_config(cli: &Cli) -> Result<Config, String> {
     Config::load(cli.config.as_deref()).map_err(|e| e.to_string())
+}
+
+/// `app create`.
+pub async fn create_app(state: &AppState, args: &AppCreateArgs) -> Outcome {
+    use gatehouse::oauth::registration::{validate, Registration};
+    use gatehouse::store::ApplicationError;
+    let store = state.oauth.store();
+    let owner_id = match &args.owner {
+        None => None,
+        Some(name) => match store.user_by_login(name).await {
+            Ok(Some(u)) => Some(u.id),
+            Ok(None) => {
+                return Outcome::fail(
+                    args.json,
+                    "invalid application details",
+                    Some(&FieldErrors::one(
+                        "owner",
+                        format!("no account is named {name:?}"),
+                    )),
+                )
+            }
+            Err(e) => return Outcome::fail(args.json, &e.to_string(), None),
+        },
+    };
+    fn strs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let form = Registration {
+        name: &args.name,
+        client_type: &args.client_type,
+        grant_types: strs(&args.grant_types),
+        redirect_uris: strs(&args.redirect_uris),
+        post_logout_redirect_uris: strs(&args.post_logout_redirect_uris),
+        allowed_origins: strs(&args.allowed_origins),
+        scopes: &args.scopes,
+        skip_consent: args.skip_consent,
+        allow_plain_pkce: args.allow_plain_pkce,
+        algorithm: &args.algorithm,
+        client_id: args.client_id.as_deref(),
+        client_secret: args.client_secret.as_deref(),
+        owner_id,
+    };
+    let (app, secret) = match validate(&form, crate::portal::now()) {
+        Ok(v) => v,
+        Err(fields) => {
+            return Outcome::fail(args.json, "invalid application details", Some(&fields))
+        }
+    };
+    let app = match store.create_application(&app).await {
+        Ok(a) => a,
+        Err(ApplicationError::ClientIdTaken) => {
+            return Outcome::fail(
+                args.json,
+                "invalid application details",
+                Some(&FieldErrors::one(
+                    "client_id",
+                    "another application has this client id",
+                )),
+            )
+        }
+        Err(ApplicationError::Store(e)) => return Outcome::fail(args.json, &e.to_string(), None),
+    };
+    if args.json {
+        let grant_types: Vec<&str> = app.grant_types.iter().map(|g| g.as_str()).collect();
+        let value = serde_json::json!({
+            "id": app.id,
+            "client_id": app.client_id,
+            "client_secret": secret,
+            "name": app.name,
+            "client_type": app.client_type.as_str(),
+            "grant_types": grant_types,
+            "redirect_uris": app.redirect_uris,
+            "post_logout_redirect_uris": app.post_logout_redirect_uris,
+            "allowed_origins": app.allowed_origins,
+            "scopes": app.scopes.to_string(),
+            "skip_consent": app.skip_consent,
+            "algorithm": app.algorithm.as_str(),
+        });
+        return Outcome::ok(value.to_string() + "\n");
+    }
+    let mut out = format!(
+        "Registered {} ({} client, id {}).\nclient_id: {}\n",
+        app.name,
+        app.client_type.as_str(),
+        app.id,
+        app.client_id
+    );
+    if let Some(secret) = secret {
+        out.push_str(&format!(
+            "client_secret: {secret}\nKeep the secret now: Gatehouse stores only its hash and cannot show it again.\n"
+        ));
+    }
+    Outcome::ok(out)
+}
+
+/// `cleartokens`.
+pub async fn clear_tokens(state: &AppState, json: bool) -> Outcome {
+    match state.oauth.clear_expired(crate::portal::now()).await {
+        Ok(n) if json => Outcome::ok(serde_json::json!({ "removed": n }).to_string() + "\n"),
+        Ok(n) => Outcome::ok(format!("Removed {n} expired tokens and codes.\n")),
+        Err(e) => Outcome::fail(json, &e.to_string(), None),
+    }
 }

@@ -35,6 +35,12 @@ pub struct Config {
     pub log_format: String,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Seconds an authorization code stays redeemable.
+    pub code_lifetime_secs: i64,
+    /// Seconds an access token is valid.
+    pub access_token_lifetime_secs: i64,
+    /// Seconds a refresh token is valid (each refresh issues a new one).
+    pub refresh_token_lifetime_secs: i64,
 }
 
 impl Default for Config {
@@ -51,6 +57,9 @@ impl Default for Config {
             trust_forwarded_for: false,
             log_format: "text".into(),
             max_body_bytes: 64 * 1024,
+            code_lifetime_secs: 60,
+            access_token_lifetime_secs: 3600,
+            refresh_token_lifetime_secs: 14 * 24 * 3600,
         }
     }
 }
@@ -99,6 +108,14 @@ impl Config {
         if !cookie_ok {
             return Err(ConfigError::Invalid(
                 "session_cookie_name must be letters, digits, '_' or '-'".into(),
+            ));
+        }
+        if self.code_lifetime_secs <= 0
+            || self.access_token_lifetime_secs <= 0
+            || self.refresh_token_lifetime_secs <= 0
+        {
+            return Err(ConfigError::Invalid(
+                "code and token lifetimes must be positive".into(),
             ));
         }
         if self.session_idle_timeout_secs <= 0 || self.session_absolute_timeout_secs <= 0 {

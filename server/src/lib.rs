@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod oauth;
 pub mod portal;
 pub mod state;
 pub mod store;
@@ -17,6 +18,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use gatehouse::account::{AccountService, SessionPolicy};
+use gatehouse::oauth::service::{Lifetimes, OAuthService};
 use gatehouse::password::{Cost, PasswordHasher};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -58,10 +60,17 @@ pub async fn build_state(
         idle_timeout: config.session_idle_timeout_secs,
         absolute_timeout: config.session_absolute_timeout_secs,
     };
+    let accounts = AccountService::new(store.clone(), hasher, sessions);
+    let lifetimes = Lifetimes {
+        code: config.code_lifetime_secs,
+        access_token: config.access_token_lifetime_secs,
+        refresh_token: config.refresh_token_lifetime_secs,
+    };
     Ok(AppState {
         leptos_options,
         config: Arc::new(config),
-        accounts: AccountService::new(store, hasher, sessions),
+        oauth: OAuthService::new(store, accounts.clone(), lifetimes),
+        accounts,
     })
 }
 
@@ -83,7 +92,14 @@ pub fn build_router(state: AppState) -> Router {
     // while another server in the same process is rendering.
     static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
         std::sync::OnceLock::new();
-    let routes = ROUTES.get_or_init(|| generate_route_list(app::App)).clone();
+    let routes = ROUTES
+        .get_or_init(|| {
+            let mut routes = generate_route_list(app::App);
+            // Its GET handler validates the request before rendering.
+            routes.retain(|r| r.path() != app::paths::AUTHORIZE);
+            routes
+        })
+        .clone();
     let options = state.leptos_options.clone();
     let portal = Router::new()
         .leptos_routes(&state, routes, move || app::shell(options.clone()))
@@ -101,6 +117,7 @@ pub fn build_router(state: AppState) -> Router {
     };
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(oauth::routes(state.clone()))
         .merge(portal)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
@@ -143,7 +160,7 @@ pub async fn serve_until(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    tokio::spawn(housekeeping(state.accounts.clone()));
+    tokio::spawn(housekeeping(state.accounts.clone(), state.oauth.clone()));
     let app = build_router(state);
     axum::serve(
         listener,
@@ -153,9 +170,9 @@ pub async fn serve_until(
     .await
 }
 
-/// Every ten minutes, removes expired sessions and forgotten throttle
-/// counters, so the tables only hold what is still in force.
-async fn housekeeping(accounts: AccountService) {
+/// Every ten minutes, removes expired sessions, forgotten throttle
+/// counters and expired tokens, so the tables only hold what is in force.
+async fn housekeeping(accounts: AccountService, oauth: OAuthService) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
         every.tick().await;
@@ -165,6 +182,11 @@ async fn housekeeping(accounts: AccountService) {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+        }
+        match oauth.clear_expired(portal::now()).await {
+            Ok(0) => {}
+            Ok(tokens) => tracing::info!(tokens, "removed expired tokens and codes"),
+            Err(e) => tracing::warn!(error = %e, "token housekeeping failed"),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use gatehouse_server::cli::{self, Cli, Command, UserCommand};
+use gatehouse_server::cli::{self, AppCommand, Cli, Command, UserCommand};
 use gatehouse_server::config::Config;
 
 fn init_tracing(config: &Config) {
@@ -77,6 +77,8 @@ async fn main() -> ExitCode {
             let password = cli::read_password(user, std::io::stdin());
             cli::create_user(&state, user, password, *staff, false).await
         }
+        Command::App(AppCommand::Create(args)) => cli::create_app(&state, args).await,
+        Command::Cleartokens { json } => cli::clear_tokens(&state, *json).await,
     };
     let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());
     let _ = std::io::stderr().write_all(outcome.stderr.as_bytes());

@@ -5,6 +5,7 @@
 //! handler either redirects (303) on success or renders the same page again
 //! with the errors beside the fields and the typed values kept.
 
+mod authorize;
 mod context;
 mod cookies;
 mod csrf;
@@ -14,24 +15,29 @@ mod profile;
 mod render;
 mod signup;
 
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::AppState;
 
 pub use context::{portal_context, CurrentSession};
 
-/// The form-post routes. The GET side of the same paths is Leptos's.
+/// The form-post routes (the GET side of their paths is Leptos's), and the
+/// authorization endpoint, whose GET decides before rendering.
 pub fn form_routes() -> Router<AppState> {
     Router::new()
         .route(app::paths::SIGNUP, post(signup::submit))
         .route(app::paths::LOGIN, post(login::submit))
         .route(app::paths::LOGOUT, post(logout::submit))
         .route(app::paths::PROFILE, post(profile::submit))
+        .route(
+            app::paths::AUTHORIZE,
+            get(authorize::show).post(authorize::decide),
+        )
 }
 
 /// Current time in Unix seconds.
-pub(crate) fn now() -> i64 {
+pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -73,7 +79,7 @@ pub(crate) fn current_session(parts: &axum::http::request::Parts) -> Option<Curr
 
 /// The client's address for throttling: the socket peer, or the last
 /// `X-Forwarded-For` entry when the proxy in front is trusted.
-pub(crate) fn client_addr(state: &AppState, parts: &axum::http::request::Parts) -> String {
+pub fn client_addr(state: &AppState, parts: &axum::http::request::Parts) -> String {
     if state.config.trust_forwarded_for {
         let forwarded = parts
             .headers

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use gatehouse::account::AccountService;
+use gatehouse::oauth::service::OAuthService;
 use leptos::config::LeptosOptions;
 
 use crate::config::Config;
@@ -13,4 +14,5 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     pub accounts: AccountService,
+    pub oauth: OAuthService,
 }

@@ -106,6 +106,7 @@ pub async fn portal_context(
         user: session.as_ref().map(|s| user_view(&s.user)),
         csrf_token: csrf_token.clone(),
         feedback: Default::default(),
+        consent: None,
     });
     req.extensions_mut().insert(CsrfCookie(csrf_cookie));
     req.extensions_mut().insert(session);

@@ -45,12 +45,18 @@ pub async fn refused(state: &AppState, mut parts: Parts, refusal: Refusal<'_>) -
     if let Some(page) = parts.extensions.get_mut::<app::state::PortalState>() {
         page.feedback = feedback;
     }
+    page(state, parts, refusal.status).await
+}
+
+/// Renders the Leptos page at the request's path, with whatever the
+/// handler put in the request's `PortalState`.
+pub async fn page(state: &AppState, mut parts: Parts, status: StatusCode) -> Response {
     parts.method = axum::http::Method::GET;
     let options = state.leptos_options.clone();
     let render =
         leptos_axum::render_app_async_with_context(|| {}, move || app::shell(options.clone()));
     let mut response = render(Request::from_parts(parts, Body::empty())).await;
-    *response.status_mut() = refusal.status;
+    *response.status_mut() = status;
     response
 }
 
@@ -69,7 +75,16 @@ pub fn see_other(location: &str, cookies: &[String]) -> Response {
     response
 }
 
-fn plain_page(status: StatusCode, title: &str, body: &str) -> Response {
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A minimal page with a title and one paragraph (both escaped).
+pub fn plain_page(status: StatusCode, title: &str, body: &str) -> Response {
+    let (title, body) = (escape(title), escape(body));
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Gatehouse</title>\
          <link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main><section class=\"card\">\

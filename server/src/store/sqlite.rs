@@ -14,6 +14,8 @@ use gatehouse::throttle::FailureCount;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
+mod oauth;
+
 use super::{OpenError, PoolSettings};
 
 #[derive(Clone)]

@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 
 pub struct TestServer {
     pub base: String,
+    pub state: gatehouse_server::state::AppState,
     _dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
 }
@@ -41,6 +42,7 @@ impl TestServer {
         let state = gatehouse_server::build_state(config, options)
             .await
             .expect("state");
+        let shared = state.clone();
         let task = tokio::spawn(async move {
             gatehouse_server::serve(state, listener)
                 .await
@@ -48,10 +50,48 @@ impl TestServer {
         });
         Self {
             base: format!("http://{addr}"),
-
+            state: shared,
             _dir: dir,
             task,
         }
+    }
+
+    /// Registers an app (adjusted from a confidential code-flow app with a
+    /// loopback redirect URI); returns its client id and secret.
+    pub async fn register(
+        &self,
+        adjust: impl FnOnce(&mut gatehouse::oauth::registration::Registration<'static>),
+    ) -> (String, Option<String>) {
+        let mut form = gatehouse::oauth::registration::Registration {
+            name: "Lab notebook",
+            client_type: "confidential",
+            grant_types: vec!["authorization_code", "refresh_token"],
+            redirect_uris: vec![REDIRECT_URI],
+            scopes: "openid profile email read write",
+            ..Default::default()
+        };
+        adjust(&mut form);
+        let (app, secret) = gatehouse::oauth::registration::validate(&form, 0).expect("valid app");
+        let app = self
+            .state
+            .oauth
+            .store()
+            .create_application(&app)
+            .await
+            .expect("stored app");
+        (app.client_id, secret)
+    }
+
+    /// Rows in a table of the server's database, read directly.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let url = format!("sqlite://{}/gatehouse.db", self._dir.path().display());
+        let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+        pool.close().await;
+        n
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -93,6 +133,9 @@ impl TestServer {
         browser
     }
 }
+
+/// The redirect URI test apps register (nothing listens there).
+pub const REDIRECT_URI: &str = "http://127.0.0.1:9/callback";
 
 pub struct Browser {
     pub client: reqwest::Client,

@@ -1,0 +1,260 @@
+//! The protocol endpoints: token, revocation, introspection and the
+//! bearer-protected profile. Each decodes the request into the core's
+//! types (`gatehouse::oauth`), calls the service, and encodes the answer:
+//! JSON, `Cache-Control: no-store`, RFC 6749/6750 errors.
+//! The authorization endpoint lives with the portal (it renders a page).
+
+mod cors;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use gatehouse::oauth::params::Params;
+use gatehouse::oauth::token::AuthorizationHeader;
+use gatehouse::oauth::{ErrorCode, OAuthError, Scope};
+use serde::Serialize;
+
+use crate::portal::{client_addr, now};
+use crate::state::AppState;
+
+pub const TOKEN: &str = "/o/token/";
+pub const REVOKE: &str = "/o/revoke_token/";
+pub const INTROSPECT: &str = "/o/introspect/";
+pub const PROFILE: &str = "/profile/";
+pub const API_PROFILE: &str = "/api/profile/";
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route(TOKEN, post(token))
+        .route(REVOKE, post(revoke))
+        .route(INTROSPECT, get(introspect).post(introspect))
+        .route(PROFILE, get(profile))
+        .route(API_PROFILE, get(profile))
+        .layer(axum::middleware::from_fn_with_state(state, cors::cors))
+}
+
+/// A JSON answer that no cache may keep (RFC 6749 §5.1).
+fn json(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn to_json(value: &impl Serialize) -> Response {
+    match serde_json::to_string(value) {
+        Ok(body) => json(StatusCode::OK, body),
+        Err(e) => {
+            tracing::error!(error = %e, "encoding a response failed");
+            error(&OAuthError::server_error())
+        }
+    }
+}
+
+/// RFC 6749 §5.2 error JSON; `invalid_client` carries a Basic challenge.
+fn error(e: &OAuthError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = json(status, e.to_json());
+    if e.code == ErrorCode::InvalidClient {
+        response.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"gatehouse\""),
+        );
+    }
+    response
+}
+
+/// RFC 6750 §3 error: the challenge names the error (unless no token was
+/// sent at all) and, for `insufficient_scope`, the scope needed.
+fn bearer_error(e: &OAuthError, token_sent: bool, needs: Scope) -> Response {
+    let mut response = error(e);
+    let challenge = if !token_sent {
+        "Bearer realm=\"gatehouse\"".to_owned()
+    } else {
+        let description: String = e
+            .description
+            .chars()
+            .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+            .collect();
+        let mut c = format!(
+            "Bearer realm=\"gatehouse\", error=\"{}\", error_description=\"{description}\"",
+            e.code
+        );
+        if e.code == ErrorCode::InsufficientScope {
+            c.push_str(&format!(", scope=\"{}\"", needs.as_str()));
+        }
+        c
+    };
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(WWW_AUTHENTICATE, v);
+    }
+    response
+}
+
+fn authorization(parts: &Parts) -> Option<AuthorizationHeader<'_>> {
+    parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(AuthorizationHeader::parse)
+}
+
+/// Reads the parameters of a protocol request: the form body of a POST
+/// (which must say it is a form), the query of a GET.
+async fn read_params(state: &AppState, parts: &Parts, body: Body) -> Result<Params, Response> {
+    if parts.method == Method::GET {
+        return Params::parse(parts.uri.query().unwrap_or("").as_bytes()).map_err(|e| error(&e));
+    }
+    let is_form = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(error(&OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        )));
+    }
+    let bytes = axum::body::to_bytes(body, state.config.max_body_bytes)
+        .await
+        .map_err(|_| {
+            let mut r = error(&OAuthError::invalid_request(
+                "the request body is too large",
+            ));
+            *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            r
+        })?;
+    Params::parse(&bytes).map_err(|e| error(&e))
+}
+
+async fn token(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let params = match read_params(&state, &parts, body).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let addr = client_addr(&state, &parts);
+    match state
+        .oauth
+        .token(authorization(&parts).as_ref(), &params, &addr, now())
+        .await
+    {
+        Ok(answer) => to_json(&answer),
+        Err(e) => error(&e),
+    }
+}
+
+async fn revoke(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let params = match read_params(&state, &parts, body).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    match state
+        .oauth
+        .revoke(authorization(&parts).as_ref(), &params)
+        .await
+    {
+        Ok(()) => json(StatusCode::OK, "{}".to_owned()),
+        Err(e) => error(&e),
+    }
+}
+
+async fn introspect(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let params = match read_params(&state, &parts, body).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let header = authorization(&parts);
+    match state
+        .oauth
+        .introspect(header.as_ref(), &params, now())
+        .await
+    {
+        Ok(answer) => to_json(&answer),
+        Err(e) if matches!(header, Some(AuthorizationHeader::Bearer(_))) => {
+            bearer_error(&e, true, Scope::Introspection)
+        }
+        Err(e) => error(&e),
+    }
+}
+
+/// `/profile/`'s JSON (the DOT example resource's shape).
+#[derive(Serialize)]
+struct ProfileBody {
+    id: i64,
+    user_id: i64,
+    username: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    date_joined: String,
+}
+
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+async fn profile(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let needs = Scope::Read;
+    let token = match authorization(&parts) {
+        Some(AuthorizationHeader::Bearer(t)) if !t.is_empty() => t,
+        _ => {
+            return bearer_error(
+                &OAuthError::invalid_token("an access token is required (Authorization: Bearer …)"),
+                false,
+                needs,
+            )
+        }
+    };
+    let found = match state.oauth.bearer(token, needs, now()).await {
+        Ok(f) => f,
+        Err(e) => return bearer_error(&e, true, needs),
+    };
+    let Some(user_id) = found.record.user_id else {
+        return bearer_error(
+            &OAuthError::invalid_token("this token was issued to a client, not a user"),
+            true,
+            needs,
+        );
+    };
+    match state.accounts.store().user_by_id(user_id).await {
+        Ok(Some(user)) if user.is_active => to_json(&ProfileBody {
+            id: user.id,
+            user_id: user.id,
+            username: user.username,
+            email: user.email,
+            first_name: user.first_name,
+            last_name: user.last_name,
+            date_joined: rfc3339(user.date_joined),
+        }),
+        Ok(_) => bearer_error(
+            &OAuthError::invalid_token("the access token is invalid, expired or revoked"),
+            true,
+            needs,
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "loading the profile failed");
+            error(&OAuthError::server_error())
+        }
+    }
+}

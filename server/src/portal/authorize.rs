@@ -1,0 +1,219 @@
+//! `/o/authorize/`: the authorization endpoint and its consent page.
+//!
+//! GET validates the request (client and redirect URI first: when either
+//! is wrong the user sees an error page, never a redirect), sends signed-out
+//! users to sign in and back, and then either answers at once (consent
+//! already given, or the app skips it) or renders the consent page. The
+//! page posts the request back with `decision=allow|deny`; the POST checks
+//! the CSRF token and validates the request again in full.
+
+use axum::extract::{Request, State};
+use axum::http::header::{CONTENT_SECURITY_POLICY, LOCATION};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gatehouse::oauth::authorize::{error_location, AuthorizationRequest, AuthorizeError};
+use gatehouse::oauth::client::Application;
+use gatehouse::oauth::params::Params;
+use gatehouse::oauth::service::OAuthService;
+use gatehouse::oauth::{ErrorCode, OAuthError};
+
+use super::{csrf_refusal, current_session, now, render, CurrentSession};
+use crate::state::AppState;
+
+fn found(location: &str) -> Response {
+    let mut response = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(LOCATION, v);
+    }
+    response
+}
+
+fn refused_page(message: &str) -> Response {
+    render::plain_page(
+        StatusCode::BAD_REQUEST,
+        "Authorization request refused",
+        message,
+    )
+}
+
+fn answer_error(e: AuthorizeError) -> Response {
+    match e.location() {
+        Some(location) => found(&location),
+        None => match e {
+            AuthorizeError::Page(message) => refused_page(&message),
+            AuthorizeError::Redirect { .. } => unreachable!("a redirect error has a location"),
+        },
+    }
+}
+
+/// Sign in first, then come back to this very request.
+fn to_login(parts: &Parts) -> Response {
+    let here = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or(app::paths::AUTHORIZE);
+    found(&format!(
+        "{}?next={}",
+        app::paths::LOGIN,
+        gatehouse::next::encode_next(here)
+    ))
+}
+
+fn origin_of(uri: &str) -> String {
+    match url::Url::parse(uri) {
+        Ok(u) if u.host().is_some() => u.origin().ascii_serialization(),
+        Ok(u) => format!("{}:", u.scheme()),
+        Err(_) => uri.to_owned(),
+    }
+}
+
+pub async fn show(State(state): State<AppState>, req: Request) -> Response {
+    let (mut parts, _) = req.into_parts();
+    let query = parts.uri.query().unwrap_or("").as_bytes();
+    let params = match Params::parse(query) {
+        Ok(p) => p,
+        Err(e) => {
+            return refused_page(&format!(
+                "The request could not be read: {}.",
+                e.description
+            ))
+        }
+    };
+    let (app, request) = match state.oauth.authorization_request(&params).await {
+        Ok(r) => r,
+        Err(e) => return answer_error(e),
+    };
+    let Some(session) = current_session(&parts) else {
+        if request.prompt.none {
+            return login_required(&request);
+        }
+        return to_login(&parts);
+    };
+    let needs_consent = match state
+        .oauth
+        .needs_consent(session.user.id, &app, &request)
+        .await
+    {
+        Ok(n) => n,
+        Err(e) => return render::internal_error(e),
+    };
+    if !needs_consent {
+        return approve(&state, &session, &app, &request, StatusCode::FOUND).await;
+    }
+    if request.prompt.none {
+        return found(&error_location(
+            &request.redirect_uri,
+            &OAuthError::new(
+                ErrorCode::ConsentRequired,
+                "the user has not granted these scopes",
+            ),
+            request.state.as_deref(),
+        ));
+    }
+    if let Some(page) = parts.extensions.get_mut::<app::state::PortalState>() {
+        page.consent = Some(consent_view(&app, &request));
+    }
+    let mut response = render::page(&state, parts, StatusCode::OK).await;
+    // Clickjacking defence for the one page whose button grants access.
+    response.headers_mut().insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    response
+}
+
+fn login_required(request: &AuthorizationRequest) -> Response {
+    found(&error_location(
+        &request.redirect_uri,
+        &OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in"),
+        request.state.as_deref(),
+    ))
+}
+
+fn consent_view(app: &Application, request: &AuthorizationRequest) -> app::state::ConsentView {
+    app::state::ConsentView {
+        app_name: app.name.clone(),
+        scopes: request
+            .scopes
+            .iter()
+            .map(|s| app::state::ScopeView {
+                name: s.as_str().to_owned(),
+                description: s.description().to_owned(),
+            })
+            .collect(),
+        redirect_origin: origin_of(&request.redirect_uri),
+        request: request
+            .to_pairs()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    }
+}
+
+async fn approve(
+    state: &AppState,
+    session: &CurrentSession,
+    app: &Application,
+    request: &AuthorizationRequest,
+    status: StatusCode,
+) -> Response {
+    let now = now();
+    let auth_time = session.user.last_login.unwrap_or(now);
+    match state
+        .oauth
+        .approve(session.user.id, app, request, auth_time, now)
+        .await
+    {
+        Ok(location) => {
+            let mut response = found(&location);
+            *response.status_mut() = status;
+            response
+        }
+        Err(e) => render::internal_error(e),
+    }
+}
+
+/// The consent form's post.
+pub async fn decide(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => return render::bad_form(),
+    };
+    let params = match Params::parse(&bytes) {
+        Ok(p) => p,
+        Err(_) => return render::bad_form(),
+    };
+    let token = params.get("csrf_token").ok().flatten().unwrap_or("");
+    if let Some(refusal) = csrf_refusal(&state, &parts, token) {
+        return refusal;
+    }
+    let (app, request) = match state.oauth.authorization_request(&params).await {
+        Ok(r) => r,
+        Err(e) => return answer_error(e),
+    };
+    let Some(session) = current_session(&parts) else {
+        // Signed out in another tab: sign in again, then see the page again.
+        let query = request
+            .to_pairs()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={}", gatehouse::next::encode_next(&v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let here = format!("{}?{query}", app::paths::AUTHORIZE);
+        let mut response = found(&format!(
+            "{}?next={}",
+            app::paths::LOGIN,
+            gatehouse::next::encode_next(&here)
+        ));
+        *response.status_mut() = StatusCode::SEE_OTHER;
+        return response;
+    };
+    match params.get("decision").ok().flatten() {
+        Some("allow") => approve(&state, &session, &app, &request, StatusCode::SEE_OTHER).await,
+        Some("deny") => render::see_other(&OAuthService::deny(&request), &[]),
+        _ => render::bad_form(),
+    }
+}

@@ -1,0 +1,305 @@
+//! Registering an application: the rules every field must meet, shared by
+//! the CLI and the developer portal. Errors are per field, keyed by the
+//! form field name.
+
+use super::client::{
+    validate_client_id, validate_origin, Application, ClientType, GrantType, SigningAlgorithm,
+};
+use super::redirect::validate_registered;
+use super::{Scope, ScopeSet};
+use crate::account::FieldErrors;
+use crate::secret::{Secret, SecretDigest};
+
+/// What a developer or operator asks for, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct Registration<'a> {
+    pub name: &'a str,
+    pub client_type: &'a str,
+    pub grant_types: Vec<&'a str>,
+    pub redirect_uris: Vec<&'a str>,
+    pub post_logout_redirect_uris: Vec<&'a str>,
+    pub allowed_origins: Vec<&'a str>,
+    /// Space-separated; empty means [`default_scopes`].
+    pub scopes: &'a str,
+    pub skip_consent: bool,
+    pub allow_plain_pkce: bool,
+    /// Empty means RS256.
+    pub algorithm: &'a str,
+    /// Operator-chosen credentials; generated when absent.
+    pub client_id: Option<&'a str>,
+    pub client_secret: Option<&'a str>,
+    pub owner_id: Option<i64>,
+}
+
+/// An app's scopes when none are named: everything a user-facing app
+/// needs, without `introspection`.
+pub fn default_scopes() -> ScopeSet {
+    [
+        Scope::Openid,
+        Scope::Profile,
+        Scope::Email,
+        Scope::Read,
+        Scope::Write,
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// Shortest operator-chosen client secret: 32 characters keeps it out of
+/// reach of guessing even though it is stored with a fast hash.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Checks a registration. On success returns the app to store (id 0) and,
+/// for a confidential app, its secret in clear — to be shown once.
+pub fn validate(
+    form: &Registration<'_>,
+    now: i64,
+) -> Result<(Application, Option<String>), FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let name = form.name.trim();
+    if name.is_empty() {
+        errors.add("name", "Enter a name.");
+    } else if name.chars().count() > 100 {
+        errors.add("name", "Use at most 100 characters.");
+    } else if name.chars().any(char::is_control) {
+        errors.add("name", "Use letters, digits and punctuation only.");
+    }
+    let client_type = ClientType::parse(form.client_type);
+    if client_type.is_none() {
+        errors.add("client_type", "Choose confidential or public.");
+    }
+    let mut grant_types = Vec::new();
+    for g in &form.grant_types {
+        match GrantType::parse(g.trim()) {
+            Some(g) if !grant_types.contains(&g) => grant_types.push(g),
+            Some(_) => {}
+            None => errors.add(
+                "grant_types",
+                format!("Unknown grant type \"{}\".", g.trim()),
+            ),
+        }
+    }
+    if grant_types.is_empty() && form.grant_types.is_empty() {
+        errors.add("grant_types", "Choose at least one grant type.");
+    }
+    if client_type == Some(ClientType::Public)
+        && grant_types.contains(&GrantType::ClientCredentials)
+    {
+        errors.add(
+            "grant_types",
+            "Public clients cannot use client credentials: they cannot keep a secret.",
+        );
+    }
+    let check_uris = |field: &'static str, uris: &[&str], errors: &mut FieldErrors| {
+        let mut out: Vec<String> = Vec::new();
+        for uri in uris.iter().map(|u| u.trim()).filter(|u| !u.is_empty()) {
+            match validate_registered(uri) {
+                Ok(()) if !out.iter().any(|o| o == uri) => out.push(uri.to_owned()),
+                Ok(()) => {}
+                Err(why) => errors.add(field, format!("{uri}: {why}.")),
+            }
+        }
+        out
+    };
+    let redirect_uris = check_uris("redirect_uris", &form.redirect_uris, &mut errors);
+    let post_logout = check_uris(
+        "post_logout_redirect_uris",
+        &form.post_logout_redirect_uris,
+        &mut errors,
+    );
+    if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+        errors.add(
+            "redirect_uris",
+            "The authorization code grant needs at least one redirect URI.",
+        );
+    }
+    let mut origins: Vec<String> = Vec::new();
+    for o in form
+        .allowed_origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+    {
+        match validate_origin(o) {
+            Ok(()) if !origins.iter().any(|x| x == o) => origins.push(o.to_owned()),
+            Ok(()) => {}
+            Err(why) => errors.add("allowed_origins", format!("{o}: {why}.")),
+        }
+    }
+    let scopes = if form.scopes.trim().is_empty() {
+        default_scopes()
+    } else {
+        match ScopeSet::parse(form.scopes.trim()) {
+            Ok(s) => s,
+            Err(e) => {
+                errors.add("scopes", format!("{}.", e.description));
+                ScopeSet::EMPTY
+            }
+        }
+    };
+    let algorithm = if form.algorithm.is_empty() {
+        Some(SigningAlgorithm::default())
+    } else {
+        SigningAlgorithm::parse(form.algorithm)
+    };
+    if algorithm.is_none() {
+        errors.add("algorithm", "Choose RS256, ES256 or EdDSA.");
+    }
+    let client_id = match form.client_id {
+        Some(id) => {
+            if let Err(why) = validate_client_id(id) {
+                errors.add("client_id", format!("The client id {why}."));
+            }
+            id.to_owned()
+        }
+        None => Secret::generate().expose()[..24].to_owned(),
+    };
+    let secret = match (client_type, form.client_secret) {
+        (Some(ClientType::Public), Some(_)) => {
+            errors.add("client_secret", "Public clients have no secret.");
+            None
+        }
+        (Some(ClientType::Confidential), Some(s)) => {
+            if s.len() < MIN_SECRET_LEN || s.len() > 256 || !s.bytes().all(|b| b.is_ascii_graphic())
+            {
+                errors.add(
+                    "client_secret",
+                    format!("The client secret must be {MIN_SECRET_LEN} to 256 visible ASCII characters."),
+                );
+            }
+            Some(s.to_owned())
+        }
+        (Some(ClientType::Confidential), None) => Some(Secret::generate().expose().to_owned()),
+        _ => None,
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let (Some(client_type), Some(algorithm)) = (client_type, algorithm) else {
+        return Err(errors);
+    };
+    let app = Application {
+        id: 0,
+        client_id,
+        secret_digest: secret
+            .as_deref()
+            .map(|s| SecretDigest::of(s).as_str().to_owned()),
+        name: name.to_owned(),
+        client_type,
+        grant_types,
+        redirect_uris,
+        post_logout_redirect_uris: post_logout,
+        allowed_origins: origins,
+        scopes,
+        skip_consent: form.skip_consent,
+        allow_plain_pkce: form.allow_plain_pkce,
+        algorithm,
+        owner_id: form.owner_id,
+        created_at: now,
+    };
+    Ok((app, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> Registration<'static> {
+        Registration {
+            name: "Lab notebook",
+            client_type: "confidential",
+            grant_types: vec!["authorization_code", "refresh_token"],
+            redirect_uris: vec!["https://notebook.example/cb"],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_confidential_app_gets_an_id_and_a_secret_stored_hashed() {
+        let (app, secret) = validate(&good(), 5).unwrap();
+        let secret = secret.unwrap();
+        assert_eq!(secret.len(), 43);
+        assert_eq!(
+            app.secret_digest.as_deref(),
+            Some(SecretDigest::of(&secret).as_str())
+        );
+        assert_ne!(app.secret_digest.as_deref(), Some(secret.as_str()));
+        assert_eq!(app.client_id.len(), 24);
+        assert_eq!(app.scopes, default_scopes());
+        assert_eq!(app.created_at, 5);
+    }
+
+    #[test]
+    fn public_apps_have_no_secret() {
+        let mut f = good();
+        f.client_type = "public";
+        let (app, secret) = validate(&f, 0).unwrap();
+        assert!(secret.is_none() && app.secret_digest.is_none());
+        f.client_secret = Some("x".repeat(40).leak());
+        assert!(validate(&f, 0).unwrap_err().0.contains_key("client_secret"));
+        f.client_secret = None;
+        f.grant_types = vec!["client_credentials"];
+        assert!(validate(&f, 0).unwrap_err().0.contains_key("grant_types"));
+    }
+
+    #[test]
+    fn every_field_is_checked() {
+        let f = Registration {
+            name: " ",
+            client_type: "secret",
+            grant_types: vec!["implicit"],
+            redirect_uris: vec!["http://evil.example/cb"],
+            post_logout_redirect_uris: vec!["/relative"],
+            allowed_origins: vec!["https://a.example/path"],
+            scopes: "read admin",
+            algorithm: "HS256",
+            client_id: Some("has space"),
+            ..Default::default()
+        };
+        let errors = validate(&f, 0).unwrap_err().0;
+        for field in [
+            "name",
+            "client_type",
+            "grant_types",
+            "redirect_uris",
+            "post_logout_redirect_uris",
+            "allowed_origins",
+            "scopes",
+            "algorithm",
+            "client_id",
+        ] {
+            assert!(errors.contains_key(field), "{field}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn code_flow_needs_a_redirect_uri_and_short_secrets_are_refused() {
+        let mut f = good();
+        f.redirect_uris = vec![];
+        assert!(validate(&f, 0).unwrap_err().0.contains_key("redirect_uris"));
+        let mut f = good();
+        f.client_secret = Some("short");
+        assert!(validate(&f, 0).unwrap_err().0.contains_key("client_secret"));
+        f.client_secret = Some("a-long-enough-operator-chosen-secret-123");
+        f.client_id = Some("notebook");
+        let (app, secret) = validate(&f, 0).unwrap();
+        assert_eq!(app.client_id, "notebook");
+        assert_eq!(
+            secret.as_deref(),
+            Some("a-long-enough-operator-chosen-secret-123")
+        );
+    }
+
+    #[test]
+    fn duplicates_collapse() {
+        let mut f = good();
+        f.redirect_uris = vec![
+            "https://notebook.example/cb",
+            " https://notebook.example/cb ",
+        ];
+        f.grant_types = vec!["authorization_code", "authorization_code"];
+        let (app, _) = validate(&f, 0).unwrap();
+        assert_eq!(app.redirect_uris.len(), 1);
+        assert_eq!(app.grant_types.len(), 1);
+    }
+}

@@ -1,0 +1,722 @@
+//! The OAuth use cases: what the token, revocation, introspection and
+//! authorization endpoints do, over the storage traits. The server only
+//! decodes HTTP into these calls and encodes their results.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::authorize::{self, AuthorizationRequest, AuthorizeError};
+use super::client::{Application, ClientType, GrantType};
+use super::params::Params;
+use super::token::{client_auth, AuthorizationHeader, ClientAuth, TokenRequest, TokenResponse};
+use super::{pkce, redirect, ErrorCode, OAuthError, Scope, ScopeSet};
+use crate::account::{AccountService, SignInError};
+use crate::secret::{constant_time_eq, Secret, SecretDigest};
+use crate::store::{Claim, CodeRecord, IssuedTokens, Store, StoreError, TokenLookup, TokenRecord};
+
+/// How long codes and tokens live, in seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub code: i64,
+    pub access_token: i64,
+    pub refresh_token: i64,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Self {
+            code: 60,
+            access_token: 3600,
+            refresh_token: 14 * 24 * 3600,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct OAuthService {
+    store: Arc<dyn Store>,
+    accounts: AccountService,
+    lifetimes: Lifetimes,
+}
+
+/// Logs a storage failure and hides it behind `server_error`.
+fn internal(e: StoreError) -> OAuthError {
+    tracing::error!(error = %e, "oauth storage failure");
+    OAuthError::server_error()
+}
+
+/// The RFC 7662 answer. An inactive token is `{"active": false}` only.
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+}
+
+/// Which kind of token a revocation or introspection names first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hint {
+    Access,
+    Refresh,
+}
+
+fn hint(params: &Params) -> Result<Hint, OAuthError> {
+    match params.get("token_type_hint")? {
+        None | Some("access_token") => Ok(Hint::Access),
+        Some("refresh_token") => Ok(Hint::Refresh),
+        Some(_) => Err(OAuthError::new(
+            ErrorCode::UnsupportedTokenType,
+            "token_type_hint must be access_token or refresh_token",
+        )),
+    }
+}
+
+/// What a grant decided to hand out.
+struct Grant {
+    user_id: Option<i64>,
+    access_scopes: ScopeSet,
+    /// None: no refresh token.
+    refresh_scopes: Option<ScopeSet>,
+    family: String,
+    auth_time: Option<i64>,
+}
+
+/// A fresh id shared by the tokens of one grant.
+fn new_family() -> String {
+    Secret::generate().expose()[..22].to_owned()
+}
+
+impl OAuthService {
+    pub fn new(store: Arc<dyn Store>, accounts: AccountService, lifetimes: Lifetimes) -> Self {
+        Self {
+            store,
+            accounts,
+            lifetimes,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn lifetimes(&self) -> Lifetimes {
+        self.lifetimes
+    }
+
+    /// Finds and authenticates the client. Every failure is the same
+    /// `invalid_client`, so probing reveals nothing about which ids exist.
+    pub async fn authenticate_client(
+        &self,
+        auth: Option<&ClientAuth>,
+    ) -> Result<Application, OAuthError> {
+        let auth =
+            auth.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
+        let refused = || OAuthError::invalid_client("client authentication failed");
+        let app = self
+            .store
+            .application_by_client_id(auth.client_id())
+            .await
+            .map_err(internal)?
+            .ok_or_else(refused)?;
+        match (auth, app.client_type, app.secret_digest.as_deref()) {
+            (
+                ClientAuth::Basic { secret, .. } | ClientAuth::Post { secret, .. },
+                ClientType::Confidential,
+                Some(stored),
+            ) => {
+                if constant_time_eq(SecretDigest::of(secret).as_str(), stored) {
+                    Ok(app)
+                } else {
+                    Err(refused())
+                }
+            }
+            (ClientAuth::None { .. }, ClientType::Public, _) => Ok(app),
+            _ => Err(refused()),
+        }
+    }
+
+    /// The token endpoint.
+    pub async fn token(
+        &self,
+        authorization: Option<&AuthorizationHeader<'_>>,
+        params: &Params,
+        client_addr: &str,
+        now: i64,
+    ) -> Result<TokenResponse, OAuthError> {
+        let auth = client_auth(authorization, params)?;
+        let app = self.authenticate_client(auth.as_ref()).await?;
+        let request = TokenRequest::parse(params)?;
+        if !app.allows(request.grant_type()) {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                format!(
+                    "this application may not use the {} grant",
+                    request.grant_type().as_str()
+                ),
+            ));
+        }
+        match request {
+            TokenRequest::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => {
+                self.redeem_code(
+                    &app,
+                    &code,
+                    redirect_uri.as_deref(),
+                    code_verifier.as_deref(),
+                    now,
+                )
+                .await
+            }
+            TokenRequest::RefreshToken {
+                refresh_token,
+                scope,
+            } => self.refresh(&app, &refresh_token, scope, now).await,
+            TokenRequest::ClientCredentials { scope } => {
+                self.client_credentials(&app, scope, now).await
+            }
+            TokenRequest::Password {
+                username,
+                password,
+                scope,
+            } => {
+                self.password(&app, &username, &password, scope, client_addr, now)
+                    .await
+            }
+            TokenRequest::DeviceCode { .. } => Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "the device code grant is not available yet",
+            )),
+        }
+    }
+
+    fn issue(&self, app: &Application, grant: Grant, now: i64) -> (IssuedTokens, TokenResponse) {
+        let Grant {
+            user_id,
+            access_scopes,
+            refresh_scopes,
+            family,
+            auth_time,
+        } = grant;
+        let access = Secret::generate();
+        let refresh = refresh_scopes.map(|scopes| (Secret::generate(), scopes));
+        let record = |digest: SecretDigest, scopes: ScopeSet, lifetime: i64| TokenRecord {
+            digest,
+            application_id: app.id,
+            user_id,
+            scopes,
+            family: family.clone(),
+            created_at: now,
+            expires_at: now + lifetime,
+            auth_time,
+        };
+        let tokens = IssuedTokens {
+            access: record(access.digest(), access_scopes, self.lifetimes.access_token),
+            refresh: refresh
+                .as_ref()
+                .map(|(s, scopes)| record(s.digest(), *scopes, self.lifetimes.refresh_token)),
+        };
+        let response = TokenResponse {
+            access_token: access.expose().to_owned(),
+            token_type: "Bearer",
+            expires_in: self.lifetimes.access_token,
+            refresh_token: refresh.map(|(s, _)| s.expose().to_owned()),
+            scope: access_scopes.to_string(),
+            id_token: None,
+        };
+        (tokens, response)
+    }
+
+    /// Refresh tokens go to apps registered for the refresh grant.
+    fn refresh_scopes(app: &Application, scopes: ScopeSet) -> Option<ScopeSet> {
+        app.allows(GrantType::RefreshToken).then_some(scopes)
+    }
+
+    async fn redeem_code(
+        &self,
+        app: &Application,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+        now: i64,
+    ) -> Result<TokenResponse, OAuthError> {
+        let unknown = || {
+            OAuthError::invalid_grant("the authorization code is invalid, expired or already used")
+        };
+        let digest = SecretDigest::of(code);
+        let stored = self
+            .store
+            .code(&digest)
+            .await
+            .map_err(internal)?
+            .ok_or_else(unknown)?;
+        if stored.application_id != app.id {
+            return Err(unknown());
+        }
+        if stored.redeemed {
+            // A replay: whoever holds the first tokens may be an attacker.
+            self.store
+                .revoke_family(&stored.family)
+                .await
+                .map_err(internal)?;
+            tracing::warn!(client_id = %app.client_id, "authorization code reused; its tokens were revoked");
+            return Err(unknown());
+        }
+        if stored.expires_at <= now {
+            return Err(unknown());
+        }
+        match redirect_uri {
+            Some(uri) if uri != stored.redirect_uri => {
+                return Err(OAuthError::invalid_grant(
+                    "redirect_uri differs from the one in the authorization request",
+                ))
+            }
+            None if stored.redirect_uri_sent => {
+                return Err(OAuthError::invalid_grant(
+                    "redirect_uri is required: the authorization request included it",
+                ))
+            }
+            _ => {}
+        }
+        match (&stored.code_challenge, verifier) {
+            (Some((challenge, method)), Some(v)) => pkce::verify(challenge, *method, v)?,
+            (Some(_), None) => {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier is required: the authorization request used PKCE",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier was sent but the authorization request had no code_challenge",
+                ))
+            }
+            (None, None) => {}
+        }
+        let (tokens, response) = self.issue(
+            app,
+            Grant {
+                user_id: Some(stored.user_id),
+                access_scopes: stored.scopes,
+                refresh_scopes: Self::refresh_scopes(app, stored.scopes),
+                family: stored.family.clone(),
+                auth_time: Some(stored.auth_time),
+            },
+            now,
+        );
+        match self
+            .store
+            .redeem_code(&digest, now, &tokens)
+            .await
+            .map_err(internal)?
+        {
+            Claim::Claimed => Ok(response),
+            Claim::Reused => {
+                tracing::warn!(client_id = %app.client_id, "authorization code redeemed twice at once; its tokens were revoked");
+                Err(unknown())
+            }
+        }
+    }
+
+    async fn refresh(
+        &self,
+        app: &Application,
+        refresh_token: &str,
+        scope: Option<ScopeSet>,
+        now: i64,
+    ) -> Result<TokenResponse, OAuthError> {
+        let unknown =
+            || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+        let digest = SecretDigest::of(refresh_token);
+        let found = self
+            .store
+            .refresh_token(&digest)
+            .await
+            .map_err(internal)?
+            .ok_or_else(unknown)?;
+        let record = &found.record;
+        if record.application_id != app.id {
+            return Err(unknown());
+        }
+        if found.rotated {
+            self.store
+                .revoke_family(&record.family)
+                .await
+                .map_err(internal)?;
+            tracing::warn!(client_id = %app.client_id, "rotated refresh token reused; its family was revoked");
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used; every token of this grant is revoked",
+            ));
+        }
+        if record.expires_at <= now {
+            return Err(unknown());
+        }
+        let access_scopes = match scope {
+            Some(s) if !s.is_subset(record.scopes) => {
+                return Err(OAuthError::invalid_scope(
+                    "a refresh may only narrow the scope originally granted",
+                ))
+            }
+            Some(s) if !s.is_empty() => s,
+            _ => record.scopes,
+        };
+        let (tokens, response) = self.issue(
+            app,
+            Grant {
+                user_id: record.user_id,
+                access_scopes,
+                refresh_scopes: Some(record.scopes),
+                family: record.family.clone(),
+                auth_time: record.auth_time,
+            },
+            now,
+        );
+        match self
+            .store
+            .rotate_refresh_token(&digest, now, &tokens)
+            .await
+            .map_err(internal)?
+        {
+            Claim::Claimed => Ok(response),
+            Claim::Reused => Err(OAuthError::invalid_grant(
+                "the refresh token was already used; every token of this grant is revoked",
+            )),
+        }
+    }
+
+    /// Scopes a token without a user may hold.
+    const MACHINE_SCOPES: [Scope; 3] = [Scope::Read, Scope::Write, Scope::Introspection];
+
+    async fn client_credentials(
+        &self,
+        app: &Application,
+        scope: Option<ScopeSet>,
+        now: i64,
+    ) -> Result<TokenResponse, OAuthError> {
+        if app.is_public() {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "public clients cannot use the client credentials grant",
+            ));
+        }
+        let machine: ScopeSet = Self::MACHINE_SCOPES.into_iter().collect();
+        let allowed = ScopeSet::from_iter(app.scopes.iter().filter(|s| machine.contains(*s)));
+        let scopes = match scope {
+            Some(s) if !s.is_empty() => s,
+            _ => allowed,
+        };
+        if scopes.is_empty() || !scopes.is_subset(allowed) {
+            return Err(OAuthError::invalid_scope(format!(
+                "a client credentials token may hold: {allowed}"
+            )));
+        }
+        let (tokens, response) = self.issue(
+            app,
+            Grant {
+                user_id: None,
+                access_scopes: scopes,
+                refresh_scopes: None,
+                family: new_family(),
+                auth_time: None,
+            },
+            now,
+        );
+        self.store.insert_tokens(&tokens).await.map_err(internal)?;
+        Ok(response)
+    }
+
+    async fn password(
+        &self,
+        app: &Application,
+        username: &str,
+        password: &str,
+        scope: Option<ScopeSet>,
+        client_addr: &str,
+        now: i64,
+    ) -> Result<TokenResponse, OAuthError> {
+        let scopes = match scope {
+            Some(s) if !s.is_empty() => s,
+            _ => authorize::default_scopes(app),
+        };
+        if !scopes.is_subset(app.scopes) {
+            return Err(OAuthError::invalid_scope(format!(
+                "this application may only ask for: {}",
+                app.scopes
+            )));
+        }
+        let user = match self
+            .accounts
+            .sign_in(username, password, client_addr, now)
+            .await
+        {
+            Ok(u) => u,
+            Err(SignInError::InvalidCredentials) => {
+                return Err(OAuthError::invalid_grant("invalid username or password"))
+            }
+            Err(SignInError::Throttled(wait)) => {
+                return Err(OAuthError::invalid_grant(format!(
+                    "too many attempts; try again in {wait} s"
+                )))
+            }
+            Err(SignInError::Internal(e)) => {
+                tracing::error!(error = %e, "password grant failed");
+                return Err(OAuthError::server_error());
+            }
+        };
+        let (tokens, response) = self.issue(
+            app,
+            Grant {
+                user_id: Some(user.id),
+                access_scopes: scopes,
+                refresh_scopes: Self::refresh_scopes(app, scopes),
+                family: new_family(),
+                auth_time: Some(now),
+            },
+            now,
+        );
+        self.store.insert_tokens(&tokens).await.map_err(internal)?;
+        Ok(response)
+    }
+
+    /// RFC 7009. Unknown tokens, and tokens of other clients, are answered
+    /// like revoked ones: the caller learns nothing.
+    pub async fn revoke(
+        &self,
+        authorization: Option<&AuthorizationHeader<'_>>,
+        params: &Params,
+    ) -> Result<(), OAuthError> {
+        let auth = client_auth(authorization, params)?;
+        let app = self.authenticate_client(auth.as_ref()).await?;
+        let token = params.require("token")?;
+        let digest = SecretDigest::of(token);
+        let order = match hint(params)? {
+            Hint::Access => [Hint::Access, Hint::Refresh],
+            Hint::Refresh => [Hint::Refresh, Hint::Access],
+        };
+        for kind in order {
+            match kind {
+                Hint::Access => {
+                    if self
+                        .store
+                        .revoke_access_token(&digest, app.id)
+                        .await
+                        .map_err(internal)?
+                    {
+                        return Ok(());
+                    }
+                }
+                Hint::Refresh => {
+                    if let Some(found) =
+                        self.store.refresh_token(&digest).await.map_err(internal)?
+                    {
+                        if found.record.application_id == app.id {
+                            // With the refresh token goes everything of its grant
+                            // (RFC 7009 §2.1).
+                            self.store
+                                .revoke_family(&found.record.family)
+                                .await
+                                .map_err(internal)?;
+                        }
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// RFC 7662. The caller is a confidential client, or presents a bearer
+    /// token holding the `introspection` scope.
+    pub async fn introspect(
+        &self,
+        authorization: Option<&AuthorizationHeader<'_>>,
+        params: &Params,
+        now: i64,
+    ) -> Result<Introspection, OAuthError> {
+        match authorization {
+            Some(AuthorizationHeader::Bearer(token)) => {
+                self.bearer(token, Scope::Introspection, now).await?;
+            }
+            _ => {
+                let auth = client_auth(authorization, params)?;
+                let app = self.authenticate_client(auth.as_ref()).await?;
+                if app.is_public() {
+                    return Err(OAuthError::invalid_client(
+                        "public clients cannot introspect tokens",
+                    ));
+                }
+            }
+        }
+        let token = params.require("token")?;
+        let digest = SecretDigest::of(token);
+        let order = match hint(params)? {
+            Hint::Access => [Hint::Access, Hint::Refresh],
+            Hint::Refresh => [Hint::Refresh, Hint::Access],
+        };
+        for kind in order {
+            let found = match kind {
+                Hint::Access => self.store.access_token(&digest).await,
+                Hint::Refresh => self.store.refresh_token(&digest).await,
+            }
+            .map_err(internal)?;
+            if let Some(found) = found {
+                if found.rotated || found.record.expires_at <= now {
+                    return Ok(Introspection::default());
+                }
+                return Ok(describe(found, kind));
+            }
+        }
+        Ok(Introspection::default())
+    }
+
+    /// Checks a bearer token for a protected resource (RFC 6750).
+    pub async fn bearer(
+        &self,
+        token: &str,
+        needs: Scope,
+        now: i64,
+    ) -> Result<TokenLookup, OAuthError> {
+        let invalid =
+            || OAuthError::invalid_token("the access token is invalid, expired or revoked");
+        if token.is_empty() || token.len() > 512 {
+            return Err(invalid());
+        }
+        let found = self
+            .store
+            .access_token(&SecretDigest::of(token))
+            .await
+            .map_err(internal)?
+            .ok_or_else(invalid)?;
+        if found.record.expires_at <= now {
+            return Err(invalid());
+        }
+        if !found.record.scopes.contains(needs) {
+            return Err(OAuthError::new(
+                ErrorCode::InsufficientScope,
+                format!("this requires the {} scope", needs.as_str()),
+            ));
+        }
+        Ok(found)
+    }
+
+    /// Validates an authorization request: finds the app, then checks the
+    /// request against it.
+    pub async fn authorization_request(
+        &self,
+        params: &Params,
+    ) -> Result<(Application, AuthorizationRequest), AuthorizeError> {
+        let client_id = authorize::client_id(params)?;
+        let app = self
+            .store
+            .application_by_client_id(client_id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "loading the application failed");
+                AuthorizeError::Page(
+                    "Gatehouse could not load this application. Please try again in a moment."
+                        .into(),
+                )
+            })?;
+        let request = authorize::validate(app.as_ref(), params)?;
+        Ok((app.expect("validate refuses a missing app"), request))
+    }
+
+    /// Whether the user must be asked before the app gets `request`.
+    pub async fn needs_consent(
+        &self,
+        user_id: i64,
+        app: &Application,
+        request: &AuthorizationRequest,
+    ) -> Result<bool, StoreError> {
+        if request.prompt.consent {
+            return Ok(true);
+        }
+        if app.skip_consent {
+            return Ok(false);
+        }
+        let granted = self.store.granted_scopes(user_id, app.id).await?;
+        Ok(!granted.is_some_and(|g| request.scopes.is_subset(g)))
+    }
+
+    /// The user allowed the request: remembers the grant, issues a code and
+    /// returns where to send the browser.
+    pub async fn approve(
+        &self,
+        user_id: i64,
+        app: &Application,
+        request: &AuthorizationRequest,
+        auth_time: i64,
+        now: i64,
+    ) -> Result<String, StoreError> {
+        self.store
+            .save_grant(user_id, app.id, request.scopes, now)
+            .await?;
+        let code = Secret::generate();
+        self.store
+            .create_code(&CodeRecord {
+                digest: code.digest(),
+                application_id: app.id,
+                user_id,
+                redirect_uri: request.redirect_uri.clone(),
+                redirect_uri_sent: request.redirect_uri_sent,
+                scopes: request.scopes,
+                code_challenge: request.code_challenge.clone(),
+                nonce: request.nonce.clone(),
+                auth_time,
+                family: new_family(),
+                created_at: now,
+                expires_at: now + self.lifetimes.code,
+                redeemed: false,
+            })
+            .await?;
+        let mut params = vec![("code", code.expose())];
+        if let Some(s) = &request.state {
+            params.push(("state", s));
+        }
+        Ok(redirect::with_query(&request.redirect_uri, &params))
+    }
+
+    /// The user refused: where to send the browser.
+    pub fn deny(request: &AuthorizationRequest) -> String {
+        authorize::error_location(
+            &request.redirect_uri,
+            &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
+            request.state.as_deref(),
+        )
+    }
+
+    /// Removes expired codes and tokens.
+    pub async fn clear_expired(&self, now: i64) -> Result<u64, StoreError> {
+        self.store.delete_expired_tokens(now).await
+    }
+}
+
+fn describe(found: TokenLookup, kind: Hint) -> Introspection {
+    Introspection {
+        active: true,
+        scope: Some(found.record.scopes.to_string()),
+        client_id: Some(found.client_id),
+        username: found.username,
+        token_type: Some(match kind {
+            Hint::Access => "Bearer",
+            Hint::Refresh => "refresh_token",
+        }),
+        exp: Some(found.record.expires_at),
+        iat: Some(found.record.created_at),
+        sub: found.record.user_id.map(|id| id.to_string()),
+    }
+}
