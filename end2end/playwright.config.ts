@@ -1,15 +1,8 @@
 import { defineConfig } from '@playwright/test';
-import * as path from 'node:path';
+import { baseURL, binary, databaseUrl, dbDir, port, siteRoot } from './e2e-env';
 
 // The server under test: the debug build made by `cargo leptos build`,
 // on its own port and its own fresh SQLite file.
-const root = path.resolve(__dirname, '..');
-const port = Number(process.env.E2E_PORT ?? 3100);
-const baseURL = `http://127.0.0.1:${port}`;
-const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(root, 'target');
-const binary = process.env.E2E_BINARY ?? path.join(targetDir, 'debug', 'gatehouse');
-const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.join(root, 'target', 'site');
-const dbDir = path.join(root, 'target', 'e2e');
 
 export default defineConfig({
   testDir: './tests',
@@ -49,7 +42,7 @@ export default defineConfig({
     env: {
       GATEHOUSE_BIND: `127.0.0.1:${port}`,
       GATEHOUSE_PUBLIC_URL: baseURL,
-      GATEHOUSE_DATABASE_URL: `sqlite://${dbDir}/e2e.db`,
+      GATEHOUSE_DATABASE_URL: databaseUrl,
       LEPTOS_SITE_ROOT: siteRoot,
       RUST_LOG: 'info,sqlx=warn',
     },

@@ -1,4 +1,7 @@
 import { expect, Page, TestInfo } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { baseURL, binary, databaseUrl } from '../e2e-env';
 
 /** A user name unique to this test and project, so tests run in parallel. */
 export function uniqueUser(testInfo: TestInfo, tag: string) {
@@ -35,4 +38,42 @@ export async function signIn(page: Page, testInfo: TestInfo, login: string, pass
   await page.getByLabel('Username or email').fill(login);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Runs the `gatehouse` command line against the server's database. */
+export function gatehouse(args: string[], input?: string): string {
+  return execFileSync(binary, args, {
+    input,
+    env: { ...process.env, GATEHOUSE_DATABASE_URL: databaseUrl, GATEHOUSE_PUBLIC_URL: baseURL, RUST_LOG: 'warn' },
+    encoding: 'utf8',
+  });
+}
+
+/** An account made with `gatehouse user create`. */
+export function createUser(testInfo: TestInfo, tag: string) {
+  const user = uniqueUser(testInfo, tag);
+  gatehouse(['user', 'create', '--username', user.username, '--email', user.email, '--password-stdin'], `${user.password}\n`);
+  return user;
+}
+
+/** The loopback redirect URI of test apps; tests intercept it in the browser. */
+export const CALLBACK = 'http://127.0.0.1:3999/callback';
+
+/** A confidential code-flow app made with `gatehouse app create`. */
+export function createApp(testInfo: TestInfo, tag: string): { name: string; clientId: string; clientSecret: string } {
+  const name = `${tag} ${testInfo.project.name} ${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const out = gatehouse([
+    'app', 'create', '--name', name, '--client-type', 'confidential',
+    '--grant-types', 'authorization_code,refresh_token', '--redirect-uris', CALLBACK,
+    '--scopes', 'read write', '--json',
+  ]);
+  const app = JSON.parse(out);
+  return { name, clientId: app.client_id, clientSecret: app.client_secret };
+}
+
+/** A PKCE verifier and its S256 challenge. */
+export function pkce() {
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  return { verifier, challenge };
 }

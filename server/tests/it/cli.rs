@@ -221,3 +221,195 @@ async fn without_a_command_it_serves() {
     let _ = child.wait();
     assert!(healthy, "gatehouse without arguments did not serve");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_create_prints_credentials_once_and_they_work_at_the_token_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/cli.db", dir.path().display());
+    let created = gatehouse(
+        &db,
+        &[
+            "app",
+            "create",
+            "--name",
+            "Batch jobs",
+            "--client-type",
+            "confidential",
+            "--grant-types",
+            "client_credentials",
+            "--scopes",
+            "read introspection",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    let app: serde_json::Value = serde_json::from_str(&created.stdout).unwrap();
+    let id = app["client_id"].as_str().unwrap().to_owned();
+    let secret = app["client_secret"].as_str().unwrap().to_owned();
+    assert!(secret.len() >= 43);
+    assert_eq!(app["scopes"], "read introspection");
+
+    // Only the secret's SHA-256 is stored.
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    let stored: String =
+        sqlx::query_scalar("SELECT secret_digest FROM applications WHERE client_id = ?")
+            .bind(&id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    assert_ne!(stored, secret);
+    assert_eq!(
+        stored,
+        gatehouse::secret::SecretDigest::of(&secret).as_str()
+    );
+
+    // Operator-chosen credentials, and a taken client id.
+    let chosen = gatehouse(
+        &db,
+        &[
+            "app",
+            "create",
+            "--name",
+            "Legacy",
+            "--client-type",
+            "confidential",
+            "--grant-types",
+            "client_credentials",
+            "--client-id",
+            "legacy-app",
+            "--client-secret",
+            "a-long-operator-chosen-secret-0123456789",
+        ],
+        "",
+    );
+    assert_eq!(chosen.code, 0, "{}", chosen.stderr);
+    assert!(chosen.stdout.contains("client_id: legacy-app"));
+    assert!(chosen.stdout.contains("cannot show it again"));
+    let taken = gatehouse(
+        &db,
+        &[
+            "app",
+            "create",
+            "--name",
+            "Again",
+            "--client-type",
+            "public",
+            "--grant-types",
+            "authorization_code",
+            "--redirect-uris",
+            "http://127.0.0.1/cb",
+            "--client-id",
+            "legacy-app",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(taken.code, 1);
+    let err: serde_json::Value = serde_json::from_str(&taken.stdout).unwrap();
+    assert!(err["fields"]["client_id"].is_string(), "{err}");
+
+    // Bad input: every wrong field is named, nothing is stored.
+    let bad = gatehouse(
+        &db,
+        &[
+            "app",
+            "create",
+            "--name",
+            "Bad",
+            "--client-type",
+            "public",
+            "--grant-types",
+            "authorization_code,client_credentials",
+            "--redirect-uris",
+            "http://evil.example/cb",
+            "--scopes",
+            "read root",
+        ],
+        "",
+    );
+    assert_eq!(bad.code, 1);
+    for field in ["grant_types", "redirect_uris", "scopes"] {
+        assert!(bad.stderr.contains(field), "{field}: {}", bad.stderr);
+    }
+
+    // The printed credentials work against a server on that database.
+    let server = TestServer::start_with(|c| c.database_url = db.clone()).await;
+    let token = reqwest::Client::new()
+        .post(server.url("/o/token/"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), StatusCode::OK);
+    let legacy = reqwest::Client::new()
+        .post(server.url("/o/token/"))
+        .basic_auth(
+            "legacy-app",
+            Some("a-long-operator-chosen-secret-0123456789"),
+        )
+        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(legacy.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleartokens_removes_expired_tokens_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/cli.db", dir.path().display());
+    let created = gatehouse(
+        &db,
+        &[
+            "app",
+            "create",
+            "--name",
+            "Jobs",
+            "--client-type",
+            "confidential",
+            "--grant-types",
+            "client_credentials",
+            "--scopes",
+            "read",
+            "--json",
+        ],
+        "",
+    );
+    let app: serde_json::Value = serde_json::from_str(&created.stdout).unwrap();
+    let (id, secret) = (
+        app["client_id"].as_str().unwrap(),
+        app["client_secret"].as_str().unwrap(),
+    );
+    {
+        let server = TestServer::start_with(|c| c.database_url = db.clone()).await;
+        for _ in 0..3 {
+            let r = reqwest::Client::new()
+                .post(server.url("/o/token/"))
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+    }
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    // Two of the three expire in the past.
+    sqlx::query("UPDATE access_tokens SET expires_at = 1 WHERE rowid IN (SELECT rowid FROM access_tokens LIMIT 2)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let cleared = gatehouse(&db, &["cleartokens", "--json"], "");
+    assert_eq!(cleared.code, 0, "{}", cleared.stderr);
+    let out: serde_json::Value = serde_json::from_str(&cleared.stdout).unwrap();
+    assert_eq!(out["removed"], 2);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM access_tokens")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 1);
+    pool.close().await;
+}

@@ -4,6 +4,7 @@
 mod accounts;
 mod cli;
 mod csrf;
+mod interop;
 mod oauth;
 mod sessions;
 mod support;

@@ -1,0 +1,13 @@
+import * as path from 'node:path';
+
+// Where the server under test runs and keeps its data; shared by the
+// Playwright config (which starts it) and tests that provision through
+// the `gatehouse` command line against the same database.
+export const root = path.resolve(__dirname, '..');
+export const port = Number(process.env.E2E_PORT ?? 3100);
+export const baseURL = `http://127.0.0.1:${port}`;
+const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(root, 'target');
+export const binary = process.env.E2E_BINARY ?? path.join(targetDir, 'debug', 'gatehouse');
+export const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.join(root, 'target', 'site');
+export const dbDir = path.join(root, 'target', 'e2e');
+export const databaseUrl = `sqlite://${dbDir}/e2e.db`;
