@@ -1,5 +1,7 @@
 import { expect, Page, TestInfo } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { baseURL, binary, databaseUrl } from '../e2e-env';
 
@@ -56,8 +58,26 @@ export function createUser(testInfo: TestInfo, tag: string) {
   return user;
 }
 
-/** The loopback redirect URI of test apps; tests intercept it in the browser. */
-export const CALLBACK = 'http://127.0.0.1:3999/callback';
+/**
+ * The loopback redirect URI test apps register. Requests use it with the
+ * port of a real listener (RFC 8252 lets loopback ports vary), because
+ * Playwright's request interception does not see redirect targets.
+ */
+export const CALLBACK = 'http://127.0.0.1/callback';
+
+/** A real client-app callback on an ephemeral port of 127.0.0.1. */
+export async function callbackServer(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('back at the client app');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/callback`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
 
 /** A confidential code-flow app made with `gatehouse app create`. */
 export function createApp(testInfo: TestInfo, tag: string): { name: string; clientId: string; clientSecret: string } {

@@ -1,15 +1,23 @@
-import { test, expect, Page } from '@playwright/test';
-import { CALLBACK, createApp, createUser, pkce, settle } from './helpers';
+import { test, expect } from '@playwright/test';
+import { callbackServer, createApp, createUser, pkce, settle } from './helpers';
 
 // A client app sends a person to /o/authorize/; the person signs in,
 // decides on the consent page, and the browser lands on the app's
-// redirect URI (intercepted here: nothing listens there).
+// redirect URI (a small listener started by the test).
+
+let callback: Awaited<ReturnType<typeof callbackServer>>;
+test.beforeEach(async () => {
+  callback = await callbackServer();
+});
+test.afterEach(async () => {
+  await callback.close();
+});
 
 function authorizeUrl(clientId: string, challenge: string, state: string) {
   const q = new URLSearchParams({
     response_type: 'code',
     client_id: clientId,
-    redirect_uri: CALLBACK,
+    redirect_uri: callback.url,
     scope: 'read write',
     state,
     code_challenge: challenge,
@@ -18,17 +26,10 @@ function authorizeUrl(clientId: string, challenge: string, state: string) {
   return `/o/authorize/?${q}`;
 }
 
-async function interceptCallback(page: Page) {
-  await page.route(`${CALLBACK}**`, (route) =>
-    route.fulfill({ status: 200, contentType: 'text/plain', body: 'back at the client app' }),
-  );
-}
-
 test('a signed-out person authorizes an app, which exchanges the code for tokens; the second time skips consent', async ({ page, request }, testInfo) => {
   const user = createUser(testInfo, 'consent');
   const app = createApp(testInfo, 'Notebook');
   const { verifier, challenge } = pkce();
-  await interceptCallback(page);
 
   await page.goto(authorizeUrl(app.clientId, challenge, 'xyz-1'));
   await expect(page).toHaveURL(/\/accounts\/login\/\?next=/);
@@ -44,7 +45,7 @@ test('a signed-out person authorizes an app, which exchanges the code for tokens
   await expect(page.getByText('Change your account details')).toBeVisible();
   await page.getByRole('button', { name: 'Allow' }).click();
 
-  await page.waitForURL(`${CALLBACK}?**`);
+  await page.waitForURL(`${callback.url}?**`);
   const back = new URL(page.url());
   expect(back.searchParams.get('state')).toBe('xyz-1');
   const code = back.searchParams.get('code');
@@ -53,7 +54,7 @@ test('a signed-out person authorizes an app, which exchanges the code for tokens
   const basic = Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64');
   const token = await request.post('/o/token/', {
     headers: { Authorization: `Basic ${basic}` },
-    form: { grant_type: 'authorization_code', code: code!, redirect_uri: CALLBACK, code_verifier: verifier },
+    form: { grant_type: 'authorization_code', code: code!, redirect_uri: callback.url, code_verifier: verifier },
   });
   expect(token.status()).toBe(200);
   const tokens = await token.json();
@@ -64,7 +65,7 @@ test('a signed-out person authorizes an app, which exchanges the code for tokens
 
   // Same app, same scopes: no consent page this time.
   await page.goto(authorizeUrl(app.clientId, challenge, 'xyz-2'));
-  await page.waitForURL(`${CALLBACK}?**`);
+  await page.waitForURL(`${callback.url}?**`);
   const again = new URL(page.url());
   expect(again.searchParams.get('state')).toBe('xyz-2');
   expect(again.searchParams.get('code')).toBeTruthy();
@@ -74,7 +75,6 @@ test('Deny sends the person back with access_denied', async ({ page }, testInfo)
   const user = createUser(testInfo, 'deny');
   const app = createApp(testInfo, 'Plotter');
   const { challenge } = pkce();
-  await interceptCallback(page);
 
   await page.goto(authorizeUrl(app.clientId, challenge, 'no-thanks'));
   await settle(page, testInfo);
@@ -85,7 +85,7 @@ test('Deny sends the person back with access_denied', async ({ page }, testInfo)
   await settle(page, testInfo);
   await page.getByRole('button', { name: 'Deny' }).click();
 
-  await page.waitForURL(`${CALLBACK}?**`);
+  await page.waitForURL(`${callback.url}?**`);
   const back = new URL(page.url());
   expect(back.searchParams.get('error')).toBe('access_denied');
   expect(back.searchParams.get('state')).toBe('no-thanks');
