@@ -41,6 +41,9 @@ pub struct Config {
     pub access_token_lifetime_secs: i64,
     /// Seconds a refresh token is valid (each refresh issues a new one).
     pub refresh_token_lifetime_secs: i64,
+    /// Seconds after signing in when a grant's refresh tokens stop, however
+    /// often they are refreshed.
+    pub refresh_token_max_lifetime_secs: i64,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             code_lifetime_secs: 60,
             access_token_lifetime_secs: 3600,
             refresh_token_lifetime_secs: 14 * 24 * 3600,
+            refresh_token_max_lifetime_secs: 90 * 24 * 3600,
         }
     }
 }
@@ -113,6 +117,7 @@ impl Config {
         if self.code_lifetime_secs <= 0
             || self.access_token_lifetime_secs <= 0
             || self.refresh_token_lifetime_secs <= 0
+            || self.refresh_token_max_lifetime_secs <= 0
         {
             return Err(ConfigError::Invalid(
                 "code and token lifetimes must be positive".into(),

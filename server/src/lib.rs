@@ -65,6 +65,7 @@ pub async fn build_state(
         code: config.code_lifetime_secs,
         access_token: config.access_token_lifetime_secs,
         refresh_token: config.refresh_token_lifetime_secs,
+        refresh_token_max: config.refresh_token_max_lifetime_secs,
     };
     Ok(AppState {
         leptos_options,

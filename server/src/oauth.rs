@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use gatehouse::oauth::params::Params;
-use gatehouse::oauth::token::AuthorizationHeader;
+use gatehouse::oauth::token::{client_auth, AuthorizationHeader};
 use gatehouse::oauth::{ErrorCode, OAuthError, Scope};
 use serde::Serialize;
 
@@ -145,14 +145,26 @@ async fn token(State(state): State<AppState>, req: Request) -> Response {
         Err(r) => return r,
     };
     let addr = client_addr(&state, &parts);
-    match state
+    let mut response = match state
         .oauth
         .token(authorization(&parts).as_ref(), &params, &addr, now())
         .await
     {
         Ok(answer) => to_json(&answer),
         Err(e) => error(&e),
-    }
+    };
+    let client = claimed_client(&parts, &params);
+    cors::allow(&state, &parts.headers, client.as_deref(), &mut response).await;
+    response
+}
+
+/// The client id a request names (authenticated or not: only used to pick
+/// the app whose allowed origins apply).
+fn claimed_client(parts: &Parts, params: &Params) -> Option<String> {
+    client_auth(authorization(parts).as_ref(), params)
+        .ok()
+        .flatten()
+        .map(|a| a.client_id().to_owned())
 }
 
 async fn revoke(State(state): State<AppState>, req: Request) -> Response {
@@ -161,14 +173,17 @@ async fn revoke(State(state): State<AppState>, req: Request) -> Response {
         Ok(p) => p,
         Err(r) => return r,
     };
-    match state
+    let mut response = match state
         .oauth
         .revoke(authorization(&parts).as_ref(), &params)
         .await
     {
         Ok(()) => json(StatusCode::OK, "{}".to_owned()),
         Err(e) => error(&e),
-    }
+    };
+    let client = claimed_client(&parts, &params);
+    cors::allow(&state, &parts.headers, client.as_deref(), &mut response).await;
+    response
 }
 
 async fn introspect(State(state): State<AppState>, req: Request) -> Response {
@@ -215,29 +230,32 @@ fn rfc3339(unix: i64) -> String {
 
 async fn profile(State(state): State<AppState>, req: Request) -> Response {
     let (parts, _) = req.into_parts();
+    let (mut response, client) = profile_answer(&state, &parts).await;
+    cors::allow(&state, &parts.headers, client.as_deref(), &mut response).await;
+    response
+}
+
+/// The profile answer and the client the token belongs to (if valid).
+async fn profile_answer(state: &AppState, parts: &Parts) -> (Response, Option<String>) {
     let needs = Scope::Read;
-    let token = match authorization(&parts) {
+    let token = match authorization(parts) {
         Some(AuthorizationHeader::Bearer(t)) if !t.is_empty() => t,
         _ => {
-            return bearer_error(
-                &OAuthError::invalid_token("an access token is required (Authorization: Bearer …)"),
-                false,
-                needs,
-            )
+            let e =
+                OAuthError::invalid_token("an access token is required (Authorization: Bearer …)");
+            return (bearer_error(&e, false, needs), None);
         }
     };
     let found = match state.oauth.bearer(token, needs, now()).await {
         Ok(f) => f,
-        Err(e) => return bearer_error(&e, true, needs),
+        Err(e) => return (bearer_error(&e, true, needs), None),
     };
+    let client = Some(found.client_id.clone());
     let Some(user_id) = found.record.user_id else {
-        return bearer_error(
-            &OAuthError::invalid_token("this token was issued to a client, not a user"),
-            true,
-            needs,
-        );
+        let e = OAuthError::invalid_token("this token was issued to a client, not a user");
+        return (bearer_error(&e, true, needs), client);
     };
-    match state.accounts.store().user_by_id(user_id).await {
+    let response = match state.accounts.store().user_by_id(user_id).await {
         Ok(Some(user)) if user.is_active => to_json(&ProfileBody {
             id: user.id,
             user_id: user.id,
@@ -256,5 +274,6 @@ async fn profile(State(state): State<AppState>, req: Request) -> Response {
             tracing::error!(error = %e, "loading the profile failed");
             error(&OAuthError::server_error())
         }
-    }
+    };
+    (response, client)
 }

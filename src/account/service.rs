@@ -317,7 +317,7 @@ impl AccountService {
         &self,
         cookie: &str,
         now: i64,
-    ) -> Result<Option<(User, SecretDigest)>, StoreError> {
+    ) -> Result<Option<(User, SessionRecord)>, StoreError> {
         if cookie.is_empty() || cookie.len() > 128 {
             return Ok(None);
         }
@@ -334,7 +334,7 @@ impl AccountService {
         if now - session.last_seen_at >= TOUCH_EVERY {
             self.store.touch_session(&digest, now).await?;
         }
-        Ok(Some((user, digest)))
+        Ok(Some((user, session)))
     }
 
     pub async fn end_session(&self, cookie: &str) -> Result<(), StoreError> {

@@ -213,8 +213,9 @@ pub fn validate(
     let method = params.get("code_challenge_method").ok().flatten();
     let code_challenge = match params.get("code_challenge").ok().flatten() {
         Some(challenge) => {
-            let method =
-                pkce::check_challenge(challenge, method, app.allow_plain_pkce).map_err(&fail)?;
+            // Public clients must use S256 whatever their registration says.
+            let plain_ok = app.allow_plain_pkce && !app.is_public();
+            let method = pkce::check_challenge(challenge, method, plain_ok).map_err(&fail)?;
             Some((challenge.to_owned(), method))
         }
         None if method.is_some() => {
@@ -285,6 +286,11 @@ impl AuthorizationRequest {
         }
         if let Some(a) = self.max_age {
             pairs.push(("max_age", a.to_string()));
+        }
+        // `login` is left out on purpose: it is satisfied by signing in
+        // before the consent page, and repeating it would loop.
+        if self.prompt.consent {
+            pairs.push(("prompt", "consent".to_owned()));
         }
         pairs
     }
@@ -466,9 +472,15 @@ mod tests {
             redirected_code(run(Some(&public), &plain)),
             ErrorCode::InvalidRequest
         );
-        let mut lenient = app(ClientType::Public);
+        let mut lenient = app(ClientType::Confidential);
         lenient.allow_plain_pkce = true;
         assert!(run(Some(&lenient), &plain).is_ok());
+        // Never for public clients, even if so registered.
+        lenient.client_type = ClientType::Public;
+        assert_eq!(
+            redirected_code(run(Some(&lenient), &plain)),
+            ErrorCode::InvalidRequest
+        );
         let confidential = app(ClientType::Confidential);
         assert!(run(Some(&confidential), BASE).is_ok());
         assert_eq!(

@@ -134,8 +134,13 @@ pub fn validate_client_id(id: &str) -> Result<(), String> {
     if id.is_empty() || id.len() > 100 {
         return Err("must be 1 to 100 characters".into());
     }
-    if !id.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-        return Err("may only contain visible ASCII characters other than ':'".into());
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b':' | b'+' | b'%'))
+    {
+        // ':' splits Basic credentials; '+' and '%' change meaning when
+        // they are form-decoded (RFC 6749 §2.3.1) and clients disagree on it.
+        return Err("may only contain visible ASCII characters other than ':', '+' and '%'".into());
     }
     Ok(())
 }
@@ -170,7 +175,7 @@ mod tests {
     #[test]
     fn client_ids() {
         assert!(validate_client_id("my-app_1.x").is_ok());
-        for bad in ["", "a:b", "a b", "é", &"x".repeat(101)] {
+        for bad in ["", "a:b", "a b", "a+b", "a%41", "é", &"x".repeat(101)] {
             assert!(validate_client_id(bad).is_err(), "{bad}");
         }
     }

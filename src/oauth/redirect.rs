@@ -61,7 +61,14 @@ pub fn find_match<'a>(registered: &'a [String], requested: &str) -> Option<&'a s
         return Some(exact);
     }
     let req = Url::parse(requested).ok()?;
-    if req.scheme() != "http" || !is_loopback(&req) || req.fragment().is_some() {
+    // Only a URI already in canonical form: the parser would otherwise
+    // normalise `127.1`, `/x/../cb` or stray newlines into a match while
+    // the browser is sent to the string as given.
+    if req.as_str() != requested
+        || req.scheme() != "http"
+        || !is_loopback(&req)
+        || req.fragment().is_some()
+    {
         return None;
     }
     registered
@@ -206,6 +213,17 @@ mod tests {
         );
         assert_eq!(find_match(&reg, "https://127.0.0.1:8443/secure"), None);
         assert_eq!(find_match(&reg, "http://[::1]:1234/cb#f"), None);
+        // Spellings the URL parser would normalise into a match.
+        for sneaky in [
+            "http://127.1:5000/callback",
+            "http://2130706433:5000/callback",
+            "http://127.0.0.1:5000/x/../callback",
+            "http://127.0.0.1:5000/call\nback",
+            "http://127.0.0.1:5000/call\tback",
+            "HTTP://127.0.0.1:5000/callback",
+        ] {
+            assert_eq!(find_match(&reg, sneaky), None, "{sneaky:?}");
+        }
     }
 
     #[test]

@@ -82,6 +82,12 @@ pub fn validate(
     if grant_types.is_empty() && form.grant_types.is_empty() {
         errors.add("grant_types", "Choose at least one grant type.");
     }
+    if client_type == Some(ClientType::Public) && form.allow_plain_pkce {
+        errors.add(
+            "allow_plain_pkce",
+            "Public clients must use PKCE with S256.",
+        );
+    }
     if client_type == Some(ClientType::Public)
         && grant_types.contains(&GrantType::ClientCredentials)
     {
@@ -160,11 +166,16 @@ pub fn validate(
             None
         }
         (Some(ClientType::Confidential), Some(s)) => {
-            if s.len() < MIN_SECRET_LEN || s.len() > 256 || !s.bytes().all(|b| b.is_ascii_graphic())
-            {
+            let chars_ok = s
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b':' | b'+' | b'%'));
+            if s.len() < MIN_SECRET_LEN || s.len() > 256 || !chars_ok {
                 errors.add(
                     "client_secret",
-                    format!("The client secret must be {MIN_SECRET_LEN} to 256 visible ASCII characters."),
+                    format!(
+                        "The client secret must be {MIN_SECRET_LEN} to 256 visible ASCII \
+                         characters other than ':', '+' and '%'."
+                    ),
                 );
             }
             Some(s.to_owned())
@@ -238,6 +249,12 @@ mod tests {
         f.client_secret = Some("x".repeat(40).leak());
         assert!(validate(&f, 0).unwrap_err().0.contains_key("client_secret"));
         f.client_secret = None;
+        f.allow_plain_pkce = true;
+        assert!(validate(&f, 0)
+            .unwrap_err()
+            .0
+            .contains_key("allow_plain_pkce"));
+        f.allow_plain_pkce = false;
         f.grant_types = vec!["client_credentials"];
         assert!(validate(&f, 0).unwrap_err().0.contains_key("grant_types"));
     }
@@ -279,6 +296,8 @@ mod tests {
         assert!(validate(&f, 0).unwrap_err().0.contains_key("redirect_uris"));
         let mut f = good();
         f.client_secret = Some("short");
+        assert!(validate(&f, 0).unwrap_err().0.contains_key("client_secret"));
+        f.client_secret = Some("a-long-enough-secret-with-a-plus+in-it-123");
         assert!(validate(&f, 0).unwrap_err().0.contains_key("client_secret"));
         f.client_secret = Some("a-long-enough-operator-chosen-secret-123");
         f.client_id = Some("notebook");

@@ -21,6 +21,9 @@ pub struct Lifetimes {
     pub code: i64,
     pub access_token: i64,
     pub refresh_token: i64,
+    /// However often it is refreshed, a grant ends this long after the
+    /// user signed in (RFC 9700 §4.14.2: rotation alone never expires).
+    pub refresh_token_max: i64,
 }
 
 impl Default for Lifetimes {
@@ -29,6 +32,7 @@ impl Default for Lifetimes {
             code: 60,
             access_token: 3600,
             refresh_token: 14 * 24 * 3600,
+            refresh_token_max: 90 * 24 * 3600,
         }
     }
 }
@@ -227,9 +231,11 @@ impl OAuthService {
         };
         let tokens = IssuedTokens {
             access: record(access.digest(), access_scopes, self.lifetimes.access_token),
-            refresh: refresh
-                .as_ref()
-                .map(|(s, scopes)| record(s.digest(), *scopes, self.lifetimes.refresh_token)),
+            refresh: refresh.as_ref().map(|(s, scopes)| {
+                let sliding = self.lifetimes.refresh_token;
+                let cap = auth_time.unwrap_or(now) + self.lifetimes.refresh_token_max - now;
+                record(s.digest(), *scopes, sliding.min(cap))
+            }),
         };
         let response = TokenResponse {
             access_token: access.expose().to_owned(),

@@ -1,7 +1,9 @@
-//! CORS for the protocol endpoints: an origin registered as allowed by any
-//! app may call them from a browser (without cookies). Preflights are
-//! answered here; other origins get no CORS headers, so browsers block
-//! the response.
+//! CORS for the protocol endpoints (without cookies). A preflight cannot
+//! say which client is calling, so it is allowed for an origin that any app
+//! registered; the actual response is readable only when the origin is
+//! registered by the app the request concerns (the authenticating client,
+//! or the client a bearer token was issued to) — see [`allow`]. Other
+//! origins get no CORS headers, so browsers block the response.
 
 use axum::extract::{Request, State};
 use axum::http::header::{
@@ -15,9 +17,16 @@ use axum::response::{IntoResponse, Response};
 use crate::state::AppState;
 
 pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let origin = req.headers().get(ORIGIN).cloned();
     let preflight = req.method() == Method::OPTIONS
         && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD);
+    if !preflight {
+        let mut response = next.run(req).await;
+        response
+            .headers_mut()
+            .append(VARY, HeaderValue::from_static("Origin"));
+        return response;
+    }
+    let origin = req.headers().get(ORIGIN).cloned();
     let allowed = match origin.as_ref().and_then(|o| o.to_str().ok()) {
         Some(o) => match state.oauth.store().origin_allowed(o).await {
             Ok(a) => a,
@@ -28,26 +37,50 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
         },
         None => false,
     };
-    let mut response = if preflight {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        next.run(req).await
-    };
+    let mut response = StatusCode::NO_CONTENT.into_response();
     let h = response.headers_mut();
     h.append(VARY, HeaderValue::from_static("Origin"));
     if let (true, Some(origin)) = (allowed, origin) {
         h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        if preflight {
-            h.insert(
-                ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("GET, POST, OPTIONS"),
-            );
-            h.insert(
-                ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("Authorization, Content-Type"),
-            );
-            h.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
-        }
+        h.insert(
+            ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, OPTIONS"),
+        );
+        h.insert(
+            ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Authorization, Content-Type"),
+        );
+        h.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
     }
     response
+}
+
+/// Lets the request's origin read `response` when the app `client_id`
+/// registered that origin. Costs a lookup only for cross-origin calls.
+pub async fn allow(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    client_id: Option<&str>,
+    response: &mut Response,
+) {
+    let (Some(origin), Some(client_id)) = (headers.get(ORIGIN), client_id) else {
+        return;
+    };
+    let Ok(origin_text) = origin.to_str() else {
+        return;
+    };
+    match state
+        .oauth
+        .store()
+        .application_by_client_id(client_id)
+        .await
+    {
+        Ok(Some(app)) if app.allowed_origins.iter().any(|o| o == origin_text) => {
+            response
+                .headers_mut()
+                .insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "CORS origin check failed"),
+    }
 }

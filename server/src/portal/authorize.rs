@@ -47,18 +47,28 @@ fn answer_error(e: AuthorizeError) -> Response {
     }
 }
 
-/// Sign in first, then come back to this very request.
-fn to_login(parts: &Parts) -> Response {
-    let here = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or(app::paths::AUTHORIZE);
-    found(&format!(
+/// The authorization endpoint's URL for `request` (what the consent form
+/// posts, as a GET), used to come back after signing in.
+fn request_url(request: &AuthorizationRequest) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(request.to_pairs())
+        .finish();
+    format!("{}?{query}", app::paths::AUTHORIZE)
+}
+
+/// Sign in (again), then come back to this very request. Its `prompt=login`
+/// and `max_age` are not carried over: the sign-in just made satisfies them,
+/// and asking again would loop.
+fn to_login(request: &AuthorizationRequest, status: StatusCode) -> Response {
+    let mut back = request.clone();
+    back.max_age = None;
+    let mut response = found(&format!(
         "{}?next={}",
         app::paths::LOGIN,
-        gatehouse::next::encode_next(here)
-    ))
+        gatehouse::next::encode_next(&request_url(&back))
+    ));
+    *response.status_mut() = status;
+    response
 }
 
 fn origin_of(uri: &str) -> String {
@@ -70,18 +80,25 @@ fn origin_of(uri: &str) -> String {
 }
 
 pub async fn show(State(state): State<AppState>, req: Request) -> Response {
-    let (mut parts, _) = req.into_parts();
+    let (parts, _) = req.into_parts();
     let query = parts.uri.query().unwrap_or("").as_bytes();
-    let params = match Params::parse(query) {
-        Ok(p) => p,
-        Err(e) => {
-            return refused_page(&format!(
-                "The request could not be read: {}.",
-                e.description
-            ))
-        }
-    };
-    let (app, request) = match state.oauth.authorization_request(&params).await {
+    match Params::parse(query) {
+        Ok(params) => authorize(&state, parts, &params, StatusCode::FOUND).await,
+        Err(e) => refused_page(&format!(
+            "The request could not be read: {}.",
+            e.description
+        )),
+    }
+}
+
+/// Answers an authorization request (sent as GET, or as a form POST).
+async fn authorize(
+    state: &AppState,
+    mut parts: Parts,
+    params: &Params,
+    status: StatusCode,
+) -> Response {
+    let (app, request) = match state.oauth.authorization_request(params).await {
         Ok(r) => r,
         Err(e) => return answer_error(e),
     };
@@ -89,8 +106,18 @@ pub async fn show(State(state): State<AppState>, req: Request) -> Response {
         if request.prompt.none {
             return login_required(&request);
         }
-        return to_login(&parts);
+        return to_login(&request, status);
     };
+    // prompt=login and max_age (OIDC Core §3.1.2.1): sign in again when
+    // asked to, or when the last sign-in is older than max_age.
+    let auth_time = session.signed_in_at;
+    let too_old = request.max_age.is_some_and(|max| now() - auth_time > max);
+    if request.prompt.login || too_old {
+        if request.prompt.none {
+            return login_required(&request);
+        }
+        return to_login(&request, status);
+    }
     let needs_consent = match state
         .oauth
         .needs_consent(session.user.id, &app, &request)
@@ -100,7 +127,7 @@ pub async fn show(State(state): State<AppState>, req: Request) -> Response {
         Err(e) => return render::internal_error(e),
     };
     if !needs_consent {
-        return approve(&state, &session, &app, &request, StatusCode::FOUND).await;
+        return approve(state, &session, &app, &request, status).await;
     }
     if request.prompt.none {
         return found(&error_location(
@@ -115,7 +142,8 @@ pub async fn show(State(state): State<AppState>, req: Request) -> Response {
     if let Some(page) = parts.extensions.get_mut::<app::state::PortalState>() {
         page.consent = Some(consent_view(&app, &request));
     }
-    let mut response = render::page(&state, parts, StatusCode::OK).await;
+    parts.uri = axum::http::Uri::from_static(app::paths::AUTHORIZE);
+    let mut response = render::page(state, parts, StatusCode::OK).await;
     // Clickjacking defence for the one page whose button grants access.
     response.headers_mut().insert(
         CONTENT_SECURITY_POLICY,
@@ -160,7 +188,7 @@ async fn approve(
     status: StatusCode,
 ) -> Response {
     let now = now();
-    let auth_time = session.user.last_login.unwrap_or(now);
+    let auth_time = session.signed_in_at;
     match state
         .oauth
         .approve(session.user.id, app, request, auth_time, now)
@@ -175,7 +203,8 @@ async fn approve(
     }
 }
 
-/// The consent form's post.
+/// A POST: the consent form's decision, or (without `decision`) an
+/// authorization request sent as a form (OIDC Core §3.1.2.1 allows POST).
 pub async fn decide(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
@@ -184,6 +213,11 @@ pub async fn decide(State(state): State<AppState>, req: Request) -> Response {
     };
     let params = match Params::parse(&bytes) {
         Ok(p) => p,
+        Err(_) => return render::bad_form(),
+    };
+    let decision = match params.get("decision") {
+        Ok(None) => return authorize(&state, parts, &params, StatusCode::SEE_OTHER).await,
+        Ok(Some(d)) => d,
         Err(_) => return render::bad_form(),
     };
     let token = params.get("csrf_token").ok().flatten().unwrap_or("");
@@ -196,24 +230,11 @@ pub async fn decide(State(state): State<AppState>, req: Request) -> Response {
     };
     let Some(session) = current_session(&parts) else {
         // Signed out in another tab: sign in again, then see the page again.
-        let query = request
-            .to_pairs()
-            .into_iter()
-            .map(|(k, v)| format!("{k}={}", gatehouse::next::encode_next(&v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let here = format!("{}?{query}", app::paths::AUTHORIZE);
-        let mut response = found(&format!(
-            "{}?next={}",
-            app::paths::LOGIN,
-            gatehouse::next::encode_next(&here)
-        ));
-        *response.status_mut() = StatusCode::SEE_OTHER;
-        return response;
+        return to_login(&request, StatusCode::SEE_OTHER);
     };
-    match params.get("decision").ok().flatten() {
-        Some("allow") => approve(&state, &session, &app, &request, StatusCode::SEE_OTHER).await,
-        Some("deny") => render::see_other(&OAuthService::deny(&request), &[]),
+    match decision {
+        "allow" => approve(&state, &session, &app, &request, StatusCode::SEE_OTHER).await,
+        "deny" => render::see_other(&OAuthService::deny(&request), &[]),
         _ => render::bad_form(),
     }
 }

@@ -21,6 +21,8 @@ const SIGNED_IN_ONLY: &[&str] = &[app::paths::PROFILE];
 pub struct CurrentSession {
     pub user: User,
     pub digest: SecretDigest,
+    /// When the user signed in (sessions are created at sign-in only).
+    pub signed_in_at: i64,
 }
 
 /// The CSRF cookie as the browser sent it (None on a first visit).
@@ -59,7 +61,11 @@ pub async fn portal_context(
     let mut stale_session = false;
     let session = match session_cookie {
         Some(cookie) => match state.accounts.session_user(&cookie, now()).await {
-            Ok(Some((user, digest))) => Some(CurrentSession { user, digest }),
+            Ok(Some((user, session))) => Some(CurrentSession {
+                user,
+                digest: session.digest,
+                signed_in_at: session.created_at,
+            }),
             Ok(None) => {
                 stale_session = true;
                 None

@@ -1040,16 +1040,21 @@ async fn bad_input_is_a_4xx_json_error_and_changes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cors_follows_registered_origins() {
+async fn cors_follows_each_apps_registered_origins() {
     let server = TestServer::start().await;
-    server
-        .register(|f| f.allowed_origins = vec!["http://127.0.0.1:5173"])
+    let spa = "http://127.0.0.1:5173";
+    let (with_origin, secret_a) = server
+        .register(|f| {
+            f.allowed_origins = vec![spa];
+            f.grant_types = vec!["client_credentials"];
+        })
+        .await;
+    let (without, secret_b) = server
+        .register(|f| f.grant_types = vec!["client_credentials"])
         .await;
     let client = reqwest::Client::new();
-    for (origin, allowed) in [
-        ("http://127.0.0.1:5173", true),
-        ("https://evil.example", false),
-    ] {
+    // Preflights cannot name the client: any app's origin passes them.
+    for (origin, allowed) in [(spa, true), ("https://evil.example", false)] {
         let pre = client
             .request(reqwest::Method::OPTIONS, server.url("/o/token/"))
             .header("origin", origin)
@@ -1061,7 +1066,7 @@ async fn cors_follows_registered_origins() {
             .send()
             .await
             .unwrap();
-        assert!(pre.status().is_success(), "{}", pre.status());
+        assert_eq!(pre.status(), StatusCode::NO_CONTENT);
         assert_eq!(
             pre.headers()
                 .get("access-control-allow-origin")
@@ -1069,16 +1074,116 @@ async fn cors_follows_registered_origins() {
             allowed.then_some(origin),
             "{origin}"
         );
-        let post = client
-            .post(server.url("/o/introspect/"))
+    }
+    // The response itself is readable only for the app that registered it.
+    for (id, secret, origin, allowed) in [
+        (&with_origin, &secret_a, spa, true),
+        (&without, &secret_b, spa, false),
+        (&with_origin, &secret_a, "https://evil.example", false),
+    ] {
+        let r = client
+            .post(server.url("/o/token/"))
             .header("origin", origin)
-            .form(&[("token", "x")])
+            .basic_auth(id, secret.as_deref())
+            .form(&[("grant_type", "client_credentials")])
             .send()
             .await
             .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(
-            post.headers().get("access-control-allow-origin").is_some(),
+            r.headers().get("access-control-allow-origin").is_some(),
+            allowed,
+            "{id} from {origin}"
+        );
+        assert!(r.headers()["vary"].to_str().unwrap().contains("Origin"));
+        let token = answer(r).await.json["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let p = client
+            .get(server.url("/profile/"))
+            .header("origin", origin)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        // A client token has no profile, but the error is readable by the
+        // right origin.
+        assert_eq!(p.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            p.headers().get("access-control-allow-origin").is_some(),
             allowed
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompt_login_and_max_age_send_the_user_to_sign_in_again() {
+    let server = TestServer::start().await;
+    let (id, _) = server.register(|f| f.skip_consent = true).await;
+    let browser = server.signed_up("ada", PASSWORD).await;
+    // Just signed up (signed in): a fresh sign-in satisfies max_age=60.
+    let fresh = authorize(&browser, &request(&id, &[("max_age", "60")])).await;
+    assert!(
+        fresh.location().unwrap().starts_with(REDIRECT_URI),
+        "{:?}",
+        fresh.location()
+    );
+    for extra in [("prompt", "login"), ("max_age", "0")] {
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let page = authorize(&browser, &request(&id, &[extra])).await;
+        let location = page.location().unwrap().to_owned();
+        assert!(
+            location.starts_with("/accounts/login/?next="),
+            "{extra:?}: {location}"
+        );
+        // The way back does not ask for prompt=login again.
+        let next = url::form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
+            .find(|(k, _)| k == "next")
+            .unwrap()
+            .1
+            .into_owned();
+        assert!(!next.contains("prompt=login"), "{next}");
+        let signed_in = browser
+            .post_form(
+                "/accounts/login/",
+                &[("login", "ada"), ("password", PASSWORD), ("next", &next)],
+            )
+            .await;
+        assert_eq!(signed_in.location(), Some(next.as_str()));
+        let back = browser.get(&next).await;
+        assert!(
+            back.location().unwrap().starts_with(REDIRECT_URI),
+            "{extra:?}: {:?}",
+            back.location()
+        );
+    }
+    // prompt=none cannot sign anyone in: login_required.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let none = authorize(
+        &browser,
+        &request(&id, &[("prompt", "none"), ("max_age", "0")]),
+    )
+    .await;
+    assert_eq!(
+        params_of(none.location().unwrap())["error"],
+        "login_required"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_requests_may_be_posted() {
+    let server = TestServer::start().await;
+    let (id, _) = server.register(|_| {}).await;
+    let browser = server.signed_up("ada", PASSWORD).await;
+    let pairs = request(&id, &[]);
+    // A form POST without a decision is an authorization request.
+    let page = browser.post_raw("/o/authorize/", &pairs, None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Lab notebook"));
+    // But a decision needs the CSRF token.
+    let mut forged = pairs.clone();
+    forged.push(("decision", "allow"));
+    let refused = browser.post_raw("/o/authorize/", &forged, None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }

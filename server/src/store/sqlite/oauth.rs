@@ -286,9 +286,11 @@ impl OAuthStore for SqliteStore {
 
     async fn code(&self, digest: &SecretDigest) -> Result<Option<CodeRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT digest, application_id, user_id, redirect_uri, redirect_uri_sent, scopes, \
-             code_challenge, code_challenge_method, nonce, auth_time, family, created_at, \
-             expires_at, redeemed_at FROM authorization_codes WHERE digest = ?",
+            // A deactivated account's codes are as good as gone.
+            "SELECT c.digest, c.application_id, c.user_id, c.redirect_uri, c.redirect_uri_sent, \
+             c.scopes, c.code_challenge, c.code_challenge_method, c.nonce, c.auth_time, c.family, \
+             c.created_at, c.expires_at, c.redeemed_at FROM authorization_codes c \
+             JOIN users u ON u.id = c.user_id WHERE c.digest = ? AND u.is_active = 1",
         )
         .bind(digest.as_str())
         .fetch_optional(&self.pool)
