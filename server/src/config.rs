@@ -44,6 +44,10 @@ pub struct Config {
     /// Seconds after signing in when a grant's refresh tokens stop, however
     /// often they are refreshed.
     pub refresh_token_max_lifetime_secs: i64,
+    /// Seconds a loaded application (client) is reused before it is read
+    /// again; changes made through another replica show within this time.
+    /// 0 reads it on every request.
+    pub application_cache_secs: u64,
 }
 
 impl Default for Config {
@@ -64,6 +68,7 @@ impl Default for Config {
             access_token_lifetime_secs: 3600,
             refresh_token_lifetime_secs: 14 * 24 * 3600,
             refresh_token_max_lifetime_secs: 90 * 24 * 3600,
+            application_cache_secs: 2,
         }
     }
 }

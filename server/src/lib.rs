@@ -61,6 +61,7 @@ pub async fn build_state(
         absolute_timeout: config.session_absolute_timeout_secs,
     };
     let accounts = AccountService::new(store.clone(), hasher, sessions);
+    let app_cache = Duration::from_secs(config.application_cache_secs);
     let lifetimes = Lifetimes {
         code: config.code_lifetime_secs,
         access_token: config.access_token_lifetime_secs,
@@ -70,7 +71,7 @@ pub async fn build_state(
     Ok(AppState {
         leptos_options,
         config: Arc::new(config),
-        oauth: OAuthService::new(store, accounts.clone(), lifetimes),
+        oauth: OAuthService::new(store, accounts.clone(), lifetimes, app_cache),
         accounts,
     })
 }

@@ -2,6 +2,7 @@
 //! authorization endpoints do, over the storage traits. The server only
 //! decodes HTTP into these calls and encodes their results.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -42,6 +43,51 @@ pub struct OAuthService {
     store: Arc<dyn Store>,
     accounts: AccountService,
     lifetimes: Lifetimes,
+    apps: Arc<AppCache>,
+}
+
+/// Registered apps, kept for a short time: every token request needs its
+/// client, and the app rarely changes. Only apps that exist are kept (so
+/// unknown ids cannot fill memory), at most [`AppCache::MAX`] of them.
+/// A change made by this process is seen at once ([`OAuthService::forget_app`]);
+/// one made by another replica within the cache time.
+struct AppCache {
+    ttl: std::time::Duration,
+    entries: std::sync::Mutex<HashMap<String, (std::time::Instant, Application)>>,
+}
+
+impl AppCache {
+    const MAX: usize = 10_000;
+
+    fn get(&self, client_id: &str) -> Option<Application> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(client_id)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, app)| app.clone())
+    }
+
+    fn put(&self, app: &Application) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= Self::MAX {
+            entries.retain(|_, (at, _)| at.elapsed() < self.ttl);
+            if entries.len() >= Self::MAX {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            app.client_id.clone(),
+            (std::time::Instant::now(), app.clone()),
+        );
+    }
+
+    fn forget(&self, client_id: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.remove(client_id);
+    }
 }
 
 /// Logs a storage failure and hides it behind `server_error`.
@@ -104,12 +150,39 @@ fn new_family() -> String {
 }
 
 impl OAuthService {
-    pub fn new(store: Arc<dyn Store>, accounts: AccountService, lifetimes: Lifetimes) -> Self {
+    /// `app_cache` is how long a loaded app is reused (zero: never).
+    pub fn new(
+        store: Arc<dyn Store>,
+        accounts: AccountService,
+        lifetimes: Lifetimes,
+        app_cache: std::time::Duration,
+    ) -> Self {
         Self {
             store,
             accounts,
             lifetimes,
+            apps: Arc::new(AppCache {
+                ttl: app_cache,
+                entries: Default::default(),
+            }),
         }
+    }
+
+    /// The app with this client id, from the cache when fresh.
+    pub async fn application(&self, client_id: &str) -> Result<Option<Application>, StoreError> {
+        if let Some(app) = self.apps.get(client_id) {
+            return Ok(Some(app));
+        }
+        let app = self.store.application_by_client_id(client_id).await?;
+        if let Some(app) = &app {
+            self.apps.put(app);
+        }
+        Ok(app)
+    }
+
+    /// Drops a cached app after changing or deleting it.
+    pub fn forget_app(&self, client_id: &str) {
+        self.apps.forget(client_id);
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -130,8 +203,7 @@ impl OAuthService {
             auth.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
         let refused = || OAuthError::invalid_client("client authentication failed");
         let app = self
-            .store
-            .application_by_client_id(auth.client_id())
+            .application(auth.client_id())
             .await
             .map_err(internal)?
             .ok_or_else(refused)?;
@@ -626,17 +698,12 @@ impl OAuthService {
         params: &Params,
     ) -> Result<(Application, AuthorizationRequest), AuthorizeError> {
         let client_id = authorize::client_id(params)?;
-        let app = self
-            .store
-            .application_by_client_id(client_id)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "loading the application failed");
-                AuthorizeError::Page(
-                    "Gatehouse could not load this application. Please try again in a moment."
-                        .into(),
-                )
-            })?;
+        let app = self.application(client_id).await.map_err(|e| {
+            tracing::error!(error = %e, "loading the application failed");
+            AuthorizeError::Page(
+                "Gatehouse could not load this application. Please try again in a moment.".into(),
+            )
+        })?;
         let request = authorize::validate(app.as_ref(), params)?;
         Ok((app.expect("validate refuses a missing app"), request))
     }
@@ -724,5 +791,78 @@ fn describe(found: TokenLookup, kind: Hint) -> Introspection {
         exp: Some(found.record.expires_at),
         iat: Some(found.record.created_at),
         sub: found.record.user_id.map(|id| id.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::client::{ClientType, SigningAlgorithm};
+
+    fn app(client_id: &str) -> Application {
+        Application {
+            id: 1,
+            client_id: client_id.into(),
+            secret_digest: None,
+            name: "App".into(),
+            client_type: ClientType::Public,
+            grant_types: vec![],
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            allowed_origins: vec![],
+            scopes: ScopeSet::EMPTY,
+            skip_consent: false,
+            allow_plain_pkce: false,
+            algorithm: SigningAlgorithm::RS256,
+            owner_id: None,
+            created_at: 0,
+        }
+    }
+
+    fn cache(ttl_ms: u64) -> AppCache {
+        AppCache {
+            ttl: std::time::Duration::from_millis(ttl_ms),
+            entries: Default::default(),
+        }
+    }
+
+    #[test]
+    fn cached_apps_expire_and_can_be_forgotten() {
+        let c = cache(60_000);
+        assert!(c.get("a").is_none());
+        c.put(&app("a"));
+        assert_eq!(c.get("a").unwrap().client_id, "a");
+        c.forget("a");
+        assert!(c.get("a").is_none());
+        let short = cache(1);
+        short.put(&app("b"));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(short.get("b").is_none());
+        let off = cache(0);
+        off.put(&app("c"));
+        assert!(off.get("c").is_none());
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let c = cache(60_000);
+        for i in 0..=AppCache::MAX {
+            c.put(&app(&format!("app{i}")));
+        }
+        assert!(c.entries.lock().unwrap().len() <= AppCache::MAX);
+    }
+
+    #[test]
+    fn token_type_hints() {
+        let p = |q: &str| Params::parse(q.as_bytes()).unwrap();
+        assert_eq!(hint(&p("")).unwrap(), Hint::Access);
+        assert_eq!(
+            hint(&p("token_type_hint=refresh_token")).unwrap(),
+            Hint::Refresh
+        );
+        assert_eq!(
+            hint(&p("token_type_hint=id_token")).unwrap_err().code,
+            ErrorCode::UnsupportedTokenType
+        );
     }
 }

@@ -69,12 +69,7 @@ pub async fn allow(
     let Ok(origin_text) = origin.to_str() else {
         return;
     };
-    match state
-        .oauth
-        .store()
-        .application_by_client_id(client_id)
-        .await
-    {
+    match state.oauth.application(client_id).await {
         Ok(Some(app)) if app.allowed_origins.iter().any(|o| o == origin_text) => {
             response
                 .headers_mut()

@@ -14,6 +14,7 @@ use gatehouse::throttle::FailureCount;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
+mod batch;
 mod oauth;
 
 use super::{OpenError, PoolSettings};
@@ -21,6 +22,7 @@ use super::{OpenError, PoolSettings};
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    tokens: batch::TokenWriter,
 }
 
 const USER_COLUMNS: &str = "id, username, email, first_name, last_name, password_hash, \
@@ -86,7 +88,8 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(OpenError::Connect)?;
-        Ok(Self { pool })
+        let tokens = batch::TokenWriter::start(pool.clone());
+        Ok(Self { pool, tokens })
     }
 
     pub async fn migrate(&self) -> Result<(), OpenError> {

@@ -72,8 +72,8 @@ fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, sqlx::Error> {
     })
 }
 
-/// Stores issued tokens on `conn` (a transaction or the pool).
-async fn insert_tokens(
+/// Stores issued tokens on `conn` (in the caller's transaction).
+pub(super) async fn insert_tokens(
     conn: &mut sqlx::SqliteConnection,
     tokens: &IssuedTokens,
 ) -> Result<(), sqlx::Error> {
@@ -357,13 +357,7 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn insert_tokens(&self, tokens: &IssuedTokens) -> Result<(), StoreError> {
-        if tokens.refresh.is_none() {
-            let mut conn = self.pool.acquire().await.map_err(err)?;
-            return insert_tokens(&mut conn, tokens).await.map_err(err);
-        }
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        insert_tokens(&mut tx, tokens).await.map_err(err)?;
-        tx.commit().await.map_err(err)
+        self.tokens.insert(tokens.clone()).await
     }
 
     async fn refresh_token(

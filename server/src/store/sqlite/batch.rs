@@ -1,0 +1,76 @@
+//! Group commit for token inserts. SQLite has one writer and each commit
+//! appends every touched page to the WAL, so a transaction per token caps
+//! the token endpoint at a few thousand per second. Grants that consume
+//! nothing (client credentials, password) hand their tokens to one writer
+//! task, which stores whatever has queued up in a single transaction and
+//! then answers each caller; a caller's response is sent only after its
+//! tokens are committed.
+
+use gatehouse::store::{IssuedTokens, StoreError};
+use sqlx::SqlitePool;
+use tokio::sync::{mpsc, oneshot};
+
+use super::oauth::insert_tokens;
+
+/// At most this many grants per transaction.
+const MAX_BATCH: usize = 256;
+
+type Job = (IssuedTokens, oneshot::Sender<Result<(), String>>);
+
+#[derive(Clone)]
+pub struct TokenWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl TokenWriter {
+    /// Starts the writer task on the current runtime.
+    pub fn start(pool: SqlitePool) -> Self {
+        let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run(pool, queue));
+        Self { jobs }
+    }
+
+    /// Stores `tokens`, returning once they are committed.
+    pub async fn insert(&self, tokens: IssuedTokens) -> Result<(), StoreError> {
+        let (done, answer) = oneshot::channel();
+        self.jobs
+            .send((tokens, done))
+            .await
+            .map_err(|_| StoreError::new(WriterGone))?;
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::new(BatchFailed(e))),
+            Err(_) => Err(StoreError::new(WriterGone)),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the token writer has stopped")]
+struct WriterGone;
+
+#[derive(Debug, thiserror::Error)]
+#[error("storing tokens failed: {0}")]
+struct BatchFailed(String);
+
+async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let result = store(&pool, &batch).await.map_err(|e| e.to_string());
+        if let Err(e) = &result {
+            tracing::error!(error = %e, grants = batch.len(), "token batch failed");
+        }
+        for (_, done) in batch.drain(..) {
+            // The caller may have gone (client hung up): nothing to do.
+            let _ = done.send(result.clone());
+        }
+    }
+}
+
+async fn store(pool: &SqlitePool, batch: &[Job]) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    for (tokens, _) in batch {
+        insert_tokens(&mut tx, tokens).await?;
+    }
+    tx.commit().await
+}
