@@ -66,6 +66,33 @@ fn unique_error(e: sqlx::Error) -> UniqueError {
     UniqueError::Store(err(e))
 }
 
+/// Copies the WAL into the database file every second from a connection
+/// of its own. A passive checkpoint does not block writers, so the fsync it
+/// needs no longer stalls whichever request happened to trigger SQLite's
+/// automatic checkpoint, and a page written many times between two
+/// checkpoints is copied once.
+async fn checkpoints(options: SqliteConnectOptions) {
+    use sqlx::Connection;
+    let mut conn = match sqlx::SqliteConnection::connect_with(&options).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "no background checkpoints: SQLite checkpoints automatically");
+            return;
+        }
+    };
+    let mut every = tokio::time::interval(std::time::Duration::from_millis(250));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&mut conn)
+            .await
+        {
+            tracing::warn!(error = %e, "background checkpoint failed");
+        }
+    }
+}
+
 impl SqliteStore {
     pub async fn open(url: &str, settings: &PoolSettings) -> Result<Self, OpenError> {
         let options = SqliteConnectOptions::from_str(url)
@@ -74,7 +101,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(5));
+            .busy_timeout(std::time::Duration::from_secs(5))
+            // Checkpoints run in the background (see `checkpoints`); this
+            // bound only applies if that task falls behind.
+            .pragma("wal_autocheckpoint", "4000");
         let file = options.get_filename();
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
             if !Path::new(dir).exists() && file != Path::new(":memory:") {
@@ -85,10 +115,11 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(OpenError::Connect)?;
         let tokens = batch::TokenWriter::start(pool.clone());
+        tokio::spawn(checkpoints(options));
         Ok(Self { pool, tokens })
     }
 
