@@ -220,6 +220,17 @@ pub trait OAuthStore: Send + Sync {
         &self,
         client_id: &str,
     ) -> Result<Option<Application>, StoreError>;
+    /// Every app, or those owned by `owner`, oldest first.
+    async fn applications(&self, owner: Option<i64>) -> Result<Vec<Application>, StoreError>;
+    /// Replaces the app's secret digest; false if the app is gone.
+    async fn set_client_secret(
+        &self,
+        application_id: i64,
+        secret_digest: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Removes the app and everything issued to it (codes, tokens, grants).
+    async fn delete_application(&self, application_id: i64) -> Result<bool, StoreError>;
     /// Whether any app lists `origin` among its allowed origins.
     async fn origin_allowed(&self, origin: &str) -> Result<bool, StoreError>;
 

@@ -52,6 +52,27 @@ pub enum Command {
 pub enum AppCommand {
     /// Register an application; prints its client id and (once) its secret.
     Create(Box<AppCreateArgs>),
+    /// List the registered applications.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one application.
+    Show(AppRef),
+    /// Give a confidential application a new secret (printed once); the
+    /// old one stops working.
+    RotateSecret(AppRef),
+    /// Delete an application and every token and code issued to it.
+    Delete(AppRef),
+}
+
+#[derive(Debug, Args)]
+pub struct AppRef {
+    /// The application's client id.
+    pub client_id: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -309,21 +330,8 @@ pub async fn create_app(state: &AppState, args: &AppCreateArgs) -> Outcome {
         Err(ApplicationError::Store(e)) => return Outcome::fail(args.json, &e.to_string(), None),
     };
     if args.json {
-        let grant_types: Vec<&str> = app.grant_types.iter().map(|g| g.as_str()).collect();
-        let value = serde_json::json!({
-            "id": app.id,
-            "client_id": app.client_id,
-            "client_secret": secret,
-            "name": app.name,
-            "client_type": app.client_type.as_str(),
-            "grant_types": grant_types,
-            "redirect_uris": app.redirect_uris,
-            "post_logout_redirect_uris": app.post_logout_redirect_uris,
-            "allowed_origins": app.allowed_origins,
-            "scopes": app.scopes.to_string(),
-            "skip_consent": app.skip_consent,
-            "algorithm": app.algorithm.as_str(),
-        });
+        let mut value = app_json(&app);
+        value["client_secret"] = serde_json::json!(secret);
         return Outcome::ok(value.to_string() + "\n");
     }
     let mut out = format!(
@@ -347,5 +355,121 @@ pub async fn clear_tokens(state: &AppState, json: bool) -> Outcome {
         Ok(n) if json => Outcome::ok(serde_json::json!({ "removed": n }).to_string() + "\n"),
         Ok(n) => Outcome::ok(format!("Removed {n} expired tokens and codes.\n")),
         Err(e) => Outcome::fail(json, &e.to_string(), None),
+    }
+}
+
+fn app_json(app: &gatehouse::oauth::client::Application) -> serde_json::Value {
+    let grant_types: Vec<&str> = app.grant_types.iter().map(|g| g.as_str()).collect();
+    serde_json::json!({
+        "id": app.id,
+        "client_id": app.client_id,
+        "name": app.name,
+        "client_type": app.client_type.as_str(),
+        "grant_types": grant_types,
+        "redirect_uris": app.redirect_uris,
+        "post_logout_redirect_uris": app.post_logout_redirect_uris,
+        "allowed_origins": app.allowed_origins,
+        "scopes": app.scopes.to_string(),
+        "skip_consent": app.skip_consent,
+        "allow_plain_pkce": app.allow_plain_pkce,
+        "algorithm": app.algorithm.as_str(),
+        "owner_id": app.owner_id,
+        "created_at": app.created_at,
+    })
+}
+
+fn app_text(app: &gatehouse::oauth::client::Application) -> String {
+    let grant_types: Vec<&str> = app.grant_types.iter().map(|g| g.as_str()).collect();
+    format!(
+        "{name}\n  client_id: {id}\n  client_type: {ty}\n  grant_types: {grants}\n  \
+         redirect_uris: {redirects}\n  allowed_origins: {origins}\n  scopes: {scopes}\n  \
+         skip_consent: {skip}\n  algorithm: {alg}\n",
+        name = app.name,
+        id = app.client_id,
+        ty = app.client_type.as_str(),
+        grants = grant_types.join(" "),
+        redirects = app.redirect_uris.join(" "),
+        origins = app.allowed_origins.join(" "),
+        scopes = app.scopes,
+        skip = app.skip_consent,
+        alg = app.algorithm.as_str(),
+    )
+}
+
+/// `app list`.
+pub async fn list_apps(state: &AppState, json: bool) -> Outcome {
+    match state.oauth.store().applications(None).await {
+        Ok(apps) if json => Outcome::ok(
+            serde_json::Value::Array(apps.iter().map(app_json).collect()).to_string() + "\n",
+        ),
+        Ok(apps) if apps.is_empty() => Outcome::ok("No applications.\n".into()),
+        Ok(apps) => Outcome::ok(apps.iter().map(app_text).collect()),
+        Err(e) => Outcome::fail(json, &e.to_string(), None),
+    }
+}
+
+/// `app show|rotate-secret|delete`: finds the app first.
+async fn find_app(
+    state: &AppState,
+    args: &AppRef,
+) -> Result<gatehouse::oauth::client::Application, Outcome> {
+    match state
+        .oauth
+        .store()
+        .application_by_client_id(&args.client_id)
+        .await
+    {
+        Ok(Some(app)) => Ok(app),
+        Ok(None) => Err(Outcome::fail(
+            args.json,
+            &format!("no application has client id {:?}", args.client_id),
+            None,
+        )),
+        Err(e) => Err(Outcome::fail(args.json, &e.to_string(), None)),
+    }
+}
+
+pub async fn show_app(state: &AppState, args: &AppRef) -> Outcome {
+    match find_app(state, args).await {
+        Ok(app) if args.json => Outcome::ok(app_json(&app).to_string() + "\n"),
+        Ok(app) => Outcome::ok(app_text(&app)),
+        Err(outcome) => outcome,
+    }
+}
+
+pub async fn rotate_app_secret(state: &AppState, args: &AppRef) -> Outcome {
+    let app = match find_app(state, args).await {
+        Ok(app) => app,
+        Err(outcome) => return outcome,
+    };
+    match state.oauth.rotate_secret(&app, crate::portal::now()).await {
+        Ok(Some(secret)) if args.json => Outcome::ok(
+            serde_json::json!({ "client_id": app.client_id, "client_secret": secret }).to_string()
+                + "\n",
+        ),
+        Ok(Some(secret)) => Outcome::ok(format!(
+            "New secret for {}:\nclient_secret: {secret}\nThe old secret no longer works. \
+             Keep this one now: Gatehouse stores only its hash and cannot show it again.\n",
+            app.client_id
+        )),
+        Ok(None) => Outcome::fail(args.json, "public applications have no secret", None),
+        Err(e) => Outcome::fail(args.json, &e.to_string(), None),
+    }
+}
+
+pub async fn delete_app(state: &AppState, args: &AppRef) -> Outcome {
+    let app = match find_app(state, args).await {
+        Ok(app) => app,
+        Err(outcome) => return outcome,
+    };
+    match state.oauth.delete_app(&app).await {
+        Ok(_) if args.json => {
+            Outcome::ok(serde_json::json!({ "deleted": app.client_id }).to_string() + "\n")
+        }
+        Ok(_) => Outcome::ok(format!(
+            "Deleted {} ({}) and every token issued to it.\n",
+            app.name, app.client_id
+        )),
+        Err(e) => Outcome::fail(args.json, &e.to_string(), None),
     }
 }

@@ -78,6 +78,10 @@ async fn main() -> ExitCode {
             cli::create_user(&state, user, password, *staff, false).await
         }
         Command::App(AppCommand::Create(args)) => cli::create_app(&state, args).await,
+        Command::App(AppCommand::List { json }) => cli::list_apps(&state, *json).await,
+        Command::App(AppCommand::Show(args)) => cli::show_app(&state, args).await,
+        Command::App(AppCommand::RotateSecret(args)) => cli::rotate_app_secret(&state, args).await,
+        Command::App(AppCommand::Delete(args)) => cli::delete_app(&state, args).await,
         Command::Cleartokens { json } => cli::clear_tokens(&state, *json).await,
     };
     let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());

@@ -185,6 +185,33 @@ impl OAuthService {
         self.apps.forget(client_id);
     }
 
+    /// Gives a confidential app a new secret (the old one stops working
+    /// at once in this process, within the app cache time elsewhere) and
+    /// returns it in clear, to be shown once. None for a public app.
+    pub async fn rotate_secret(
+        &self,
+        app: &Application,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        if app.is_public() {
+            return Ok(None);
+        }
+        let secret = Secret::generate();
+        let stored = self
+            .store
+            .set_client_secret(app.id, secret.digest().as_str(), now)
+            .await?;
+        self.forget_app(&app.client_id);
+        Ok(stored.then(|| secret.expose().to_owned()))
+    }
+
+    /// Deletes an app and everything issued to it.
+    pub async fn delete_app(&self, app: &Application) -> Result<bool, StoreError> {
+        let deleted = self.store.delete_application(app.id).await?;
+        self.forget_app(&app.client_id);
+        Ok(deleted)
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

@@ -413,3 +413,107 @@ async fn cleartokens_removes_expired_tokens_only() {
     assert_eq!(left, 1);
     pool.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_list_show_rotate_secret_and_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/cli.db", dir.path().display());
+    let json = |run: &Run| -> serde_json::Value {
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        serde_json::from_str(&run.stdout).unwrap()
+    };
+    let created = json(&gatehouse(
+        &db,
+        &[
+            "app",
+            "create",
+            "--name",
+            "Jobs",
+            "--client-type",
+            "confidential",
+            "--grant-types",
+            "client_credentials",
+            "--scopes",
+            "read",
+            "--json",
+        ],
+        "",
+    ));
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let old_secret = created["client_secret"].as_str().unwrap().to_owned();
+
+    let listed = json(&gatehouse(&db, &["app", "list", "--json"], ""));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["client_id"], id.as_str());
+    // Nothing secret is ever shown again, not even the hash.
+    assert!(listed[0].get("client_secret").is_none());
+    assert!(!gatehouse(&db, &["app", "list", "--json"], "")
+        .stdout
+        .contains("digest"));
+    let shown = json(&gatehouse(&db, &["app", "show", &id, "--json"], ""));
+    assert_eq!(shown["name"], "Jobs");
+    assert!(gatehouse(&db, &["app", "show", &id], "")
+        .stdout
+        .contains("client_type: confidential"));
+    let missing = gatehouse(&db, &["app", "show", "nope"], "");
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing.stderr.contains("no application"),
+        "{}",
+        missing.stderr
+    );
+
+    // A running server (no app cache, so another process's change shows at once).
+    let server = TestServer::start_with(|c| {
+        c.database_url = db.clone();
+        c.application_cache_secs = 0;
+    })
+    .await;
+    let token = |secret: String| {
+        let url = server.url("/o/token/");
+        let id = id.clone();
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first = token(old_secret.clone()).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let access = first.json::<serde_json::Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let rotated = json(&gatehouse(
+        &db,
+        &["app", "rotate-secret", &id, "--json"],
+        "",
+    ));
+    let new_secret = rotated["client_secret"].as_str().unwrap().to_owned();
+    assert_ne!(new_secret, old_secret);
+    assert_eq!(token(old_secret).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(token(new_secret.clone()).await.status(), StatusCode::OK);
+
+    // Deleting the app revokes what it holds.
+    let deleted = gatehouse(&db, &["app", "delete", &id], "");
+    assert_eq!(deleted.code, 0, "{}", deleted.stderr);
+    assert!(deleted.stdout.contains("Deleted Jobs"));
+    assert_eq!(token(new_secret).await.status(), StatusCode::UNAUTHORIZED);
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM access_tokens WHERE digest = ?")
+        .bind(gatehouse::secret::SecretDigest::of(&access).as_str())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert_eq!(left, 0);
+    assert_eq!(
+        json(&gatehouse(&db, &["app", "list", "--json"], "")),
+        serde_json::json!([])
+    );
+}

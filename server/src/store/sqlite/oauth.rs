@@ -197,6 +197,60 @@ impl OAuthStore for SqliteStore {
         row.map(|r| app_from_row(&r)).transpose().map_err(err)
     }
 
+    async fn applications(&self, owner: Option<i64>) -> Result<Vec<Application>, StoreError> {
+        let rows = match owner {
+            Some(owner) => {
+                sqlx::query(&format!(
+                    "SELECT {APP_COLUMNS} FROM applications WHERE owner_id = ? ORDER BY id"
+                ))
+                .bind(owner)
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {APP_COLUMNS} FROM applications ORDER BY id"
+                ))
+                .fetch_all(&self.pool)
+                .await
+            }
+        }
+        .map_err(err)?;
+        rows.iter()
+            .map(app_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(err)
+    }
+
+    async fn set_client_secret(
+        &self,
+        application_id: i64,
+        secret_digest: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE applications SET secret_digest = ?, updated_at = ? \
+             WHERE id = ? AND client_type = 'confidential'",
+        )
+        .bind(secret_digest)
+        .bind(now)
+        .bind(application_id)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_application(&self, application_id: i64) -> Result<bool, StoreError> {
+        // Codes, tokens, grants and origins go through ON DELETE CASCADE.
+        let done = sqlx::query("DELETE FROM applications WHERE id = ?")
+            .bind(application_id)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn origin_allowed(&self, origin: &str) -> Result<bool, StoreError> {
         sqlx::query_scalar::<_, i64>("SELECT 1 FROM application_origins WHERE origin = ? LIMIT 1")
             .bind(origin)
