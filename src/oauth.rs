@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod error;
+pub mod metadata;
 pub mod params;
 pub mod redirect;
 pub mod scope;

@@ -62,6 +62,8 @@ pub async fn build_state(
     };
     let accounts = AccountService::new(store.clone(), hasher, sessions);
     let app_cache = Duration::from_secs(config.application_cache_secs);
+    let metadata = serde_json::to_string(&gatehouse::oauth::metadata::metadata(&config.public_url))
+        .map_err(|e| StartError::Task(e.to_string()))?;
     let lifetimes = Lifetimes {
         code: config.code_lifetime_secs,
         access_token: config.access_token_lifetime_secs,
@@ -72,6 +74,7 @@ pub async fn build_state(
         leptos_options,
         config: Arc::new(config),
         oauth: OAuthService::new(store, accounts.clone(), lifetimes, app_cache),
+        metadata: metadata.into(),
         accounts,
     })
 }

@@ -27,6 +27,7 @@ pub const REVOKE: &str = "/o/revoke_token/";
 pub const INTROSPECT: &str = "/o/introspect/";
 pub const PROFILE: &str = "/profile/";
 pub const API_PROFILE: &str = "/api/profile/";
+pub const METADATA: &str = "/.well-known/oauth-authorization-server";
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
@@ -36,6 +37,23 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(PROFILE, get(profile))
         .route(API_PROFILE, get(profile))
         .layer(axum::middleware::from_fn_with_state(state, cors::cors))
+        .route(METADATA, get(metadata))
+}
+
+/// RFC 8414 metadata: public, the same for everyone, cacheable.
+async fn metadata(State(state): State<AppState>) -> Response {
+    let mut response = (StatusCode::OK, state.metadata.to_string()).into_response();
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    h.insert(
+        axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
 }
 
 /// A JSON answer that no cache may keep (RFC 6749 §5.1).

@@ -15,4 +15,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub accounts: AccountService,
     pub oauth: OAuthService,
+    /// RFC 8414 metadata, serialised once at start.
+    pub metadata: Arc<str>,
 }

@@ -1187,3 +1187,59 @@ async fn authorization_requests_may_be_posted() {
     let refused = browser.post_raw("/o/authorize/", &forged, None).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc_8414_metadata_names_every_endpoint() {
+    let server = TestServer::start().await;
+    let r = reqwest::get(server.url("/.well-known/oauth-authorization-server"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age"));
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(m["issuer"], server.base.as_str());
+    // Every advertised endpoint exists and answers as documented.
+    let (id, secret) = server
+        .register(|f| f.grant_types = vec!["client_credentials"])
+        .await;
+    let secret = secret.unwrap();
+    let token_url = m["token_endpoint"].as_str().unwrap();
+    let t = reqwest::Client::new()
+        .post(token_url)
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(t.status(), StatusCode::OK);
+    for key in ["revocation_endpoint", "introspection_endpoint"] {
+        let r = reqwest::Client::new()
+            .post(m[key].as_str().unwrap())
+            .basic_auth(&id, Some(&secret))
+            .form(&[("token", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{key}");
+    }
+    let authorize = reqwest::get(m["authorization_endpoint"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(authorize.status(), StatusCode::BAD_REQUEST);
+    for grant in [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "password",
+    ] {
+        assert!(m["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g == grant));
+    }
+    assert_eq!(m["code_challenge_methods_supported"][0], "S256");
+}

@@ -1,0 +1,80 @@
+//! RFC 8414 authorization server metadata: what a client needs to find
+//! every endpoint and know what Gatehouse supports. Built once at start
+//! from the public URL (the issuer) and served from memory.
+
+use serde::Serialize;
+
+use super::Scope;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Metadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub revocation_endpoint: String,
+    pub introspection_endpoint: String,
+    pub scopes_supported: Vec<&'static str>,
+    pub response_types_supported: Vec<&'static str>,
+    pub response_modes_supported: Vec<&'static str>,
+    pub grant_types_supported: Vec<&'static str>,
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// RFC 9207: authorization responses do not carry `iss` yet.
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+/// The metadata of the server reachable at `public_url`.
+pub fn metadata(public_url: &str) -> Metadata {
+    let issuer = public_url.trim_end_matches('/').to_owned();
+    let at = |path: &str| format!("{issuer}{path}");
+    let client_auth = vec!["client_secret_basic", "client_secret_post", "none"];
+    Metadata {
+        authorization_endpoint: at("/o/authorize/"),
+        token_endpoint: at("/o/token/"),
+        revocation_endpoint: at("/o/revoke_token/"),
+        introspection_endpoint: at("/o/introspect/"),
+        issuer,
+        scopes_supported: Scope::ALL.iter().map(|s| s.as_str()).collect(),
+        response_types_supported: vec!["code"],
+        response_modes_supported: vec!["query"],
+        grant_types_supported: vec![
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "password",
+        ],
+        code_challenge_methods_supported: vec!["S256", "plain"],
+        token_endpoint_auth_methods_supported: client_auth.clone(),
+        revocation_endpoint_auth_methods_supported: client_auth,
+        // Public clients cannot introspect; a bearer token with scope
+        // `introspection` can.
+        introspection_endpoint_auth_methods_supported: vec![
+            "client_secret_basic",
+            "client_secret_post",
+            "bearer",
+        ],
+        authorization_response_iss_parameter_supported: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_hang_off_the_issuer() {
+        let m = metadata("https://id.example.org/");
+        assert_eq!(m.issuer, "https://id.example.org");
+        assert_eq!(m.token_endpoint, "https://id.example.org/o/token/");
+        assert_eq!(
+            m.authorization_endpoint,
+            "https://id.example.org/o/authorize/"
+        );
+        assert!(m.code_challenge_methods_supported.contains(&"S256"));
+        assert!(m.scopes_supported.contains(&"introspection"));
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["response_types_supported"][0], "code");
+    }
+}
