@@ -10,10 +10,14 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_AL
 pub const DEFAULT_NEXT: &str = "/accounts/profile/";
 
 /// Returns `next` when it is a safe same-site path, otherwise `None`.
+/// The longest `next` kept: enough for an encoded authorization request
+/// with the largest `state`, `nonce` and redirect URI Gatehouse accepts.
+pub const MAX_NEXT_LEN: usize = 16 * 1024;
+
 pub fn safe_next(next: &str) -> Option<&str> {
     // Non-ASCII cannot go into a Location header as is; browsers send
     // such paths percent-encoded anyway.
-    if next.is_empty() || next.len() > 2048 || !next.is_ascii() {
+    if next.is_empty() || next.len() > MAX_NEXT_LEN || !next.is_ascii() {
         return None;
     }
     if !is_safe_raw(next) {

@@ -452,7 +452,14 @@ pub async fn rotate_app_secret(state: &AppState, args: &AppRef) -> Outcome {
              Keep this one now: Gatehouse stores only its hash and cannot show it again.\n",
             app.client_id
         )),
-        Ok(None) => Outcome::fail(args.json, "public applications have no secret", None),
+        Ok(None) if app.is_public() => {
+            Outcome::fail(args.json, "public applications have no secret", None)
+        }
+        Ok(None) => Outcome::fail(
+            args.json,
+            &format!("no application has client id {:?}", args.client_id),
+            None,
+        ),
         Err(e) => Outcome::fail(args.json, &e.to_string(), None),
     }
 }
@@ -463,10 +470,15 @@ pub async fn delete_app(state: &AppState, args: &AppRef) -> Outcome {
         Err(outcome) => return outcome,
     };
     match state.oauth.delete_app(&app).await {
-        Ok(_) if args.json => {
+        Ok(false) => Outcome::fail(
+            args.json,
+            &format!("no application has client id {:?}", args.client_id),
+            None,
+        ),
+        Ok(true) if args.json => {
             Outcome::ok(serde_json::json!({ "deleted": app.client_id }).to_string() + "\n")
         }
-        Ok(_) => Outcome::ok(format!(
+        Ok(true) => Outcome::ok(format!(
             "Deleted {} ({}) and every token issued to it.\n",
             app.name, app.client_id
         )),

@@ -119,13 +119,16 @@ impl Config {
                 "session_cookie_name must be letters, digits, '_' or '-'".into(),
             ));
         }
-        if self.code_lifetime_secs <= 0
-            || self.access_token_lifetime_secs <= 0
-            || self.refresh_token_lifetime_secs <= 0
-            || self.refresh_token_max_lifetime_secs <= 0
-        {
+        const TEN_YEARS: i64 = 10 * 366 * 24 * 3600;
+        let lifetimes = [
+            self.code_lifetime_secs,
+            self.access_token_lifetime_secs,
+            self.refresh_token_lifetime_secs,
+            self.refresh_token_max_lifetime_secs,
+        ];
+        if lifetimes.iter().any(|l| !(1..=TEN_YEARS).contains(l)) {
             return Err(ConfigError::Invalid(
-                "code and token lifetimes must be positive".into(),
+                "code and token lifetimes must be between 1 second and 10 years".into(),
             ));
         }
         if self.session_idle_timeout_secs <= 0 || self.session_absolute_timeout_secs <= 0 {

@@ -332,7 +332,10 @@ impl OAuthService {
             access: record(access.digest(), access_scopes, self.lifetimes.access_token),
             refresh: refresh.as_ref().map(|(s, scopes)| {
                 let sliding = self.lifetimes.refresh_token;
-                let cap = auth_time.unwrap_or(now) + self.lifetimes.refresh_token_max - now;
+                let cap = auth_time
+                    .unwrap_or(now)
+                    .saturating_add(self.lifetimes.refresh_token_max)
+                    .saturating_sub(now);
                 record(s.digest(), *scopes, sliding.min(cap))
             }),
         };

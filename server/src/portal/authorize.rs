@@ -216,7 +216,22 @@ pub async fn decide(State(state): State<AppState>, req: Request) -> Response {
         Err(_) => return render::bad_form(),
     };
     let decision = match params.get("decision") {
-        Ok(None) => return authorize(&state, parts, &params, StatusCode::SEE_OTHER).await,
+        Ok(None) => {
+            // A cross-site POST carries no SameSite=Lax session cookie, so
+            // answer it with the same request as a top-level GET, which does.
+            return match state.oauth.authorization_request(&params).await {
+                Ok(_) => {
+                    // Everything the client sent (prompt=login included).
+                    let query = url::form_urlencoded::Serializer::new(String::new())
+                        .extend_pairs(params.pairs())
+                        .finish();
+                    let mut response = found(&format!("{}?{query}", app::paths::AUTHORIZE));
+                    *response.status_mut() = StatusCode::SEE_OTHER;
+                    response
+                }
+                Err(e) => answer_error(e),
+            };
+        }
         Ok(Some(d)) => d,
         Err(_) => return render::bad_form(),
     };

@@ -23,6 +23,8 @@ use super::{OpenError, PoolSettings};
 pub struct SqliteStore {
     pool: SqlitePool,
     tokens: batch::TokenWriter,
+    /// Held by every clone; the checkpoint task ends when the last goes.
+    _alive: std::sync::Arc<()>,
 }
 
 const USER_COLUMNS: &str = "id, username, email, first_name, last_name, password_hash, \
@@ -66,12 +68,13 @@ fn unique_error(e: sqlx::Error) -> UniqueError {
     UniqueError::Store(err(e))
 }
 
-/// Copies the WAL into the database file every second from a connection
+/// Copies the WAL into the database file four times a second from a connection
 /// of its own. A passive checkpoint does not block writers, so the fsync it
 /// needs no longer stalls whichever request happened to trigger SQLite's
 /// automatic checkpoint, and a page written many times between two
 /// checkpoints is copied once.
-async fn checkpoints(options: SqliteConnectOptions) {
+/// Stops when every handle of its store is gone (`alive` cannot be upgraded).
+async fn checkpoints(options: SqliteConnectOptions, alive: std::sync::Weak<()>) {
     use sqlx::Connection;
     let mut conn = match sqlx::SqliteConnection::connect_with(&options).await {
         Ok(c) => c,
@@ -84,6 +87,9 @@ async fn checkpoints(options: SqliteConnectOptions) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
+        if alive.upgrade().is_none() {
+            return;
+        }
         if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
             .execute(&mut conn)
             .await
@@ -119,8 +125,13 @@ impl SqliteStore {
             .await
             .map_err(OpenError::Connect)?;
         let tokens = batch::TokenWriter::start(pool.clone());
-        tokio::spawn(checkpoints(options));
-        Ok(Self { pool, tokens })
+        let alive = std::sync::Arc::new(());
+        tokio::spawn(checkpoints(options, std::sync::Arc::downgrade(&alive)));
+        Ok(Self {
+            pool,
+            tokens,
+            _alive: alive,
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), OpenError> {

@@ -1172,15 +1172,57 @@ async fn prompt_login_and_max_age_send_the_user_to_sign_in_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_largest_accepted_request_survives_signing_in() {
+    let server = TestServer::start().await;
+    let (id, _) = server.register(|f| f.skip_consent = true).await;
+    server.signed_up("ada", PASSWORD).await;
+    let browser = server.browser();
+    let state = "{\"return\":\"/a b/ü\"}".repeat(40);
+    let state = &state[..state.len().min(1000)];
+    let nonce = "n".repeat(1024);
+    let pairs = request(&id, &[("state", state), ("nonce", &nonce)]);
+    let to_login = authorize(&browser, &pairs).await;
+    let location = to_login.location().unwrap().to_owned();
+    let next = url::form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "next")
+        .unwrap()
+        .1
+        .into_owned();
+    assert!(next.len() > 2048, "{}", next.len());
+    let signed_in = browser
+        .post_form(
+            "/accounts/login/",
+            &[("login", "ada"), ("password", PASSWORD), ("next", &next)],
+        )
+        .await;
+    assert_eq!(signed_in.location(), Some(next.as_str()));
+    let back = browser.get(&next).await;
+    let params = params_of(back.location().unwrap());
+    assert_eq!(params["state"], state);
+    assert!(params.contains_key("code"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorization_requests_may_be_posted() {
     let server = TestServer::start().await;
     let (id, _) = server.register(|_| {}).await;
     let browser = server.signed_up("ada", PASSWORD).await;
     let pairs = request(&id, &[]);
-    // A form POST without a decision is an authorization request.
-    let page = browser.post_raw("/o/authorize/", &pairs, None).await;
+    // A form POST without a decision is an authorization request: it is
+    // answered with the same request as a GET (a cross-site POST carries no
+    // SameSite=Lax session cookie; the GET that follows does).
+    let posted = browser.post_raw("/o/authorize/", &pairs, None).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    let location = posted.location().unwrap().to_owned();
+    assert!(location.starts_with("/o/authorize/?"), "{location}");
+    let page = browser.get(&location).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("Lab notebook"));
+    // A bad posted request is refused like a bad GET.
+    let bad = browser
+        .post_raw("/o/authorize/", &request("no-such-client", &[]), None)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     // But a decision needs the CSRF token.
     let mut forged = pairs.clone();
     forged.push(("decision", "allow"));
@@ -1242,4 +1284,56 @@ async fn rfc_8414_metadata_names_every_endpoint() {
             .any(|g| g == grant));
     }
     assert_eq!(m["code_challenge_methods_supported"][0], "S256");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_failing_grant_does_not_fail_the_others_in_its_batch() {
+    // A long app cache, so a deleted app still passes authentication and
+    // its tokens then fail to store (as when another process deletes it).
+    let server = TestServer::start_with(|c| c.application_cache_secs = 600).await;
+    let (gone, gone_secret) = server
+        .register(|f| f.grant_types = vec!["client_credentials"])
+        .await;
+    let (kept, kept_secret) = server
+        .register(|f| f.grant_types = vec!["client_credentials"])
+        .await;
+    let (gone_secret, kept_secret) = (gone_secret.unwrap(), kept_secret.unwrap());
+    let form = owned(&[("grant_type", "client_credentials")]);
+    // Both apps are now cached.
+    assert_eq!(
+        all_at_once(&server, "/o/token/", &gone, &gone_secret, form.clone(), 1).await[0].status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        all_at_once(&server, "/o/token/", &kept, &kept_secret, form.clone(), 1).await[0].status,
+        StatusCode::OK
+    );
+    let app = server
+        .state
+        .oauth
+        .store()
+        .application_by_client_id(&gone)
+        .await
+        .unwrap()
+        .unwrap();
+    server
+        .state
+        .oauth
+        .store()
+        .delete_application(app.id)
+        .await
+        .unwrap();
+
+    let (doomed, fine) = tokio::join!(
+        all_at_once(&server, "/o/token/", &gone, &gone_secret, form.clone(), 20),
+        all_at_once(&server, "/o/token/", &kept, &kept_secret, form.clone(), 20),
+    );
+    assert!(
+        fine.iter().all(|a| a.status == StatusCode::OK),
+        "{:?}",
+        fine.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    for a in &doomed {
+        assert!(a.json["error"].is_string(), "{}", a.json);
+    }
 }

@@ -20,23 +20,27 @@ type Job = (IssuedTokens, oneshot::Sender<Result<(), String>>);
 #[derive(Clone)]
 pub struct TokenWriter {
     jobs: mpsc::Sender<Job>,
+    pool: SqlitePool,
 }
 
 impl TokenWriter {
     /// Starts the writer task on the current runtime.
     pub fn start(pool: SqlitePool) -> Self {
         let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(pool, queue));
-        Self { jobs }
+        tokio::spawn(run(pool.clone(), queue));
+        Self { jobs, pool }
     }
 
-    /// Stores `tokens`, returning once they are committed.
+    /// Stores `tokens`, returning once they are committed. Should the
+    /// writer task be gone, stores them directly.
     pub async fn insert(&self, tokens: IssuedTokens) -> Result<(), StoreError> {
         let (done, answer) = oneshot::channel();
-        self.jobs
-            .send((tokens, done))
-            .await
-            .map_err(|_| StoreError::new(WriterGone))?;
+        if let Err(mpsc::error::SendError((tokens, _))) = self.jobs.send((tokens, done)).await {
+            tracing::error!("token writer gone; storing directly");
+            return store_one(&self.pool, &tokens)
+                .await
+                .map_err(StoreError::new);
+        }
         match answer.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(StoreError::new(BatchFailed(e))),
@@ -56,15 +60,30 @@ struct BatchFailed(String);
 async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let result = store(&pool, &batch).await.map_err(|e| e.to_string());
-        if let Err(e) = &result {
-            tracing::error!(error = %e, grants = batch.len(), "token batch failed");
-        }
-        for (_, done) in batch.drain(..) {
-            // The caller may have gone (client hung up): nothing to do.
-            let _ = done.send(result.clone());
+        match store(&pool, &batch).await {
+            Ok(()) => {
+                for (_, done) in batch.drain(..) {
+                    // The caller may have gone (client hung up): nothing to do.
+                    let _ = done.send(Ok(()));
+                }
+            }
+            Err(e) => {
+                // One bad grant (say, its app deleted a moment ago) must not
+                // fail the others: store each alone and answer each.
+                tracing::warn!(error = %e, grants = batch.len(), "token batch failed; storing one by one");
+                for (tokens, done) in batch.drain(..) {
+                    let result = store_one(&pool, &tokens).await.map_err(|e| e.to_string());
+                    let _ = done.send(result);
+                }
+            }
         }
     }
+}
+
+async fn store_one(pool: &SqlitePool, tokens: &IssuedTokens) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    insert_tokens(&mut tx, tokens).await?;
+    tx.commit().await
 }
 
 async fn store(pool: &SqlitePool, batch: &[Job]) -> Result<(), sqlx::Error> {
