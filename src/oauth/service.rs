@@ -350,6 +350,29 @@ impl OAuthService {
         (tokens, response)
     }
 
+    /// The outcome of storing tokens for `app`. A failure because the app
+    /// was deleted meanwhile (by another process, while this one still had
+    /// it cached) is `invalid_client`, like any unknown client; any other
+    /// failure is a server error.
+    async fn stored<T>(
+        &self,
+        app: &Application,
+        result: Result<T, StoreError>,
+    ) -> Result<T, OAuthError> {
+        let e = match result {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        match self.store.application_by_client_id(&app.client_id).await {
+            Ok(Some(current)) if current.id == app.id => Err(internal(e)),
+            Ok(_) => {
+                self.forget_app(&app.client_id);
+                Err(OAuthError::invalid_client("client authentication failed"))
+            }
+            Err(_) => Err(internal(e)),
+        }
+    }
+
     /// Refresh tokens go to apps registered for the refresh grant.
     fn refresh_scopes(app: &Application, scopes: ScopeSet) -> Option<ScopeSet> {
         app.allows(GrantType::RefreshToken).then_some(scopes)
@@ -426,12 +449,8 @@ impl OAuthService {
             },
             now,
         );
-        match self
-            .store
-            .redeem_code(&digest, now, &tokens)
-            .await
-            .map_err(internal)?
-        {
+        let claimed = self.store.redeem_code(&digest, now, &tokens).await;
+        match self.stored(app, claimed).await? {
             Claim::Claimed => Ok(response),
             Claim::Reused => {
                 tracing::warn!(client_id = %app.client_id, "authorization code redeemed twice at once; its tokens were revoked");
@@ -493,12 +512,8 @@ impl OAuthService {
             },
             now,
         );
-        match self
-            .store
-            .rotate_refresh_token(&digest, now, &tokens)
-            .await
-            .map_err(internal)?
-        {
+        let rotated = self.store.rotate_refresh_token(&digest, now, &tokens).await;
+        match self.stored(app, rotated).await? {
             Claim::Claimed => Ok(response),
             Claim::Reused => Err(OAuthError::invalid_grant(
                 "the refresh token was already used; every token of this grant is revoked",
@@ -543,7 +558,8 @@ impl OAuthService {
             },
             now,
         );
-        self.store.insert_tokens(&tokens).await.map_err(internal)?;
+        let inserted = self.store.insert_tokens(&tokens).await;
+        self.stored(app, inserted).await?;
         Ok(response)
     }
 
@@ -596,7 +612,8 @@ impl OAuthService {
             },
             now,
         );
-        self.store.insert_tokens(&tokens).await.map_err(internal)?;
+        let inserted = self.store.insert_tokens(&tokens).await;
+        self.stored(app, inserted).await?;
         Ok(response)
     }
 
