@@ -70,10 +70,17 @@ pub async fn build_state(
         refresh_token: config.refresh_token_lifetime_secs,
         refresh_token_max: config.refresh_token_max_lifetime_secs,
     };
+    let oauth = OAuthService::new(
+        &config.public_url,
+        store,
+        accounts.clone(),
+        lifetimes,
+        app_cache,
+    );
     Ok(AppState {
         leptos_options,
         config: Arc::new(config),
-        oauth: OAuthService::new(store, accounts.clone(), lifetimes, app_cache),
+        oauth,
         metadata: metadata.into(),
         accounts,
     })

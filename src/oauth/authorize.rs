@@ -25,21 +25,33 @@ pub enum AuthorizeError {
 }
 
 impl AuthorizeError {
-    /// The URI to send the browser to, for `Redirect`.
-    pub fn location(&self) -> Option<String> {
+    /// The URI to send the browser to, for `Redirect`; `issuer` is the
+    /// `iss` parameter (RFC 9207).
+    pub fn location(&self, issuer: &str) -> Option<String> {
         match self {
             AuthorizeError::Page(_) => None,
             AuthorizeError::Redirect {
                 redirect_uri,
                 error,
                 state,
-            } => Some(error_location(redirect_uri, error, state.as_deref())),
+            } => Some(error_location(
+                redirect_uri,
+                error,
+                state.as_deref(),
+                issuer,
+            )),
         }
     }
 }
 
-/// The redirect URI with `error`, `error_description` and `state`.
-pub fn error_location(redirect_uri: &str, error: &OAuthError, state: Option<&str>) -> String {
+/// The redirect URI with `error`, `error_description`, `state` and `iss`
+/// (RFC 9207, so a client talking to several servers knows which answered).
+pub fn error_location(
+    redirect_uri: &str,
+    error: &OAuthError,
+    state: Option<&str>,
+    issuer: &str,
+) -> String {
     let mut params = vec![
         ("error", error.code.as_str()),
         ("error_description", &*error.description),
@@ -47,6 +59,7 @@ pub fn error_location(redirect_uri: &str, error: &OAuthError, state: Option<&str
     if let Some(s) = state {
         params.push(("state", s));
     }
+    params.push(("iss", issuer));
     redirect::with_query(redirect_uri, &params)
 }
 
@@ -406,12 +419,15 @@ mod tests {
         let r = run(Some(&a), "response_type=token&client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=s1");
         match &r {
             Err(e @ AuthorizeError::Redirect { .. }) => {
-                let loc = e.location().unwrap();
+                let loc = e.location("https://id.example").unwrap();
                 assert!(
                     loc.starts_with("https://app.example/cb?error=unsupported_response_type&"),
                     "{loc}"
                 );
-                assert!(loc.ends_with("&state=s1"), "{loc}");
+                assert!(
+                    loc.ends_with("&state=s1&iss=https%3A%2F%2Fid.example"),
+                    "{loc}"
+                );
             }
             other => panic!("{other:?}"),
         }

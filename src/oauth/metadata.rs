@@ -21,7 +21,7 @@ pub struct Metadata {
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
-    /// RFC 9207: authorization responses do not carry `iss` yet.
+    /// RFC 9207: authorization responses carry `iss`.
     pub authorization_response_iss_parameter_supported: bool,
 }
 
@@ -55,7 +55,7 @@ pub fn metadata(public_url: &str) -> Metadata {
             "client_secret_post",
             "bearer",
         ],
-        authorization_response_iss_parameter_supported: false,
+        authorization_response_iss_parameter_supported: true,
     }
 }
 

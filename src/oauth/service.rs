@@ -40,6 +40,8 @@ impl Default for Lifetimes {
 
 #[derive(Clone)]
 pub struct OAuthService {
+    /// The public URL without trailing slash: `iss` of our answers.
+    issuer: Arc<str>,
     store: Arc<dyn Store>,
     accounts: AccountService,
     lifetimes: Lifetimes,
@@ -150,14 +152,17 @@ fn new_family() -> String {
 }
 
 impl OAuthService {
-    /// `app_cache` is how long a loaded app is reused (zero: never).
+    /// `issuer` is the public URL; `app_cache` is how long a loaded app is
+    /// reused (zero: never).
     pub fn new(
+        issuer: &str,
         store: Arc<dyn Store>,
         accounts: AccountService,
         lifetimes: Lifetimes,
         app_cache: std::time::Duration,
     ) -> Self {
         Self {
+            issuer: issuer.trim_end_matches('/').into(),
             store,
             accounts,
             lifetimes,
@@ -214,6 +219,10 @@ impl OAuthService {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
     }
 
     pub fn lifetimes(&self) -> Lifetimes {
@@ -807,15 +816,17 @@ impl OAuthService {
         if let Some(s) = &request.state {
             params.push(("state", s));
         }
+        params.push(("iss", &self.issuer));
         Ok(redirect::with_query(&request.redirect_uri, &params))
     }
 
     /// The user refused: where to send the browser.
-    pub fn deny(request: &AuthorizationRequest) -> String {
+    pub fn deny(&self, request: &AuthorizationRequest) -> String {
         authorize::error_location(
             &request.redirect_uri,
             &OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"),
             request.state.as_deref(),
+            &self.issuer,
         )
     }
 

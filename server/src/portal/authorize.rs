@@ -15,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use gatehouse::oauth::authorize::{error_location, AuthorizationRequest, AuthorizeError};
 use gatehouse::oauth::client::Application;
 use gatehouse::oauth::params::Params;
-use gatehouse::oauth::service::OAuthService;
 use gatehouse::oauth::{ErrorCode, OAuthError};
 
 use super::{csrf_refusal, current_session, now, render, CurrentSession};
@@ -37,8 +36,8 @@ fn refused_page(message: &str) -> Response {
     )
 }
 
-fn answer_error(e: AuthorizeError) -> Response {
-    match e.location() {
+fn answer_error(state: &AppState, e: AuthorizeError) -> Response {
+    match e.location(state.oauth.issuer()) {
         Some(location) => found(&location),
         None => match e {
             AuthorizeError::Page(message) => refused_page(&message),
@@ -100,11 +99,11 @@ async fn authorize(
 ) -> Response {
     let (app, request) = match state.oauth.authorization_request(params).await {
         Ok(r) => r,
-        Err(e) => return answer_error(e),
+        Err(e) => return answer_error(state, e),
     };
     let Some(session) = current_session(&parts) else {
         if request.prompt.none {
-            return login_required(&request);
+            return login_required(state, &request);
         }
         return to_login(&request, status);
     };
@@ -114,7 +113,7 @@ async fn authorize(
     let too_old = request.max_age.is_some_and(|max| now() - auth_time > max);
     if request.prompt.login || too_old {
         if request.prompt.none {
-            return login_required(&request);
+            return login_required(state, &request);
         }
         return to_login(&request, status);
     }
@@ -137,6 +136,7 @@ async fn authorize(
                 "the user has not granted these scopes",
             ),
             request.state.as_deref(),
+            state.oauth.issuer(),
         ));
     }
     if let Some(page) = parts.extensions.get_mut::<app::state::PortalState>() {
@@ -152,11 +152,12 @@ async fn authorize(
     response
 }
 
-fn login_required(request: &AuthorizationRequest) -> Response {
+fn login_required(state: &AppState, request: &AuthorizationRequest) -> Response {
     found(&error_location(
         &request.redirect_uri,
         &OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in"),
         request.state.as_deref(),
+        state.oauth.issuer(),
     ))
 }
 
@@ -229,7 +230,7 @@ pub async fn decide(State(state): State<AppState>, req: Request) -> Response {
                     *response.status_mut() = StatusCode::SEE_OTHER;
                     response
                 }
-                Err(e) => answer_error(e),
+                Err(e) => answer_error(&state, e),
             };
         }
         Ok(Some(d)) => d,
@@ -241,7 +242,7 @@ pub async fn decide(State(state): State<AppState>, req: Request) -> Response {
     }
     let (app, request) = match state.oauth.authorization_request(&params).await {
         Ok(r) => r,
-        Err(e) => return answer_error(e),
+        Err(e) => return answer_error(&state, e),
     };
     let Some(session) = current_session(&parts) else {
         // Signed out in another tab: sign in again, then see the page again.
@@ -249,7 +250,7 @@ pub async fn decide(State(state): State<AppState>, req: Request) -> Response {
     };
     match decision {
         "allow" => approve(&state, &session, &app, &request, StatusCode::SEE_OTHER).await,
-        "deny" => render::see_other(&OAuthService::deny(&request), &[]),
+        "deny" => render::see_other(&state.oauth.deny(&request), &[]),
         _ => render::bad_form(),
     }
 }

@@ -178,7 +178,10 @@ async fn code_flow_with_pkce_refresh_introspect_revoke() {
 
     let allowed = decide(&browser, &pairs, "allow").await;
     assert_eq!(allowed.status, StatusCode::SEE_OTHER);
-    let code = params_of(allowed.location().unwrap())["code"].clone();
+    let answer_params = params_of(allowed.location().unwrap());
+    // RFC 9207: the answer names who gave it.
+    assert_eq!(answer_params["iss"], server.base);
+    let code = answer_params["code"].clone();
 
     let tokens = exchange(&server, &id, &secret, &code).await;
     assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.json);
@@ -319,6 +322,7 @@ async fn second_authorization_skips_consent_and_deny_is_access_denied() {
     let p = params_of(denied.location().unwrap());
     assert_eq!(p["error"], "access_denied");
     assert_eq!(p["state"], "st-123");
+    assert_eq!(p["iss"], server.base);
     // Denying remembers nothing: the page is shown again.
     assert_eq!(authorize(&browser, &pairs).await.status, StatusCode::OK);
 
@@ -455,6 +459,7 @@ async fn errors_after_the_redirect_uri_is_known_go_to_the_client() {
         let p = params_of(page.location().unwrap());
         assert_eq!(p["error"], code, "{pairs:?}");
         assert_eq!(p["state"], "st-123");
+        assert_eq!(p["iss"], server.base);
     }
 }
 
@@ -1284,6 +1289,7 @@ async fn rfc_8414_metadata_names_every_endpoint() {
             .any(|g| g == grant));
     }
     assert_eq!(m["code_challenge_methods_supported"][0], "S256");
+    assert_eq!(m["authorization_response_iss_parameter_supported"], true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
