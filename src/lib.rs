@@ -6,6 +6,8 @@
 pub mod account;
 pub mod next;
 pub mod oauth;
+#[cfg(feature = "server")]
+pub mod oidc;
 pub mod throttle;
 
 #[cfg(feature = "server")]

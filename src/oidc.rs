@@ -1,0 +1,3 @@
+//! OpenID Connect: signing keys (and, as it grows, id_tokens and claims).
+
+pub mod keys;
