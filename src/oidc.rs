@@ -1,3 +1,4 @@
 //! OpenID Connect: signing keys (and, as it grows, id_tokens and claims).
 
+pub mod keyring;
 pub mod keys;

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::oauth::client::Application;
+use crate::oauth::client::{Application, SigningAlgorithm};
 use crate::oauth::{pkce, ScopeSet};
 use crate::password::PasswordHash;
 use crate::secret::SecretDigest;
@@ -135,9 +135,44 @@ pub trait ThrottleStore: Send + Sync {
     async fn delete_stale_failures(&self, before: i64) -> Result<u64, StoreError>;
 }
 
+/// An id_token signing key as stored.
+#[derive(Clone)]
+pub struct StoredKey {
+    pub kid: String,
+    pub algorithm: SigningAlgorithm,
+    /// PKCS#8 DER.
+    pub private_key: Vec<u8>,
+    pub created_at: i64,
+    /// Set at rotation: the key signs nothing after this.
+    pub retired_at: Option<i64>,
+    /// A retired key is published until then.
+    pub publish_until: Option<i64>,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoredKey({} {})", self.algorithm.as_str(), self.kid)
+    }
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Every key still signing or still published at `now`, oldest first.
+    async fn signing_keys(&self, now: i64) -> Result<Vec<StoredKey>, StoreError>;
+    async fn add_signing_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+    /// Retires every signing key of `algorithm` except `keep`.
+    async fn retire_signing_keys(
+        &self,
+        algorithm: SigningAlgorithm,
+        keep: &str,
+        now: i64,
+        publish_until: i64,
+    ) -> Result<u64, StoreError>;
+}
+
 /// Everything Gatehouse stores.
-pub trait Store: AccountStore + SessionStore + ThrottleStore + OAuthStore {}
-impl<T: AccountStore + SessionStore + ThrottleStore + OAuthStore> Store for T {}
+pub trait Store: AccountStore + SessionStore + ThrottleStore + OAuthStore + KeyStore {}
+impl<T: AccountStore + SessionStore + ThrottleStore + OAuthStore + KeyStore> Store for T {}
 
 /// A client id collided with an existing app's.
 #[derive(Debug, thiserror::Error)]

@@ -40,9 +40,25 @@ pub enum Command {
     /// Manage OAuth applications.
     #[command(subcommand)]
     App(AppCommand),
+    /// Manage id_token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Remove expired access tokens, refresh tokens and authorization codes.
     Cleartokens {
         /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new signing key (for every algorithm, or one) and retire the
+    /// old one, which stays published until the tokens it signed expire.
+    Rotate {
+        /// RS256, ES256 or EdDSA; all three when left out.
+        #[arg(long)]
+        algorithm: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -483,5 +499,58 @@ pub async fn delete_app(state: &AppState, args: &AppRef) -> Outcome {
             app.name, app.client_id
         )),
         Err(e) => Outcome::fail(args.json, &e.to_string(), None),
+    }
+}
+
+/// `keys rotate`.
+pub async fn rotate_keys(state: &AppState, algorithm: Option<&str>, json: bool) -> Outcome {
+    use gatehouse::oauth::client::SigningAlgorithm;
+    use gatehouse::oidc::keyring::{rotate, ALGORITHMS};
+    let algs: Vec<SigningAlgorithm> = match algorithm {
+        None => ALGORITHMS.to_vec(),
+        Some(a) => match SigningAlgorithm::parse(a) {
+            Some(alg) => vec![alg],
+            None => {
+                return Outcome::fail(
+                    json,
+                    "invalid algorithm",
+                    Some(&FieldErrors::one(
+                        "algorithm",
+                        "choose RS256, ES256 or EdDSA",
+                    )),
+                )
+            }
+        },
+    };
+    // Old keys stay published while tokens they signed may still be live.
+    let publish_for = state.config.access_token_lifetime_secs + 300;
+    match rotate(
+        state.oauth.store(),
+        &algs,
+        crate::portal::now(),
+        publish_for,
+    )
+    .await
+    {
+        Ok(kids) if json => Outcome::ok(
+            serde_json::Value::Array(
+                kids.iter()
+                    .map(|(alg, kid)| serde_json::json!({ "algorithm": alg.as_str(), "kid": kid }))
+                    .collect(),
+            )
+            .to_string()
+                + "\n",
+        ),
+        Ok(kids) => Outcome::ok(
+            kids.iter()
+                .map(|(alg, kid)| {
+                    format!(
+                        "New {} key {kid}; the previous one stays published for {publish_for} s.\n",
+                        alg.as_str()
+                    )
+                })
+                .collect(),
+        ),
+        Err(e) => Outcome::fail(json, &e.to_string(), None),
     }
 }

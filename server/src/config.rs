@@ -48,6 +48,9 @@ pub struct Config {
     /// again; changes made through another replica show within this time.
     /// 0 reads it on every request.
     pub application_cache_secs: u64,
+    /// Seconds between reloads of the signing keys from the database (a
+    /// rotation made elsewhere is published within this time).
+    pub key_refresh_secs: u64,
 }
 
 impl Default for Config {
@@ -69,6 +72,7 @@ impl Default for Config {
             refresh_token_lifetime_secs: 14 * 24 * 3600,
             refresh_token_max_lifetime_secs: 90 * 24 * 3600,
             application_cache_secs: 2,
+            key_refresh_secs: 60,
         }
     }
 }
@@ -134,6 +138,11 @@ impl Config {
         if self.session_idle_timeout_secs <= 0 || self.session_absolute_timeout_secs <= 0 {
             return Err(ConfigError::Invalid(
                 "session timeouts must be positive".into(),
+            ));
+        }
+        if self.key_refresh_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "key_refresh_secs must be at least 1".into(),
             ));
         }
         if self.database_max_connections == 0 {

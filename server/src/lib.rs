@@ -37,6 +37,8 @@ pub enum StartError {
     Leptos(String),
     #[error("start-up task failed: {0}")]
     Task(String),
+    #[error("signing keys: {0}")]
+    Keys(#[from] gatehouse::oidc::keyring::KeyRingError),
 }
 
 /// Opens (and migrates) the database and builds the shared state.
@@ -70,6 +72,7 @@ pub async fn build_state(
         refresh_token: config.refresh_token_lifetime_secs,
         refresh_token_max: config.refresh_token_max_lifetime_secs,
     };
+    let keys = gatehouse::oidc::keyring::load_or_create(&store, portal::now()).await?;
     let oauth = OAuthService::new(
         &config.public_url,
         store,
@@ -82,6 +85,7 @@ pub async fn build_state(
         config: Arc::new(config),
         oauth,
         metadata: metadata.into(),
+        keys: Arc::new(std::sync::RwLock::new(Arc::new(keys))),
         accounts,
     })
 }
@@ -173,6 +177,7 @@ pub async fn serve_until(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tokio::spawn(housekeeping(state.accounts.clone(), state.oauth.clone()));
+    tokio::spawn(reload_keys(state.clone()));
     let app = build_router(state);
     axum::serve(
         listener,
@@ -199,6 +204,29 @@ async fn housekeeping(accounts: AccountService, oauth: OAuthService) {
             Ok(0) => {}
             Ok(tokens) => tracing::info!(tokens, "removed expired tokens and codes"),
             Err(e) => tracing::warn!(error = %e, "token housekeeping failed"),
+        }
+    }
+}
+
+/// Reloads the signing keys every `key_refresh_secs`, so a rotation made
+/// by another process (the CLI, another replica) is published and used.
+async fn reload_keys(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(state.config.key_refresh_secs));
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let store = state.oauth.store();
+        match store
+            .signing_keys(portal::now())
+            .await
+            .map(|keys| gatehouse::oidc::keyring::KeyRing::from_stored(&keys))
+        {
+            Ok(Ok(ring)) => {
+                let mut current = state.keys.write().unwrap_or_else(|p| p.into_inner());
+                *current = Arc::new(ring);
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "reloading signing keys failed"),
+            Err(e) => tracing::warn!(error = %e, "reloading signing keys failed"),
         }
     }
 }

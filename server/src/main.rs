@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use gatehouse_server::cli::{self, AppCommand, Cli, Command, UserCommand};
+use gatehouse_server::cli::{self, AppCommand, Cli, Command, KeysCommand, UserCommand};
 use gatehouse_server::config::Config;
 
 fn init_tracing(config: &Config) {
@@ -83,6 +83,9 @@ async fn main() -> ExitCode {
         Command::App(AppCommand::RotateSecret(args)) => cli::rotate_app_secret(&state, args).await,
         Command::App(AppCommand::Delete(args)) => cli::delete_app(&state, args).await,
         Command::Cleartokens { json } => cli::clear_tokens(&state, *json).await,
+        Command::Keys(KeysCommand::Rotate { algorithm, json }) => {
+            cli::rotate_keys(&state, algorithm.as_deref(), *json).await
+        }
     };
     let _ = std::io::stdout().write_all(outcome.stdout.as_bytes());
     let _ = std::io::stderr().write_all(outcome.stderr.as_bytes());

@@ -28,6 +28,7 @@ pub const INTROSPECT: &str = "/o/introspect/";
 pub const PROFILE: &str = "/profile/";
 pub const API_PROFILE: &str = "/api/profile/";
 pub const METADATA: &str = "/.well-known/oauth-authorization-server";
+pub const JWKS: &str = "/o/.well-known/jwks.json";
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
@@ -38,6 +39,25 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(API_PROFILE, get(profile))
         .layer(axum::middleware::from_fn_with_state(state, cors::cors))
         .route(METADATA, get(metadata))
+        .route(JWKS, get(jwks))
+}
+
+/// The public signing keys (RFC 7517), from memory.
+async fn jwks(State(state): State<AppState>) -> Response {
+    let ring = state.keys.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut response = (StatusCode::OK, ring.jwks_json().to_owned()).into_response();
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    // Short: after a rotation clients should see the new key soon.
+    h.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    h.insert(
+        axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
 }
 
 /// RFC 8414 metadata: public, the same for everyone, cacheable.

@@ -517,3 +517,83 @@ async fn app_list_show_rotate_secret_and_delete() {
         serde_json::json!([])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_are_made_at_first_start_and_rotation_keeps_old_ones_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/cli.db", dir.path().display());
+    let server = TestServer::start_with(|c| {
+        c.database_url = db.clone();
+        c.key_refresh_secs = 1;
+    })
+    .await;
+    let jwks = || async {
+        let r = reqwest::get(server.url("/o/.well-known/jwks.json"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<serde_json::Value>().await.unwrap()
+    };
+    let kids = |doc: &serde_json::Value| -> Vec<String> {
+        doc["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = jwks().await;
+    let keys = first["keys"].as_array().unwrap();
+    let mut algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();
+    algs.sort();
+    assert_eq!(algs, ["ES256", "EdDSA", "RS256"]);
+    for k in keys {
+        assert_eq!(k["use"], "sig");
+        // Public parts only.
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(k.get(private).is_none(), "{private} in {k}");
+        }
+    }
+    let before = kids(&first);
+
+    let rotated = gatehouse(
+        &db,
+        &["keys", "rotate", "--algorithm", "ES256", "--json"],
+        "",
+    );
+    assert_eq!(rotated.code, 0, "{}", rotated.stderr);
+    let new_kid = serde_json::from_str::<serde_json::Value>(&rotated.stdout).unwrap()[0]["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bad = gatehouse(&db, &["keys", "rotate", "--algorithm", "HS256"], "");
+    assert_eq!(bad.code, 1);
+
+    // The running server publishes the new key within key_refresh_secs,
+    // and the old ES256 key stays published.
+    let mut after = Vec::new();
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        after = kids(&jwks().await);
+        if after.contains(&new_kid) {
+            break;
+        }
+    }
+    assert!(after.contains(&new_kid), "{after:?}");
+    for kid in &before {
+        assert!(after.contains(kid), "{kid} no longer published");
+    }
+    assert_eq!(after.len(), 4);
+
+    // A restart keeps the same keys: they live in the database.
+    drop(server);
+    let again = TestServer::start_with(|c| c.database_url = db.clone()).await;
+    let r = reqwest::get(again.url("/o/.well-known/jwks.json"))
+        .await
+        .unwrap();
+    let doc: serde_json::Value = r.json().await.unwrap();
+    let (mut now_kids, mut expected) = (kids(&doc), after);
+    now_kids.sort();
+    expected.sort();
+    assert_eq!(now_kids, expected);
+}
