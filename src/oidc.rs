@@ -1,4 +1,5 @@
 //! OpenID Connect: signing keys (and, as it grows, id_tokens and claims).
 
+pub mod id_token;
 pub mod keyring;
 pub mod keys;

@@ -79,13 +79,13 @@ pub async fn build_state(
         accounts.clone(),
         lifetimes,
         app_cache,
+        keys,
     );
     Ok(AppState {
         leptos_options,
         config: Arc::new(config),
         oauth,
         metadata: metadata.into(),
-        keys: Arc::new(std::sync::RwLock::new(Arc::new(keys))),
         accounts,
     })
 }
@@ -221,10 +221,7 @@ async fn reload_keys(state: AppState) {
             .await
             .map(|keys| gatehouse::oidc::keyring::KeyRing::from_stored(&keys))
         {
-            Ok(Ok(ring)) => {
-                let mut current = state.keys.write().unwrap_or_else(|p| p.into_inner());
-                *current = Arc::new(ring);
-            }
+            Ok(Ok(ring)) => state.oauth.set_key_ring(ring),
             Ok(Err(e)) => tracing::warn!(error = %e, "reloading signing keys failed"),
             Err(e) => tracing::warn!(error = %e, "reloading signing keys failed"),
         }

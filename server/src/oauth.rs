@@ -29,6 +29,9 @@ pub const PROFILE: &str = "/profile/";
 pub const API_PROFILE: &str = "/api/profile/";
 pub const METADATA: &str = "/.well-known/oauth-authorization-server";
 pub const JWKS: &str = "/o/.well-known/jwks.json";
+pub const DISCOVERY: &str = "/.well-known/openid-configuration";
+pub const DISCOVERY_UNDER_O: &str = "/o/.well-known/openid-configuration";
+pub const USERINFO: &str = "/o/userinfo/";
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
@@ -37,14 +40,17 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(INTROSPECT, get(introspect).post(introspect))
         .route(PROFILE, get(profile))
         .route(API_PROFILE, get(profile))
+        .route(USERINFO, get(userinfo).post(userinfo))
         .layer(axum::middleware::from_fn_with_state(state, cors::cors))
         .route(METADATA, get(metadata))
+        .route(DISCOVERY, get(metadata))
+        .route(DISCOVERY_UNDER_O, get(metadata))
         .route(JWKS, get(jwks))
 }
 
 /// The public signing keys (RFC 7517), from memory.
 async fn jwks(State(state): State<AppState>) -> Response {
-    let ring = state.keys.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let ring = state.oauth.key_ring();
     let mut response = (StatusCode::OK, ring.jwks_json().to_owned()).into_response();
     let h = response.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -242,6 +248,33 @@ async fn introspect(State(state): State<AppState>, req: Request) -> Response {
         }
         Err(e) => error(&e),
     }
+}
+
+/// OIDC userinfo (Core §5.3): the claims of the token's scopes; the token
+/// needs `openid`.
+async fn userinfo(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let needs = Scope::Openid;
+    let token = match authorization(&parts) {
+        Some(AuthorizationHeader::Bearer(t)) if !t.is_empty() => t,
+        _ => {
+            let e =
+                OAuthError::invalid_token("an access token is required (Authorization: Bearer …)");
+            return bearer_error(&e, false, needs);
+        }
+    };
+    let mut response = match state.oauth.userinfo(token, now()).await {
+        Ok(claims) => to_json(&claims),
+        Err(e) => bearer_error(&e, true, needs),
+    };
+    if parts.headers.contains_key(axum::http::header::ORIGIN) {
+        let client = match state.oauth.bearer(token, needs, now()).await {
+            Ok(found) => Some(found.client_id),
+            Err(_) => None,
+        };
+        cors::allow(&state, &parts.headers, client.as_deref(), &mut response).await;
+    }
+    response
 }
 
 /// `/profile/`'s JSON (the DOT example resource's shape).

@@ -15,8 +15,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub accounts: AccountService,
     pub oauth: OAuthService,
-    /// The signing keys, reloaded from the database periodically.
-    pub keys: Arc<std::sync::RwLock<Arc<gatehouse::oidc::keyring::KeyRing>>>,
     /// RFC 8414 metadata, serialised once at start.
     pub metadata: Arc<str>,
 }

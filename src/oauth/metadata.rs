@@ -1,4 +1,5 @@
-//! RFC 8414 authorization server metadata: what a client needs to find
+//! RFC 8414 authorization server metadata, which is also the OpenID
+//! Connect discovery document: what a client needs to find
 //! every endpoint and know what Gatehouse supports. Built once at start
 //! from the public URL (the issuer) and served from memory.
 
@@ -13,6 +14,11 @@ pub struct Metadata {
     pub token_endpoint: String,
     pub revocation_endpoint: String,
     pub introspection_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub jwks_uri: String,
+    pub subject_types_supported: Vec<&'static str>,
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    pub claims_supported: Vec<&'static str>,
     pub scopes_supported: Vec<&'static str>,
     pub response_types_supported: Vec<&'static str>,
     pub response_modes_supported: Vec<&'static str>,
@@ -35,6 +41,27 @@ pub fn metadata(public_url: &str) -> Metadata {
         token_endpoint: at("/o/token/"),
         revocation_endpoint: at("/o/revoke_token/"),
         introspection_endpoint: at("/o/introspect/"),
+        userinfo_endpoint: at("/o/userinfo/"),
+        jwks_uri: at("/o/.well-known/jwks.json"),
+        subject_types_supported: vec!["public"],
+        id_token_signing_alg_values_supported: vec!["RS256", "ES256", "EdDSA"],
+        claims_supported: vec![
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            "azp",
+            "preferred_username",
+            "name",
+            "given_name",
+            "family_name",
+            "email",
+            "email_verified",
+        ],
         issuer,
         scopes_supported: Scope::ALL.iter().map(|s| s.as_str()).collect(),
         response_types_supported: vec!["code"],

@@ -13,6 +13,8 @@ use super::params::Params;
 use super::token::{client_auth, AuthorizationHeader, ClientAuth, TokenRequest, TokenResponse};
 use super::{pkce, redirect, ErrorCode, OAuthError, Scope, ScopeSet};
 use crate::account::{AccountService, SignInError};
+use crate::oidc::id_token;
+use crate::oidc::keyring::KeyRing;
 use crate::secret::{constant_time_eq, Secret, SecretDigest};
 use crate::store::{Claim, CodeRecord, IssuedTokens, Store, StoreError, TokenLookup, TokenRecord};
 
@@ -46,6 +48,7 @@ pub struct OAuthService {
     accounts: AccountService,
     lifetimes: Lifetimes,
     apps: Arc<AppCache>,
+    keys: Arc<std::sync::RwLock<Arc<KeyRing>>>,
 }
 
 /// Registered apps, kept for a short time: every token request needs its
@@ -153,15 +156,17 @@ fn new_family() -> String {
 
 impl OAuthService {
     /// `issuer` is the public URL; `app_cache` is how long a loaded app is
-    /// reused (zero: never).
+    /// reused (zero: never); `keys` sign id_tokens.
     pub fn new(
         issuer: &str,
         store: Arc<dyn Store>,
         accounts: AccountService,
         lifetimes: Lifetimes,
         app_cache: std::time::Duration,
+        keys: KeyRing,
     ) -> Self {
         Self {
+            keys: Arc::new(std::sync::RwLock::new(Arc::new(keys))),
             issuer: issuer.trim_end_matches('/').into(),
             store,
             accounts,
@@ -223,6 +228,70 @@ impl OAuthService {
 
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// The signing keys in use.
+    pub fn key_ring(&self) -> Arc<KeyRing> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the signing keys (after reloading them).
+    pub fn set_key_ring(&self, ring: KeyRing) {
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ring);
+    }
+
+    /// The id_token for a code redeemed with scope `openid`.
+    async fn id_token(
+        &self,
+        app: &Application,
+        stored: &CodeRecord,
+        access_token: &str,
+        now: i64,
+    ) -> Result<String, OAuthError> {
+        let user = self
+            .store
+            .user_by_id(stored.user_id)
+            .await
+            .map_err(internal)?
+            .filter(|u| u.is_active)
+            .ok_or_else(|| OAuthError::invalid_grant("the account is no longer active"))?;
+        let ring = self.key_ring();
+        let key = ring.signer(app.algorithm).ok_or_else(|| {
+            tracing::error!(alg = app.algorithm.as_str(), "no signing key");
+            OAuthError::server_error()
+        })?;
+        let input = id_token::IdTokenInput {
+            issuer: &self.issuer,
+            client_id: &app.client_id,
+            user: &user,
+            scopes: stored.scopes,
+            nonce: stored.nonce.as_deref(),
+            auth_time: stored.auth_time,
+            access_token,
+            now,
+            lifetime: self.lifetimes.access_token,
+        };
+        Ok(id_token::sign(key, &id_token::claims(&input, key.alg())))
+    }
+
+    /// OIDC userinfo: the claims of the token's user for its scopes.
+    pub async fn userinfo(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, OAuthError> {
+        let found = self.bearer(token, Scope::Openid, now).await?;
+        let invalid =
+            || OAuthError::invalid_token("the access token is invalid, expired or revoked");
+        let user_id = found.record.user_id.ok_or_else(invalid)?;
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await
+            .map_err(internal)?
+            .filter(|u| u.is_active)
+            .ok_or_else(invalid)?;
+        Ok(id_token::scope_claims(&user, found.record.scopes))
     }
 
     pub fn lifetimes(&self) -> Lifetimes {
@@ -447,7 +516,7 @@ impl OAuthService {
             }
             (None, None) => {}
         }
-        let (tokens, response) = self.issue(
+        let (tokens, mut response) = self.issue(
             app,
             Grant {
                 user_id: Some(stored.user_id),
@@ -458,6 +527,12 @@ impl OAuthService {
             },
             now,
         );
+        if stored.scopes.contains(Scope::Openid) {
+            response.id_token = Some(
+                self.id_token(app, &stored, &response.access_token, now)
+                    .await?,
+            );
+        }
         let claimed = self.store.redeem_code(&digest, now, &tokens).await;
         match self.stored(app, claimed).await? {
             Claim::Claimed => Ok(response),

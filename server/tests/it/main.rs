@@ -6,6 +6,7 @@ mod cli;
 mod csrf;
 mod interop;
 mod oauth;
+mod oidc;
 mod sessions;
 mod support;
 mod throttling;

@@ -189,7 +189,21 @@ async fn code_flow_with_pkce_refresh_introspect_revoke() {
     assert_eq!(tokens.json["token_type"], "Bearer");
     assert_eq!(tokens.json["expires_in"], 3600);
     assert_eq!(tokens.json["scope"], "read write");
+    // No openid scope, no id_token.
+    assert!(tokens.json.get("id_token").is_none(), "{}", tokens.json);
     let access = tokens.json["access_token"].as_str().unwrap().to_owned();
+    // Nor userinfo.
+    let info = reqwest::Client::new()
+        .get(server.url("/o/userinfo/"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        &answer(info).await,
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+    );
     let refresh = tokens.json["refresh_token"].as_str().unwrap().to_owned();
     assert!(access.len() >= 43 && refresh.len() >= 43);
 
