@@ -139,6 +139,14 @@ fn hint(params: &Params) -> Result<Hint, OAuthError> {
     }
 }
 
+/// Whom an id_token is about, and from which authorization.
+struct IdTokenSubject<'a> {
+    user_id: i64,
+    scopes: ScopeSet,
+    nonce: Option<&'a str>,
+    auth_time: i64,
+}
+
 /// What a grant decided to hand out.
 struct Grant {
     user_id: Option<i64>,
@@ -244,13 +252,13 @@ impl OAuthService {
     async fn id_token(
         &self,
         app: &Application,
-        stored: &CodeRecord,
+        subject: IdTokenSubject<'_>,
         access_token: &str,
         now: i64,
     ) -> Result<String, OAuthError> {
         let user = self
             .store
-            .user_by_id(stored.user_id)
+            .user_by_id(subject.user_id)
             .await
             .map_err(internal)?
             .filter(|u| u.is_active)
@@ -264,9 +272,9 @@ impl OAuthService {
             issuer: &self.issuer,
             client_id: &app.client_id,
             user: &user,
-            scopes: stored.scopes,
-            nonce: stored.nonce.as_deref(),
-            auth_time: stored.auth_time,
+            scopes: subject.scopes,
+            nonce: subject.nonce,
+            auth_time: subject.auth_time,
             access_token,
             now,
             lifetime: self.lifetimes.access_token,
@@ -529,8 +537,18 @@ impl OAuthService {
         );
         if stored.scopes.contains(Scope::Openid) {
             response.id_token = Some(
-                self.id_token(app, &stored, &response.access_token, now)
-                    .await?,
+                self.id_token(
+                    app,
+                    IdTokenSubject {
+                        user_id: stored.user_id,
+                        scopes: stored.scopes,
+                        nonce: stored.nonce.as_deref(),
+                        auth_time: stored.auth_time,
+                    },
+                    &response.access_token,
+                    now,
+                )
+                .await?,
             );
         }
         let claimed = self.store.redeem_code(&digest, now, &tokens).await;
@@ -585,7 +603,7 @@ impl OAuthService {
             Some(s) if !s.is_empty() => s,
             _ => record.scopes,
         };
-        let (tokens, response) = self.issue(
+        let (tokens, mut response) = self.issue(
             app,
             Grant {
                 user_id: record.user_id,
@@ -596,6 +614,19 @@ impl OAuthService {
             },
             now,
         );
+        // A fresh id_token (OIDC Core §12.2), without nonce.
+        if let (Some(user_id), true) = (record.user_id, access_scopes.contains(Scope::Openid)) {
+            let subject = IdTokenSubject {
+                user_id,
+                scopes: access_scopes,
+                nonce: None,
+                auth_time: record.auth_time.unwrap_or(record.created_at),
+            };
+            response.id_token = Some(
+                self.id_token(app, subject, &response.access_token, now)
+                    .await?,
+            );
+        }
         let rotated = self.store.rotate_refresh_token(&digest, now, &tokens).await;
         match self.stored(app, rotated).await? {
             Claim::Claimed => Ok(response),

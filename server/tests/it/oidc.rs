@@ -1,8 +1,9 @@
 //! OpenID Connect interoperability: the `openidconnect` crate, configured
 //! with nothing but the issuer URL and client credentials, discovers the
 //! endpoints, runs code + PKCE, verifies the id_token against the JWKS
-//! (signature, issuer, audience, nonce, at_hash) and calls userinfo —
-//! once for each signing algorithm.
+//! (signature, issuer, audience, nonce, at_hash), calls userinfo, refreshes,
+//! and after a key rotation verifies both the old id_token and a new one
+//! carrying the new `kid` — once for each signing algorithm.
 
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
@@ -29,10 +30,11 @@ async fn sign_in_with(alg: &'static str, expected: CoreJwsSigningAlgorithm) {
         CoreProviderMetadata::discover_async(IssuerUrl::new(server.base.clone()).unwrap(), &http)
             .await
             .expect("discovery");
+    let client_secret = secret.unwrap();
     let client = CoreClient::from_provider_metadata(
         provider,
         ClientId::new(id),
-        Some(ClientSecret::new(secret.unwrap())),
+        Some(ClientSecret::new(client_secret.clone())),
     )
     .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.to_owned()).unwrap());
 
@@ -97,6 +99,106 @@ async fn sign_in_with(alg: &'static str, expected: CoreJwsSigningAlgorithm) {
         .expect("userinfo");
     assert_eq!(info.subject(), claims.subject());
     assert_eq!(info.email().unwrap().as_str(), "grace@example.org");
+
+    // A refresh brings a fresh id_token (no nonce), for the same subject.
+    let refreshed = client
+        .exchange_refresh_token(tokens.refresh_token().expect("a refresh token"))
+        .expect("token endpoint known")
+        .request_async(&http)
+        .await
+        .expect("refresh");
+    let again = refreshed.id_token().expect("an id_token on refresh");
+    let again_claims = again
+        .claims(&id_verifier, |_: Option<&Nonce>| Ok(()))
+        .expect("a valid refreshed id_token");
+    assert_eq!(again_claims.subject(), claims.subject());
+
+    // Rotate this algorithm's key and reload it, as `gatehouse keys rotate`
+    // and the periodic reload do.
+    let store = server.state.oauth.store().clone();
+    let now = gatehouse_server::portal::now();
+    let rotated = gatehouse::oidc::keyring::rotate(
+        &store,
+        &[gatehouse::oauth::client::SigningAlgorithm::parse(alg).unwrap()],
+        now,
+        3900,
+    )
+    .await
+    .unwrap();
+    let new_kid = rotated[0].1.clone();
+    let ring =
+        gatehouse::oidc::keyring::KeyRing::from_stored(&store.signing_keys(now).await.unwrap())
+            .unwrap();
+    server.state.oauth.set_key_ring(ring);
+
+    // A relying party that discovers again still verifies the old id_token…
+    let provider =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(server.base.clone()).unwrap(), &http)
+            .await
+            .expect("discovery");
+    let client = CoreClient::from_provider_metadata(
+        provider,
+        client.client_id().clone(),
+        Some(ClientSecret::new(client_secret)),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.to_owned()).unwrap());
+    let fresh_verifier = client
+        .id_token_verifier()
+        .set_allowed_algs(vec![expected.clone()]);
+    id_token
+        .claims(&fresh_verifier, &nonce)
+        .expect("the old id_token still verifies");
+    assert_ne!(kid_of(&id_token.to_string()), new_kid);
+
+    // …and a new sign-in (consent already given) is signed with the new key.
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, _, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("email".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let answered = browser
+        .get(&format!(
+            "{}?{}",
+            auth_url.path(),
+            auth_url.query().unwrap()
+        ))
+        .await;
+    let back = url::Url::parse(answered.location().expect("no consent asked")).unwrap();
+    let code = back
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .expect("token endpoint known")
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("code exchange");
+    let new_token = tokens.id_token().expect("an id_token");
+    new_token
+        .claims(&fresh_verifier, &nonce)
+        .expect("a valid id_token");
+    assert_eq!(kid_of(&new_token.to_string()), new_kid);
+}
+
+/// The `kid` in a compact JWS header.
+fn kid_of(jws: &str) -> String {
+    use base64::Engine as _;
+    let header = jws.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
