@@ -30,6 +30,8 @@ pub enum KeyRingError {
 #[derive(Debug)]
 pub struct KeyRing {
     active: Vec<Arc<KeyPair>>,
+    /// Every published key (active or retired), to check our own tokens.
+    all: Vec<Arc<KeyPair>>,
     jwks: String,
     published: Vec<String>,
 }
@@ -39,20 +41,26 @@ impl KeyRing {
     /// them: oldest first).
     pub fn from_stored(keys: &[StoredKey]) -> Result<KeyRing, KeyError> {
         let mut active: Vec<Arc<KeyPair>> = Vec::new();
+        let mut all: Vec<Arc<KeyPair>> = Vec::new();
         let mut jwks = Vec::new();
         let mut published = Vec::new();
         for stored in keys {
-            let key = KeyPair::from_pkcs8_der(stored.algorithm, &stored.private_key)?;
+            let key = Arc::new(KeyPair::from_pkcs8_der(
+                stored.algorithm,
+                &stored.private_key,
+            )?);
             jwks.push(key.public_jwk());
             published.push(key.kid().to_owned());
             if stored.retired_at.is_none() {
                 // Later (newer) keys replace earlier ones of the same algorithm.
                 active.retain(|k| k.alg() != key.alg());
-                active.push(Arc::new(key));
+                active.push(key.clone());
             }
+            all.push(key);
         }
         Ok(KeyRing {
             active,
+            all,
             jwks: json!({ "keys": jwks }).to_string(),
             published,
         })
@@ -66,6 +74,33 @@ impl KeyRing {
     /// The JWKS document (`{"keys": [...]}`), public keys only.
     pub fn jwks_json(&self) -> &str {
         &self.jwks
+    }
+
+    /// The claims of a compact JWS signed by one of our published keys
+    /// (whatever its expiry: callers check what they need).
+    pub fn verify(&self, jws: &str) -> Option<serde_json::Value> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine as _;
+        if jws.len() > 16 * 1024 {
+            return None;
+        }
+        let mut parts = jws.split('.');
+        let (header, claims, sig) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+        let kid = header["kid"].as_str()?;
+        let key = self.all.iter().find(|k| k.kid() == kid)?;
+        if header["alg"].as_str()? != key.alg().as_str() {
+            return None;
+        }
+        let signed = &jws[..jws.len() - sig.len() - 1];
+        if !key.verify(signed.as_bytes(), &URL_SAFE_NO_PAD.decode(sig).ok()?) {
+            return None;
+        }
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).ok()?).ok()
     }
 
     /// The kids of every published key.
@@ -167,6 +202,37 @@ mod tests {
         let jwks: serde_json::Value = serde_json::from_str(ring.jwks_json()).unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
         assert!(!ring.jwks_json().contains("\"d\""));
+    }
+
+    #[test]
+    fn our_own_tokens_verify_and_forgeries_do_not() {
+        let current = stored(SigningAlgorithm::ES256, 2, false);
+        let retired = stored(SigningAlgorithm::EdDSA, 1, true);
+        let ring = KeyRing::from_stored(&[retired.clone(), current]).unwrap();
+        let signer = ring.signer(SigningAlgorithm::ES256).unwrap();
+        let jws = crate::oidc::id_token::sign(signer, &json!({ "sub": "7" }));
+        assert_eq!(ring.verify(&jws).unwrap()["sub"], "7");
+        // Tokens of a retired (still published) key verify too.
+        let old = KeyPair::from_pkcs8_der(SigningAlgorithm::EdDSA, &retired.private_key).unwrap();
+        assert!(ring
+            .verify(&crate::oidc::id_token::sign(&old, &json!({})))
+            .is_some());
+        // Altered claims, other keys, garbage: no.
+        let parts: Vec<&str> = jws.split('.').collect();
+        let forged_claims = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            json!({ "sub": "1" }).to_string(),
+        );
+        assert!(ring
+            .verify(&format!("{}.{forged_claims}.{}", parts[0], parts[2]))
+            .is_none());
+        let stranger = KeyPair::generate(SigningAlgorithm::ES256).unwrap();
+        assert!(ring
+            .verify(&crate::oidc::id_token::sign(&stranger, &json!({})))
+            .is_none());
+        for junk in ["", "a.b", "a.b.c", "...", "a.b.c.d"] {
+            assert!(ring.verify(junk).is_none(), "{junk}");
+        }
     }
 
     #[test]

@@ -177,6 +177,21 @@ impl KeyPair {
         jwk
     }
 
+    /// Whether `sig` is this key's signature of `message`.
+    pub fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
+        use rsa::signature::Verifier;
+        match &self.inner {
+            Inner::Rsa(k) => {
+                let v = rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k.to_public_key());
+                rsa::pkcs1v15::Signature::try_from(sig).is_ok_and(|s| v.verify(message, &s).is_ok())
+            }
+            Inner::Es(k) => p256::ecdsa::Signature::from_slice(sig)
+                .is_ok_and(|s| k.verifying_key().verify(message, &s).is_ok()),
+            Inner::Ed(k) => ed25519_dalek::Signature::from_slice(sig)
+                .is_ok_and(|s| k.verifying_key().verify(message, &s).is_ok()),
+        }
+    }
+
     /// The JWS signature of `message` (RFC 7518 §3: PKCS#1 v1.5 for RS256,
     /// r‖s for ES256; RFC 8037 for EdDSA).
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
@@ -215,17 +230,7 @@ mod tests {
     }
 
     fn verify(key: &KeyPair, message: &[u8], sig: &[u8]) -> bool {
-        use rsa::signature::Verifier;
-        match &key.inner {
-            Inner::Rsa(k) => {
-                let v = rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k.to_public_key());
-                rsa::pkcs1v15::Signature::try_from(sig).is_ok_and(|s| v.verify(message, &s).is_ok())
-            }
-            Inner::Es(k) => p256::ecdsa::Signature::from_slice(sig)
-                .is_ok_and(|s| k.verifying_key().verify(message, &s).is_ok()),
-            Inner::Ed(k) => ed25519_dalek::Signature::from_slice(sig)
-                .is_ok_and(|s| k.verifying_key().verify(message, &s).is_ok()),
-        }
+        key.verify(message, sig)
     }
 
     #[test]
