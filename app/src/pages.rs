@@ -3,6 +3,7 @@
 mod consent;
 mod home;
 mod login;
+mod logout;
 mod not_found;
 mod profile;
 mod signup;
@@ -10,6 +11,7 @@ mod signup;
 pub use consent::ConsentPage;
 pub use home::HomePage;
 pub use login::LoginPage;
+pub use logout::LogoutPage;
 pub use not_found::NotFound;
 pub use profile::ProfilePage;
 pub use signup::SignupPage;

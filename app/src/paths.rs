@@ -6,3 +6,4 @@ pub const LOGIN: &str = "/accounts/login/";
 pub const LOGOUT: &str = "/accounts/logout/";
 pub const PROFILE: &str = "/accounts/profile/";
 pub const AUTHORIZE: &str = "/o/authorize/";
+pub const RP_LOGOUT: &str = "/o/logout/";

@@ -76,6 +76,14 @@ pub struct ConsentView {
     pub request: Vec<(String, String)>,
 }
 
+/// The RP-initiated logout confirmation: which app asks (if known) and the
+/// request to post back with the confirmation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutView {
+    pub app_name: Option<String>,
+    pub request: Vec<(String, String)>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortalState {
     pub user: Option<UserView>,
@@ -84,6 +92,8 @@ pub struct PortalState {
     pub feedback: FormFeedback,
     /// Set on the consent page only.
     pub consent: Option<ConsentView>,
+    /// Set on the logout confirmation page only.
+    pub logout: Option<LogoutView>,
 }
 
 /// The id of the `<script type="application/json">` element in the page's

@@ -112,7 +112,8 @@ pub fn build_router(state: AppState) -> Router {
         .get_or_init(|| {
             let mut routes = generate_route_list(app::App);
             // Its GET handler validates the request before rendering.
-            routes.retain(|r| r.path() != app::paths::AUTHORIZE);
+            routes
+                .retain(|r| r.path() != app::paths::AUTHORIZE && r.path() != app::paths::RP_LOGOUT);
             routes
         })
         .clone();

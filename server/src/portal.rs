@@ -13,6 +13,7 @@ mod login;
 mod logout;
 mod profile;
 mod render;
+mod rp_logout;
 mod signup;
 
 use axum::routing::{get, post};
@@ -33,6 +34,10 @@ pub fn form_routes() -> Router<AppState> {
         .route(
             app::paths::AUTHORIZE,
             get(authorize::show).post(authorize::decide),
+        )
+        .route(
+            app::paths::RP_LOGOUT,
+            get(rp_logout::show).post(rp_logout::submit),
         )
 }
 

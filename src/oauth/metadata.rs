@@ -16,6 +16,7 @@ pub struct Metadata {
     pub introspection_endpoint: String,
     pub userinfo_endpoint: String,
     pub jwks_uri: String,
+    pub end_session_endpoint: String,
     pub subject_types_supported: Vec<&'static str>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
     pub claims_supported: Vec<&'static str>,
@@ -43,6 +44,7 @@ pub fn metadata(public_url: &str) -> Metadata {
         introspection_endpoint: at("/o/introspect/"),
         userinfo_endpoint: at("/o/userinfo/"),
         jwks_uri: at("/o/.well-known/jwks.json"),
+        end_session_endpoint: at("/o/logout/"),
         subject_types_supported: vec!["public"],
         id_token_signing_alg_values_supported: vec!["RS256", "ES256", "EdDSA"],
         claims_supported: vec![

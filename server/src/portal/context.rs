@@ -113,6 +113,7 @@ pub async fn portal_context(
         csrf_token: csrf_token.clone(),
         feedback: Default::default(),
         consent: None,
+        logout: None,
     });
     req.extensions_mut().insert(CsrfCookie(csrf_cookie));
     req.extensions_mut().insert(session);

@@ -215,3 +215,177 @@ async fn an_openidconnect_relying_party_signs_in_with_es256() {
 async fn an_openidconnect_relying_party_signs_in_with_eddsa() {
     sign_in_with("EdDSA", CoreJwsSigningAlgorithm::EdDsa).await;
 }
+
+const BYE: &str = "http://127.0.0.1:9/bye";
+
+/// Signs `browser` through a code flow with `openid`; returns the id_token.
+async fn id_token_for(
+    server: &TestServer,
+    browser: &crate::support::Browser,
+    id: &str,
+    secret: &str,
+) -> String {
+    let verifier = "v".repeat(43);
+    let challenge = gatehouse::oauth::pkce::s256(&verifier);
+    let pairs = [
+        ("response_type", "code"),
+        ("client_id", id),
+        ("redirect_uri", REDIRECT_URI),
+        ("scope", "openid"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let mut fields = pairs.to_vec();
+    fields.push(("decision", "allow"));
+    let allowed = browser.post_form("/o/authorize/", &fields).await;
+    let back = url::Url::parse(allowed.location().expect("redirected")).unwrap();
+    let code = back
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let tokens: serde_json::Value = reqwest::Client::new()
+        .post(server.url("/o/token/"))
+        .basic_auth(id, Some(secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["id_token"].as_str().expect("id_token").to_owned()
+}
+
+fn logout_url(pairs: &[(&str, &str)]) -> String {
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    format!("/o/logout/?{q}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rp_initiated_logout_with_a_matching_hint_signs_out_and_returns() {
+    let server = TestServer::start().await;
+    let (id, secret) = server
+        .register(|f| f.post_logout_redirect_uris = vec![BYE])
+        .await;
+    let secret = secret.unwrap();
+    let browser = server.signed_up("grace", "correct horse battery").await;
+    let hint = id_token_for(&server, &browser, &id, &secret).await;
+
+    let out = browser
+        .get(&logout_url(&[
+            ("id_token_hint", &hint),
+            ("post_logout_redirect_uri", BYE),
+            ("state", "s-9"),
+        ]))
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER, "{}", out.body);
+    assert_eq!(out.location(), Some("http://127.0.0.1:9/bye?state=s-9"));
+    assert!(!browser.is_signed_in().await);
+
+    let discovery: serde_json::Value =
+        reqwest::get(server.url("/.well-known/openid-configuration"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(discovery["end_session_endpoint"], server.url("/o/logout/"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unregistered_post_logout_uri_is_never_followed() {
+    let server = TestServer::start().await;
+    let (id, secret) = server
+        .register(|f| f.post_logout_redirect_uris = vec![BYE])
+        .await;
+    let browser = server.signed_up("grace", "correct horse battery").await;
+    let hint = id_token_for(&server, &browser, &id, secret.as_deref().unwrap()).await;
+    for uri in [
+        "https://evil.example/bye",
+        "http://127.0.0.1:9/bye/",
+        REDIRECT_URI,
+    ] {
+        let out = browser
+            .get(&logout_url(&[
+                ("id_token_hint", &hint),
+                ("post_logout_redirect_uri", uri),
+            ]))
+            .await;
+        assert_eq!(
+            out.location(),
+            Some("/accounts/login/?signed_out=1"),
+            "{uri}"
+        );
+    }
+    // Without a hint or client_id, no app is known: no redirect either.
+    let out = browser
+        .get(&logout_url(&[("post_logout_redirect_uri", BYE)]))
+        .await;
+    assert_eq!(out.location(), Some("/accounts/login/?signed_out=1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_matching_hint_the_user_confirms_first() {
+    let server = TestServer::start().await;
+    let (id, secret) = server
+        .register(|f| f.post_logout_redirect_uris = vec![BYE])
+        .await;
+    let secret = secret.unwrap();
+    // Someone else's id_token is no proof about this browser's user.
+    let other = server.signed_up("mallory", "another fine secret").await;
+    let foreign_hint = id_token_for(&server, &other, &id, &secret).await;
+    let browser = server.signed_up("grace", "correct horse battery").await;
+
+    for query in [
+        logout_url(&[
+            ("client_id", &id),
+            ("post_logout_redirect_uri", BYE),
+            ("state", "s"),
+        ]),
+        logout_url(&[
+            ("id_token_hint", &foreign_hint),
+            ("post_logout_redirect_uri", BYE),
+        ]),
+        logout_url(&[("id_token_hint", "not-a-jwt"), ("client_id", &id)]),
+    ] {
+        let page = browser.get(&query).await;
+        assert_eq!(page.status, StatusCode::OK, "{query}");
+        assert!(page.body.contains("Sign out?"));
+        assert!(page.body.contains("Lab notebook"));
+        assert!(browser.is_signed_in().await, "{query}");
+    }
+    // Confirming without the CSRF token is refused; with it, signed out.
+    let forged = browser
+        .post_raw(
+            "/o/logout/",
+            &[("confirm", "yes"), ("client_id", &id)],
+            None,
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(browser.is_signed_in().await);
+    let confirmed = browser
+        .post_form(
+            "/o/logout/",
+            &[
+                ("confirm", "yes"),
+                ("client_id", &id),
+                ("post_logout_redirect_uri", BYE),
+                ("state", "s"),
+            ],
+        )
+        .await;
+    assert_eq!(confirmed.location(), Some("http://127.0.0.1:9/bye?state=s"));
+    assert!(!browser.is_signed_in().await);
+    // The other user's session is untouched.
+    assert!(other.is_signed_in().await);
+}
