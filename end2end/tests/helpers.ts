@@ -80,12 +80,16 @@ export async function callbackServer(): Promise<{ url: string; close: () => Prom
 }
 
 /** A confidential code-flow app made with `gatehouse app create`. */
-export function createApp(testInfo: TestInfo, tag: string): { name: string; clientId: string; clientSecret: string } {
+export function createApp(
+  testInfo: TestInfo,
+  tag: string,
+  opts: { scopes?: string; extra?: string[] } = {},
+): { name: string; clientId: string; clientSecret: string } {
   const name = `${tag} ${testInfo.project.name} ${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   const out = gatehouse([
     'app', 'create', '--name', name, '--client-type', 'confidential',
     '--grant-types', 'authorization_code,refresh_token', '--redirect-uris', CALLBACK,
-    '--scopes', 'read write', '--json',
+    '--scopes', opts.scopes ?? 'read write', '--json', ...(opts.extra ?? []),
   ]);
   const app = JSON.parse(out);
   return { name, clientId: app.client_id, clientSecret: app.client_secret };
