@@ -3,3 +3,4 @@
 pub mod id_token;
 pub mod keyring;
 pub mod keys;
+pub mod sealing;

@@ -140,8 +140,9 @@ pub trait ThrottleStore: Send + Sync {
 pub struct StoredKey {
     pub kid: String,
     pub algorithm: SigningAlgorithm,
-    /// PKCS#8 DER.
+    /// PKCS#8 DER, or sealed (see `oidc::sealing`).
     pub private_key: Vec<u8>,
+    pub sealed: bool,
     pub created_at: i64,
     /// Set at rotation: the key signs nothing after this.
     pub retired_at: Option<i64>,

@@ -529,6 +529,7 @@ pub async fn rotate_keys(state: &AppState, algorithm: Option<&str>, json: bool) 
         &algs,
         crate::portal::now(),
         publish_for,
+        &state.sealer,
     )
     .await
     {

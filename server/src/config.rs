@@ -51,6 +51,9 @@ pub struct Config {
     /// Seconds between reloads of the signing keys from the database (a
     /// rotation made elsewhere is published within this time).
     pub key_refresh_secs: u64,
+    /// Base64 of 32 random bytes: signing keys are stored encrypted under
+    /// it (AES-256-GCM). Unset: stored unencrypted. Once set, keep it.
+    pub key_encryption_key: Option<String>,
 }
 
 impl Default for Config {
@@ -73,6 +76,7 @@ impl Default for Config {
             refresh_token_max_lifetime_secs: 90 * 24 * 3600,
             application_cache_secs: 2,
             key_refresh_secs: 60,
+            key_encryption_key: None,
         }
     }
 }
@@ -140,6 +144,8 @@ impl Config {
                 "session timeouts must be positive".into(),
             ));
         }
+        gatehouse::oidc::sealing::Sealer::from_config(self.key_encryption_key.as_deref())
+            .map_err(ConfigError::Invalid)?;
         if self.key_refresh_secs == 0 {
             return Err(ConfigError::Invalid(
                 "key_refresh_secs must be at least 1".into(),

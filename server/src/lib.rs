@@ -72,7 +72,10 @@ pub async fn build_state(
         refresh_token: config.refresh_token_lifetime_secs,
         refresh_token_max: config.refresh_token_max_lifetime_secs,
     };
-    let keys = gatehouse::oidc::keyring::load_or_create(&store, portal::now()).await?;
+    let sealer =
+        gatehouse::oidc::sealing::Sealer::from_config(config.key_encryption_key.as_deref())
+            .map_err(StartError::Task)?;
+    let keys = gatehouse::oidc::keyring::load_or_create(&store, portal::now(), &sealer).await?;
     let oauth = OAuthService::new(
         &config.public_url,
         store,
@@ -86,6 +89,7 @@ pub async fn build_state(
         config: Arc::new(config),
         oauth,
         metadata: metadata.into(),
+        sealer,
         accounts,
     })
 }
@@ -220,7 +224,7 @@ async fn reload_keys(state: AppState) {
         match store
             .signing_keys(portal::now())
             .await
-            .map(|keys| gatehouse::oidc::keyring::KeyRing::from_stored(&keys))
+            .map(|keys| gatehouse::oidc::keyring::KeyRing::from_stored(&keys, &state.sealer))
         {
             Ok(Ok(ring)) => state.oauth.set_key_ring(ring),
             Ok(Err(e)) => tracing::warn!(error = %e, "reloading signing keys failed"),

@@ -15,6 +15,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub accounts: AccountService,
     pub oauth: OAuthService,
+    /// Seals and opens stored signing keys.
+    pub sealer: gatehouse::oidc::sealing::Sealer,
     /// RFC 8414 metadata, serialised once at start.
     pub metadata: Arc<str>,
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::keys::{KeyError, KeyPair};
+use super::sealing::Sealer;
 use crate::oauth::client::SigningAlgorithm;
 use crate::store::{Store, StoreError, StoredKey};
 
@@ -39,16 +40,14 @@ pub struct KeyRing {
 impl KeyRing {
     /// Builds the ring from stored keys (as `KeyStore::signing_keys` lists
     /// them: oldest first).
-    pub fn from_stored(keys: &[StoredKey]) -> Result<KeyRing, KeyError> {
+    pub fn from_stored(keys: &[StoredKey], sealer: &Sealer) -> Result<KeyRing, KeyError> {
         let mut active: Vec<Arc<KeyPair>> = Vec::new();
         let mut all: Vec<Arc<KeyPair>> = Vec::new();
         let mut jwks = Vec::new();
         let mut published = Vec::new();
         for stored in keys {
-            let key = Arc::new(KeyPair::from_pkcs8_der(
-                stored.algorithm,
-                &stored.private_key,
-            )?);
+            let der = sealer.open(&stored.kid, &stored.private_key, stored.sealed)?;
+            let key = Arc::new(KeyPair::from_pkcs8_der(stored.algorithm, &der)?);
             jwks.push(key.public_jwk());
             published.push(key.kid().to_owned());
             if stored.retired_at.is_none() {
@@ -109,15 +108,21 @@ impl KeyRing {
     }
 }
 
-async fn generate(alg: SigningAlgorithm, now: i64) -> Result<StoredKey, KeyRingError> {
+async fn generate(
+    alg: SigningAlgorithm,
+    now: i64,
+    sealer: &Sealer,
+) -> Result<StoredKey, KeyRingError> {
     // RSA generation is CPU work: keep it off the async executor.
     let key = tokio::task::spawn_blocking(move || KeyPair::generate(alg))
         .await
         .map_err(|e| KeyRingError::Task(e.to_string()))??;
+    let (private_key, sealed) = sealer.seal(key.kid(), &key.to_pkcs8_der()?)?;
     Ok(StoredKey {
         kid: key.kid().to_owned(),
         algorithm: alg,
-        private_key: key.to_pkcs8_der()?,
+        private_key,
+        sealed,
         created_at: now,
         retired_at: None,
         publish_until: None,
@@ -126,7 +131,11 @@ async fn generate(alg: SigningAlgorithm, now: i64) -> Result<StoredKey, KeyRingE
 
 /// Loads the ring, first generating a key for every algorithm that has no
 /// active one (the first start).
-pub async fn load_or_create(store: &Arc<dyn Store>, now: i64) -> Result<KeyRing, KeyRingError> {
+pub async fn load_or_create(
+    store: &Arc<dyn Store>,
+    now: i64,
+    sealer: &Sealer,
+) -> Result<KeyRing, KeyRingError> {
     let keys = store.signing_keys(now).await?;
     let mut added = false;
     for alg in ALGORITHMS {
@@ -134,7 +143,9 @@ pub async fn load_or_create(store: &Arc<dyn Store>, now: i64) -> Result<KeyRing,
             .iter()
             .any(|k| k.algorithm == alg && k.retired_at.is_none())
         {
-            store.add_signing_key(&generate(alg, now).await?).await?;
+            store
+                .add_signing_key(&generate(alg, now, sealer).await?)
+                .await?;
             added = true;
         }
     }
@@ -143,7 +154,7 @@ pub async fn load_or_create(store: &Arc<dyn Store>, now: i64) -> Result<KeyRing,
     } else {
         keys
     };
-    Ok(KeyRing::from_stored(&keys)?)
+    Ok(KeyRing::from_stored(&keys, sealer)?)
 }
 
 /// Adds a new active key for each of `algs` and retires the previous
@@ -154,10 +165,11 @@ pub async fn rotate(
     algs: &[SigningAlgorithm],
     now: i64,
     publish_for: i64,
+    sealer: &Sealer,
 ) -> Result<Vec<(SigningAlgorithm, String)>, KeyRingError> {
     let mut out = Vec::new();
     for alg in algs {
-        let key = generate(*alg, now).await?;
+        let key = generate(*alg, now, sealer).await?;
         store.add_signing_key(&key).await?;
         store
             .retire_signing_keys(*alg, &key.kid, now, now.saturating_add(publish_for))
@@ -177,6 +189,7 @@ mod tests {
             kid: key.kid().to_owned(),
             algorithm: alg,
             private_key: key.to_pkcs8_der().unwrap(),
+            sealed: false,
             created_at,
             retired_at: retired.then_some(created_at + 1),
             publish_until: retired.then_some(created_at + 100),
@@ -188,7 +201,11 @@ mod tests {
         let old = stored(SigningAlgorithm::ES256, 1, true);
         let current = stored(SigningAlgorithm::ES256, 2, false);
         let ed = stored(SigningAlgorithm::EdDSA, 3, false);
-        let ring = KeyRing::from_stored(&[old.clone(), current.clone(), ed.clone()]).unwrap();
+        let ring = KeyRing::from_stored(
+            &[old.clone(), current.clone(), ed.clone()],
+            &Sealer::default(),
+        )
+        .unwrap();
         assert_eq!(
             ring.signer(SigningAlgorithm::ES256).unwrap().kid(),
             current.kid
@@ -208,7 +225,7 @@ mod tests {
     fn our_own_tokens_verify_and_forgeries_do_not() {
         let current = stored(SigningAlgorithm::ES256, 2, false);
         let retired = stored(SigningAlgorithm::EdDSA, 1, true);
-        let ring = KeyRing::from_stored(&[retired.clone(), current]).unwrap();
+        let ring = KeyRing::from_stored(&[retired.clone(), current], &Sealer::default()).unwrap();
         let signer = ring.signer(SigningAlgorithm::ES256).unwrap();
         let jws = crate::oidc::id_token::sign(signer, &json!({ "sub": "7" }));
         assert_eq!(ring.verify(&jws).unwrap()["sub"], "7");
@@ -240,7 +257,7 @@ mod tests {
         // Two replicas generated at once: both published, the newer used.
         let a = stored(SigningAlgorithm::EdDSA, 1, false);
         let b = stored(SigningAlgorithm::EdDSA, 2, false);
-        let ring = KeyRing::from_stored(&[a, b.clone()]).unwrap();
+        let ring = KeyRing::from_stored(&[a, b.clone()], &Sealer::default()).unwrap();
         assert_eq!(ring.signer(SigningAlgorithm::EdDSA).unwrap().kid(), b.kid);
         assert_eq!(ring.published().len(), 2);
     }

@@ -1,4 +1,5 @@
--- id_token signing keys. The private key is PKCS#8 DER. A key signs while
+-- id_token signing keys. The private key is PKCS#8 DER, or, when sealed,
+-- nonce || AES-256-GCM ciphertext of it under key_encryption_key. A key signs while
 -- retired_at is NULL (the newest such key per algorithm); after rotation it
 -- stays published in the JWKS until publish_until, so tokens it signed
 -- still verify.
@@ -6,6 +7,7 @@ CREATE TABLE signing_keys (
     kid           TEXT    PRIMARY KEY,
     algorithm     TEXT    NOT NULL CHECK (algorithm IN ('RS256', 'ES256', 'EdDSA')),
     private_key   BLOB    NOT NULL,
+    sealed        INTEGER NOT NULL DEFAULT 0,
     created_at    INTEGER NOT NULL,
     retired_at    INTEGER,
     publish_until INTEGER

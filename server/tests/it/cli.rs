@@ -597,3 +597,69 @@ async fn keys_are_made_at_first_start_and_rotation_keeps_old_ones_published() {
     expected.sort();
     assert_eq!(now_kids, expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_keys_are_encrypted_at_rest_when_a_key_is_configured() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/cli.db", dir.path().display());
+    let kek = base64::engine::general_purpose::STANDARD.encode([42u8; 32]);
+    let server = TestServer::start_with(|c| {
+        c.database_url = db.clone();
+        c.key_encryption_key = Some(kek.clone());
+    })
+    .await;
+    let jwks: serde_json::Value = reqwest::get(server.url("/o/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
+    drop(server);
+
+    // In the database: sealed, not PKCS#8 (which starts with a DER SEQUENCE, 0x30).
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    let rows: Vec<(Vec<u8>, bool)> = sqlx::query_as("SELECT private_key, sealed FROM signing_keys")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert_eq!(rows.len(), 3);
+    for (blob, sealed) in &rows {
+        assert!(sealed);
+        assert!(
+            blob[0] != 0x30 || blob[1] != 0x82,
+            "looks like plain PKCS#8"
+        );
+    }
+
+    // Without the key (or with another), Gatehouse refuses to start and says why.
+    let no_key = gatehouse(&db, &["migrate"], "");
+    assert_ne!(no_key.code, 0);
+    assert!(
+        no_key.stderr.contains("key_encryption_key"),
+        "{}",
+        no_key.stderr
+    );
+    // With it, commands work and rotated keys are sealed too.
+    let rotated = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(["keys", "rotate", "--algorithm", "EdDSA", "--json"])
+        .env("GATEHOUSE_DATABASE_URL", &db)
+        .env("GATEHOUSE_KEY_ENCRYPTION_KEY", &kek)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    let unsealed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE sealed = 0")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert_eq!(unsealed, 0);
+}

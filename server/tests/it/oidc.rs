@@ -122,13 +122,16 @@ async fn sign_in_with(alg: &'static str, expected: CoreJwsSigningAlgorithm) {
         &[gatehouse::oauth::client::SigningAlgorithm::parse(alg).unwrap()],
         now,
         3900,
+        &server.state.sealer,
     )
     .await
     .unwrap();
     let new_kid = rotated[0].1.clone();
-    let ring =
-        gatehouse::oidc::keyring::KeyRing::from_stored(&store.signing_keys(now).await.unwrap())
-            .unwrap();
+    let ring = gatehouse::oidc::keyring::KeyRing::from_stored(
+        &store.signing_keys(now).await.unwrap(),
+        &server.state.sealer,
+    )
+    .unwrap();
     server.state.oauth.set_key_ring(ring);
 
     // A relying party that discovers again still verifies the old id_token…

@@ -11,7 +11,7 @@ use super::{err, SqliteStore};
 impl KeyStore for SqliteStore {
     async fn signing_keys(&self, now: i64) -> Result<Vec<StoredKey>, StoreError> {
         let rows = sqlx::query(
-            "SELECT kid, algorithm, private_key, created_at, retired_at, publish_until \
+            "SELECT kid, algorithm, private_key, sealed, created_at, retired_at, publish_until \
              FROM signing_keys WHERE retired_at IS NULL OR publish_until > ? \
              ORDER BY created_at, kid",
         )
@@ -28,6 +28,7 @@ impl KeyStore for SqliteStore {
                         sqlx::Error::Decode(format!("unknown algorithm {alg:?}").into())
                     })?,
                     private_key: r.try_get("private_key")?,
+                    sealed: r.try_get("sealed")?,
                     created_at: r.try_get("created_at")?,
                     retired_at: r.try_get("retired_at")?,
                     publish_until: r.try_get("publish_until")?,
@@ -39,12 +40,13 @@ impl KeyStore for SqliteStore {
 
     async fn add_signing_key(&self, key: &StoredKey) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO signing_keys (kid, algorithm, private_key, created_at, retired_at, publish_until) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO signing_keys (kid, algorithm, private_key, sealed, created_at, retired_at, publish_until) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&key.kid)
         .bind(key.algorithm.as_str())
         .bind(&key.private_key)
+        .bind(key.sealed)
         .bind(key.created_at)
         .bind(key.retired_at)
         .bind(key.publish_until)
