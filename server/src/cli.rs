@@ -522,8 +522,10 @@ pub async fn rotate_keys(state: &AppState, algorithm: Option<&str>, json: bool) 
             }
         },
     };
-    // Old keys stay published while tokens they signed may still be live.
-    let publish_for = state.config.access_token_lifetime_secs + 300;
+    // Old keys stay published while tokens they signed may still be live:
+    // other servers sign with them until their next reload.
+    let publish_for =
+        state.config.access_token_lifetime_secs + state.config.key_refresh_secs as i64 + 300;
     match rotate(
         state.oauth.store(),
         &algs,

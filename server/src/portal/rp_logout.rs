@@ -95,11 +95,13 @@ async fn logout(state: &AppState, mut parts: Parts, params: &Params, confirmed: 
     let Some(session) = current_session(&parts) else {
         return done(state, redirect_to.as_deref(), logout_state.as_deref());
     };
-    let hint_is_this_user = hint
-        .as_ref()
-        .and_then(|c| c["sub"].as_str())
-        .is_some_and(|sub| sub == session.user.id.to_string());
-    if hint_is_this_user || confirmed {
+    // Issued to this user for this very session (its sign-in time): an
+    // id_token from an older session, leaked or not, only gets a question.
+    let hint_is_this_session = hint.as_ref().is_some_and(|c| {
+        c["sub"].as_str() == Some(session.user.id.to_string().as_str())
+            && c["auth_time"].as_i64() == Some(session.signed_in_at)
+    });
+    if hint_is_this_session || confirmed {
         if let Err(e) = state.accounts.store().delete_session(&session.digest).await {
             return render::internal_error(e);
         }

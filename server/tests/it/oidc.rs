@@ -391,4 +391,29 @@ async fn without_a_matching_hint_the_user_confirms_first() {
     assert!(!browser.is_signed_in().await);
     // The other user's session is untouched.
     assert!(other.is_signed_in().await);
+
+    // An id_token from an earlier session of the same user only asks too.
+    let returning = server.browser();
+    assert_eq!(
+        returning
+            .sign_in("grace", "correct horse battery")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let old_hint = id_token_for(&server, &returning, &id, &secret).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        returning
+            .sign_in("grace", "correct horse battery")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let page = returning
+        .get(&logout_url(&[("id_token_hint", &old_hint)]))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Sign out?"));
+    assert!(returning.is_signed_in().await);
 }
