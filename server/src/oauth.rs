@@ -48,33 +48,26 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(JWKS, get(jwks))
 }
 
-/// The public signing keys (RFC 7517), from memory.
+/// The public signing keys (RFC 7517), from memory. Short cache: after a
+/// rotation clients should see the new key soon.
 async fn jwks(State(state): State<AppState>) -> Response {
-    let ring = state.oauth.key_ring();
-    let mut response = (StatusCode::OK, ring.jwks_json().to_owned()).into_response();
-    let h = response.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    // Short: after a rotation clients should see the new key soon.
-    h.insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    h.insert(
-        axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    response
+    public_json(
+        state.oauth.key_ring().jwks_json().to_owned(),
+        "public, max-age=300",
+    )
 }
 
 /// RFC 8414 metadata: public, the same for everyone, cacheable.
 async fn metadata(State(state): State<AppState>) -> Response {
-    let mut response = (StatusCode::OK, state.metadata.to_string()).into_response();
+    public_json(state.metadata.to_string(), "public, max-age=3600")
+}
+
+/// A public JSON document any origin may read, cacheable as `cache`.
+fn public_json(body: String, cache: &'static str) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
     let h = response.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(
-        CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(
         axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),

@@ -279,7 +279,15 @@ impl OAuthService {
             now,
             lifetime: self.lifetimes.access_token,
         };
-        Ok(id_token::sign(key, &id_token::claims(&input, key.alg())))
+        let claims = id_token::claims(&input, key.alg());
+        // An RSA signature is a millisecond or more of CPU: off the executor.
+        let key = key.clone();
+        tokio::task::spawn_blocking(move || id_token::sign(&key, &claims))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "signing task failed");
+                OAuthError::server_error()
+            })
     }
 
     /// OIDC userinfo: the claims of the token's user for its scopes.

@@ -43,18 +43,7 @@ async fn the_oauth2_crate_runs_code_pkce_refresh_introspect_revoke() {
         .url();
 
     // The person: opens the URL, sees the consent page, allows.
-    let path = format!("{}?{}", auth_url.path(), auth_url.query().unwrap());
-    let consent = browser.get(&path).await;
-    assert_eq!(consent.status, StatusCode::OK, "{}", consent.body);
-    let mut fields: Vec<(String, String)> = auth_url.query_pairs().into_owned().collect();
-    fields.push(("decision".into(), "allow".into()));
-    let fields: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let allowed = browser.post_form("/o/authorize/", &fields).await;
-    let location = url::Url::parse(allowed.location().expect("redirected")).unwrap();
-    let params: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    let params = browser.consent(&auth_url).await;
     assert_eq!(params["state"], *csrf.secret());
 
     // The app: exchanges the code with its PKCE verifier.

@@ -51,17 +51,7 @@ async fn sign_in_with(alg: &'static str, expected: CoreJwsSigningAlgorithm) {
         .url();
 
     // The person consents.
-    let path = format!("{}?{}", auth_url.path(), auth_url.query().unwrap());
-    assert_eq!(browser.get(&path).await.status, StatusCode::OK);
-    let mut fields: Vec<(String, String)> = auth_url.query_pairs().into_owned().collect();
-    fields.push(("decision".into(), "allow".into()));
-    let fields: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let allowed = browser.post_form("/o/authorize/", &fields).await;
-    let back = url::Url::parse(allowed.location().expect("redirected")).unwrap();
-    let params: std::collections::HashMap<_, _> = back.query_pairs().into_owned().collect();
+    let params = browser.consent(&auth_url).await;
     assert_eq!(params["state"], *csrf.secret());
 
     let tokens = client

@@ -230,6 +230,24 @@ impl Browser {
         .await
     }
 
+    /// The person's part of an authorization: opens `auth_url` (the consent
+    /// page must show), clicks Allow, and returns the parameters the
+    /// browser was sent back with.
+    pub async fn consent(&self, auth_url: &url::Url) -> std::collections::HashMap<String, String> {
+        let path = format!("{}?{}", auth_url.path(), auth_url.query().unwrap_or(""));
+        let page = self.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let mut fields: Vec<(String, String)> = auth_url.query_pairs().into_owned().collect();
+        fields.push(("decision".into(), "allow".into()));
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let allowed = self.post_form("/o/authorize/", &fields).await;
+        let back = url::Url::parse(allowed.location().expect("redirected")).unwrap();
+        back.query_pairs().into_owned().collect()
+    }
+
     /// Whether the profile page opens (true) or redirects to sign in.
     pub async fn is_signed_in(&self) -> bool {
         let profile = self.get("/accounts/profile/").await;

@@ -111,6 +111,34 @@ fn lookup_sql(table: &str, rotated: &str) -> String {
 }
 
 impl SqliteStore {
+    /// Marks a code or refresh token used with `claim_sql` (an `UPDATE …
+    /// WHERE <unused> RETURNING family`) and stores `tokens` in the same
+    /// transaction. Finding it used already, revokes the family — after
+    /// the first claimer committed, so what it got is revoked too.
+    async fn claim(
+        &self,
+        claim_sql: &str,
+        digest: &SecretDigest,
+        now: i64,
+        tokens: &IssuedTokens,
+    ) -> Result<Claim, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let claimed: Option<String> = sqlx::query_scalar(claim_sql)
+            .bind(now)
+            .bind(digest.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(err)?;
+        if claimed.is_some() {
+            insert_tokens(&mut tx, tokens).await.map_err(err)?;
+            tx.commit().await.map_err(err)?;
+            return Ok(Claim::Claimed);
+        }
+        tx.rollback().await.map_err(err)?;
+        self.revoke_family(&tokens.access.family).await?;
+        Ok(Claim::Reused)
+    }
+
     async fn lookup(
         &self,
         sql: &str,
@@ -389,25 +417,14 @@ impl OAuthStore for SqliteStore {
         now: i64,
         tokens: &IssuedTokens,
     ) -> Result<Claim, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        let claimed: Option<String> = sqlx::query_scalar(
+        self.claim(
             "UPDATE authorization_codes SET redeemed_at = ? \
              WHERE digest = ? AND redeemed_at IS NULL RETURNING family",
+            digest,
+            now,
+            tokens,
         )
-        .bind(now)
-        .bind(digest.as_str())
-        .fetch_optional(&mut *tx)
         .await
-        .map_err(err)?;
-        if claimed.is_some() {
-            insert_tokens(&mut tx, tokens).await.map_err(err)?;
-            tx.commit().await.map_err(err)?;
-            return Ok(Claim::Claimed);
-        }
-        tx.rollback().await.map_err(err)?;
-        // Someone redeemed it first (and committed): revoke what they got.
-        self.revoke_family(&tokens.access.family).await?;
-        Ok(Claim::Reused)
     }
 
     async fn insert_tokens(&self, tokens: &IssuedTokens) -> Result<(), StoreError> {
@@ -429,24 +446,14 @@ impl OAuthStore for SqliteStore {
         now: i64,
         tokens: &IssuedTokens,
     ) -> Result<Claim, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        let claimed: Option<String> = sqlx::query_scalar(
+        self.claim(
             "UPDATE refresh_tokens SET rotated_at = ? \
              WHERE digest = ? AND rotated_at IS NULL RETURNING family",
+            digest,
+            now,
+            tokens,
         )
-        .bind(now)
-        .bind(digest.as_str())
-        .fetch_optional(&mut *tx)
         .await
-        .map_err(err)?;
-        if claimed.is_some() {
-            insert_tokens(&mut tx, tokens).await.map_err(err)?;
-            tx.commit().await.map_err(err)?;
-            return Ok(Claim::Claimed);
-        }
-        tx.rollback().await.map_err(err)?;
-        self.revoke_family(&tokens.access.family).await?;
-        Ok(Claim::Reused)
     }
 
     async fn access_token(&self, digest: &SecretDigest) -> Result<Option<TokenLookup>, StoreError> {
