@@ -8,6 +8,8 @@ export const port = Number(process.env.E2E_PORT ?? 3100);
 export const baseURL = `http://127.0.0.1:${port}`;
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(root, 'target');
 export const binary = process.env.E2E_BINARY ?? path.join(targetDir, 'debug', 'gatehouse');
+/** The device-flow example program (`server/examples/device_login.rs`). */
+export const deviceLogin = process.env.E2E_DEVICE_LOGIN ?? path.join(targetDir, 'debug', 'examples', 'device_login');
 export const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.join(root, 'target', 'site');
 export const dbDir = path.join(root, 'target', 'e2e');
 export const databaseUrl = `sqlite://${dbDir}/e2e.db`;

@@ -4,6 +4,7 @@
 //! decoded parameters and headers and turns the results into responses.
 
 pub mod client;
+pub mod device;
 pub mod error;
 pub mod metadata;
 pub mod params;

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use crate::oauth::client::{Application, SigningAlgorithm};
+use crate::oauth::device::DeviceStatus;
 use crate::oauth::{pkce, ScopeSet};
 use crate::password::PasswordHash;
 use crate::secret::SecretDigest;
@@ -248,6 +249,36 @@ pub enum Claim {
     Reused,
 }
 
+/// A device authorization (RFC 8628) as stored. Both codes are kept as
+/// SHA-256 digests (the user code in its normalised form).
+#[derive(Debug, Clone)]
+pub struct DeviceRecord {
+    pub device_digest: SecretDigest,
+    pub user_code_digest: SecretDigest,
+    pub application_id: i64,
+    pub scopes: ScopeSet,
+    /// Shared by the tokens the device receives.
+    pub family: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// Seconds the device must wait between polls; grows by 5 at each
+    /// `slow_down`.
+    pub interval: i64,
+    pub status: DeviceStatus,
+    /// Who decided, once someone did.
+    pub user_id: Option<i64>,
+    pub auth_time: Option<i64>,
+}
+
+/// A device's poll, as recorded.
+#[derive(Debug, Clone)]
+pub struct DevicePoll {
+    /// The authorization after the poll (its interval grown if too fast).
+    pub record: DeviceRecord,
+    /// The previous poll was less than the interval ago.
+    pub too_fast: bool,
+}
+
 #[async_trait]
 pub trait OAuthStore: Send + Sync {
     /// Stores a new app (its `id` is assigned) and its allowed origins.
@@ -256,6 +287,7 @@ pub trait OAuthStore: Send + Sync {
         &self,
         client_id: &str,
     ) -> Result<Option<Application>, StoreError>;
+    async fn application_by_id(&self, id: i64) -> Result<Option<Application>, StoreError>;
     /// Every app, or those owned by `owner`, oldest first.
     async fn applications(&self, owner: Option<i64>) -> Result<Vec<Application>, StoreError>;
     /// Replaces the app's secret digest; false if the app is gone.
@@ -321,7 +353,40 @@ pub trait OAuthStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Removes every access and refresh token of a family.
     async fn revoke_family(&self, family: &str) -> Result<u64, StoreError>;
-    /// Removes expired tokens and codes (and rotated refresh tokens past
-    /// their expiry); returns how many rows went.
+    /// Stores a new device authorization; false when its user code is
+    /// already taken (the caller draws another).
+    async fn create_device_code(&self, record: &DeviceRecord) -> Result<bool, StoreError>;
+    /// The device authorization with this user code, whatever its status.
+    async fn device_code_by_user_code(
+        &self,
+        user_code_digest: &SecretDigest,
+    ) -> Result<Option<DeviceRecord>, StoreError>;
+    /// Records the person's decision: `Some((user_id, auth_time))` approves,
+    /// None denies. Only a pending, unexpired authorization can be decided,
+    /// once: false otherwise.
+    async fn decide_device_code(
+        &self,
+        user_code_digest: &SecretDigest,
+        approved_by: Option<(i64, i64)>,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Records a poll by the device, atomically: when the previous poll is
+    /// less than the interval ago, the interval grows by 5 seconds.
+    async fn poll_device_code(
+        &self,
+        device_digest: &SecretDigest,
+        now: i64,
+    ) -> Result<Option<DevicePoll>, StoreError>;
+    /// Marks an approved device authorization redeemed and stores `tokens`,
+    /// atomically, like [`OAuthStore::redeem_code`].
+    async fn redeem_device_code(
+        &self,
+        device_digest: &SecretDigest,
+        now: i64,
+        tokens: &IssuedTokens,
+    ) -> Result<Claim, StoreError>;
+
+    /// Removes expired tokens, codes and device authorizations (and rotated
+    /// refresh tokens past their expiry); returns how many rows went.
     async fn delete_expired_tokens(&self, now: i64) -> Result<u64, StoreError>;
 }

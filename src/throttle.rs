@@ -45,6 +45,40 @@ impl Policy {
         reset_after: 3600,
     };
 
+    /// Wrong device user codes per session (RFC 8628 §5.1): five free
+    /// typos, then 2 s, 4 s, … capped at 5 minutes.
+    pub const DEVICE_SESSION: Policy = Policy {
+        free_failures: 5,
+        base_delay: 2,
+        max_delay: 300,
+        reset_after: 900,
+    };
+    /// Wrong device user codes per client address.
+    pub const DEVICE_ADDRESS: Policy = Policy {
+        free_failures: 20,
+        base_delay: 2,
+        max_delay: 900,
+        reset_after: 3600,
+    };
+    /// Wrong device user codes across the whole server: bounds the rate at
+    /// which many sessions and addresses together can guess. 200 free per
+    /// 10 minutes, then a wait capped at a minute, so people typing real
+    /// codes are held up briefly at worst.
+    pub const DEVICE_GLOBAL: Policy = Policy {
+        free_failures: 200,
+        base_delay: 1,
+        max_delay: 60,
+        reset_after: 600,
+    };
+    /// Account API sign-ups per client address: 20 an hour, then 2 s,
+    /// 4 s, … capped at 15 minutes (each costs a password hash).
+    pub const API_SIGNUP: Policy = Policy {
+        free_failures: 20,
+        base_delay: 2,
+        max_delay: 900,
+        reset_after: 3600,
+    };
+
     /// Seconds the key must still wait at `now`; 0 means it may try.
     pub fn wait(&self, count: Option<FailureCount>, now: i64) -> i64 {
         let Some(c) = count else { return 0 };

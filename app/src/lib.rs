@@ -18,7 +18,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::header::Header;
-use pages::{ConsentPage, HomePage, LoginPage, LogoutPage, NotFound, ProfilePage, SignupPage};
+use pages::{
+    ConsentPage, DevicePage, HomePage, LoginPage, LogoutPage, NotFound, ProfilePage, SignupPage,
+};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -62,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/accounts/profile/") view=ProfilePage ssr=SsrMode::Async />
                     <Route path=path!("/o/authorize/") view=ConsentPage ssr=SsrMode::Async />
                     <Route path=path!("/o/logout/") view=LogoutPage ssr=SsrMode::Async />
+                    <Route path=path!("/device/") view=DevicePage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -1,6 +1,7 @@
 //! One module per page of the portal.
 
 mod consent;
+mod device;
 mod home;
 mod login;
 mod logout;
@@ -9,6 +10,7 @@ mod profile;
 mod signup;
 
 pub use consent::ConsentPage;
+pub use device::DevicePage;
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use logout::LogoutPage;

@@ -7,3 +7,4 @@ pub const LOGOUT: &str = "/accounts/logout/";
 pub const PROFILE: &str = "/accounts/profile/";
 pub const AUTHORIZE: &str = "/o/authorize/";
 pub const RP_LOGOUT: &str = "/o/logout/";
+pub const DEVICE: &str = "/device/";

@@ -84,6 +84,16 @@ pub struct LogoutView {
     pub request: Vec<(String, String)>,
 }
 
+/// The device page's confirmation step: which app the entered code
+/// belongs to and what it asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceView {
+    pub app_name: String,
+    pub scopes: Vec<ScopeView>,
+    /// As the device shows it (`XXXX-XXXX`).
+    pub user_code: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortalState {
     pub user: Option<UserView>,
@@ -94,6 +104,8 @@ pub struct PortalState {
     pub consent: Option<ConsentView>,
     /// Set on the logout confirmation page only.
     pub logout: Option<LogoutView>,
+    /// Set on the device page once a valid code was entered.
+    pub device: Option<DeviceView>,
 }
 
 /// The id of the `<script type="application/json">` element in the page's

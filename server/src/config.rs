@@ -44,6 +44,12 @@ pub struct Config {
     /// Seconds after signing in when a grant's refresh tokens stop, however
     /// often they are refreshed.
     pub refresh_token_max_lifetime_secs: i64,
+    /// Seconds a device (RFC 8628) has for its user to enter the code and
+    /// decide, and to collect the tokens.
+    pub device_code_lifetime_secs: i64,
+    /// Seconds a device is told to wait between polls of the token
+    /// endpoint (each `slow_down` adds 5).
+    pub device_poll_interval_secs: i64,
     /// Seconds a loaded application (client) is reused before it is read
     /// again; changes made through another replica show within this time.
     /// 0 reads it on every request.
@@ -74,6 +80,8 @@ impl Default for Config {
             access_token_lifetime_secs: 3600,
             refresh_token_lifetime_secs: 14 * 24 * 3600,
             refresh_token_max_lifetime_secs: 90 * 24 * 3600,
+            device_code_lifetime_secs: 600,
+            device_poll_interval_secs: 5,
             application_cache_secs: 2,
             key_refresh_secs: 60,
             key_encryption_key: None,
@@ -133,10 +141,16 @@ impl Config {
             self.access_token_lifetime_secs,
             self.refresh_token_lifetime_secs,
             self.refresh_token_max_lifetime_secs,
+            self.device_code_lifetime_secs,
         ];
         if lifetimes.iter().any(|l| !(1..=TEN_YEARS).contains(l)) {
             return Err(ConfigError::Invalid(
                 "code and token lifetimes must be between 1 second and 10 years".into(),
+            ));
+        }
+        if !(1..=3600).contains(&self.device_poll_interval_secs) {
+            return Err(ConfigError::Invalid(
+                "device_poll_interval_secs must be between 1 and 3600".into(),
             ));
         }
         if self.session_idle_timeout_secs <= 0 || self.session_absolute_timeout_secs <= 0 {

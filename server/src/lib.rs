@@ -1,6 +1,7 @@
 //! The Gatehouse server: configuration, storage, the portal's form handlers,
 //! the HTTP router and the command line.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod oauth;
@@ -71,6 +72,8 @@ pub async fn build_state(
         access_token: config.access_token_lifetime_secs,
         refresh_token: config.refresh_token_lifetime_secs,
         refresh_token_max: config.refresh_token_max_lifetime_secs,
+        device_code: config.device_code_lifetime_secs,
+        device_interval: config.device_poll_interval_secs,
     };
     let sealer =
         gatehouse::oidc::sealing::Sealer::from_config(config.key_encryption_key.as_deref())
@@ -139,6 +142,7 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(oauth::routes(state.clone()))
+        .merge(api::routes())
         .merge(portal)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))

@@ -32,10 +32,12 @@ pub const JWKS: &str = "/o/.well-known/jwks.json";
 pub const DISCOVERY: &str = "/.well-known/openid-configuration";
 pub const DISCOVERY_UNDER_O: &str = "/o/.well-known/openid-configuration";
 pub const USERINFO: &str = "/o/userinfo/";
+pub const DEVICE_AUTHORIZATION: &str = "/o/device-authorization/";
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route(TOKEN, post(token))
+        .route(DEVICE_AUTHORIZATION, post(device_authorization))
         .route(REVOKE, post(revoke))
         .route(INTROSPECT, get(introspect).post(introspect))
         .route(PROFILE, get(profile))
@@ -76,7 +78,7 @@ fn public_json(body: String, cache: &'static str) -> Response {
 }
 
 /// A JSON answer that no cache may keep (RFC 6749 §5.1).
-fn json(status: StatusCode, body: String) -> Response {
+pub(crate) fn json(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();
     let h = response.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -110,7 +112,7 @@ fn error(e: &OAuthError) -> Response {
 
 /// RFC 6750 §3 error: the challenge names the error (unless no token was
 /// sent at all) and, for `insufficient_scope`, the scope needed.
-fn bearer_error(e: &OAuthError, token_sent: bool, needs: Scope) -> Response {
+pub(crate) fn bearer_error(e: &OAuthError, token_sent: bool, needs: Scope) -> Response {
     let mut response = error(e);
     let challenge = if !token_sent {
         "Bearer realm=\"gatehouse\"".to_owned()
@@ -135,7 +137,7 @@ fn bearer_error(e: &OAuthError, token_sent: bool, needs: Scope) -> Response {
     response
 }
 
-fn authorization(parts: &Parts) -> Option<AuthorizationHeader<'_>> {
+pub(crate) fn authorization(parts: &Parts) -> Option<AuthorizationHeader<'_>> {
     parts
         .headers
         .get(AUTHORIZATION)
@@ -185,6 +187,26 @@ async fn token(State(state): State<AppState>, req: Request) -> Response {
     let mut response = match state
         .oauth
         .token(authorization(&parts).as_ref(), &params, &addr, now())
+        .await
+    {
+        Ok(answer) => to_json(&answer),
+        Err(e) => error(&e),
+    };
+    let client = claimed_client(&parts, &params);
+    cors::allow(&state, &parts.headers, client.as_deref(), &mut response).await;
+    response
+}
+
+/// RFC 8628 §3.1: a device asks for a device code and a user code.
+async fn device_authorization(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let params = match read_params(&state, &parts, body).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let mut response = match state
+        .oauth
+        .device_authorization(authorization(&parts).as_ref(), &params, now())
         .await
     {
         Ok(answer) => to_json(&answer),
@@ -270,29 +292,20 @@ async fn userinfo(State(state): State<AppState>, req: Request) -> Response {
     response
 }
 
-/// `/profile/`'s JSON (the DOT example resource's shape).
-#[derive(Serialize)]
-struct ProfileBody {
-    id: i64,
-    user_id: i64,
-    username: String,
-    email: String,
-    first_name: String,
-    last_name: String,
-    date_joined: String,
-}
-
-fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
-
-async fn profile(State(state): State<AppState>, req: Request) -> Response {
+/// The signed-in user's account (also at `/profile/`, the path of
+/// django-oauth-toolkit's example resource).
+#[utoipa::path(
+    get,
+    path = "/api/profile/",
+    tag = "account",
+    security(("bearer" = ["read"])),
+    responses(
+        (status = 200, description = "The account", body = crate::api::UserBody),
+        (status = 401, description = "No token, or an invalid, expired or revoked one", body = crate::api::ApiError),
+        (status = 403, description = "The token lacks scope read", body = crate::api::ApiError),
+    )
+)]
+pub(crate) async fn profile(State(state): State<AppState>, req: Request) -> Response {
     let (parts, _) = req.into_parts();
     let (mut response, client) = profile_answer(&state, &parts).await;
     cors::allow(&state, &parts.headers, client.as_deref(), &mut response).await;
@@ -320,15 +333,7 @@ async fn profile_answer(state: &AppState, parts: &Parts) -> (Response, Option<St
         return (bearer_error(&e, true, needs), client);
     };
     let response = match state.accounts.store().user_by_id(user_id).await {
-        Ok(Some(user)) if user.is_active => to_json(&ProfileBody {
-            id: user.id,
-            user_id: user.id,
-            username: user.username,
-            email: user.email,
-            first_name: user.first_name,
-            last_name: user.last_name,
-            date_joined: rfc3339(user.date_joined),
-        }),
+        Ok(Some(user)) if user.is_active => to_json(&crate::api::UserBody::of(&user)),
         Ok(_) => bearer_error(
             &OAuthError::invalid_token("the access token is invalid, expired or revoked"),
             true,

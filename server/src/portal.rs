@@ -9,6 +9,7 @@ mod authorize;
 mod context;
 mod cookies;
 mod csrf;
+mod device;
 mod login;
 mod logout;
 mod profile;
@@ -31,6 +32,7 @@ pub fn form_routes() -> Router<AppState> {
         .route(app::paths::LOGIN, post(login::submit))
         .route(app::paths::LOGOUT, post(logout::submit))
         .route(app::paths::PROFILE, post(profile::submit))
+        .route(app::paths::DEVICE, post(device::submit))
         .route(
             app::paths::AUTHORIZE,
             get(authorize::show).post(authorize::decide),

@@ -178,6 +178,41 @@ impl AccountService {
         .await
     }
 
+    /// A sign-up through the account API: every attempt from an address
+    /// counts against [`Policy::API_SIGNUP`] (each may cost a password
+    /// hash), so scripts cannot mass-create accounts or burn CPU.
+    #[tracing::instrument(skip_all)]
+    pub async fn api_sign_up(
+        &self,
+        username: &str,
+        email: &str,
+        password: &str,
+        client_addr: &str,
+        now: i64,
+    ) -> Result<User, FormError> {
+        let key = format!("signup:{}", address_key(client_addr));
+        let counts = self.store.failure_counts(&[&key]).await?;
+        let wait = Policy::API_SIGNUP.wait(counts.first().map(|(_, c)| *c), now);
+        if wait > 0 {
+            return Err(FormError::Throttled(wait));
+        }
+        self.store
+            .record_failure(&key, now, Policy::API_SIGNUP.reset_after)
+            .await?;
+        self.create_account(
+            NewAccount {
+                username,
+                email,
+                password,
+                is_staff: false,
+                is_superuser: false,
+            },
+            FieldErrors::default(),
+            now,
+        )
+        .await
+    }
+
     /// Creates an account after checking every field (portal, CLI, API).
     #[tracing::instrument(skip_all)]
     pub async fn create_account(

@@ -17,6 +17,7 @@ pub struct Metadata {
     pub userinfo_endpoint: String,
     pub jwks_uri: String,
     pub end_session_endpoint: String,
+    pub device_authorization_endpoint: String,
     pub subject_types_supported: Vec<&'static str>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
     pub claims_supported: Vec<&'static str>,
@@ -45,6 +46,7 @@ pub fn metadata(public_url: &str) -> Metadata {
         userinfo_endpoint: at("/o/userinfo/"),
         jwks_uri: at("/o/.well-known/jwks.json"),
         end_session_endpoint: at("/o/logout/"),
+        device_authorization_endpoint: at("/o/device-authorization/"),
         subject_types_supported: vec!["public"],
         id_token_signing_alg_values_supported: vec!["RS256", "ES256", "EdDSA"],
         claims_supported: vec![
@@ -73,6 +75,7 @@ pub fn metadata(public_url: &str) -> Metadata {
             "refresh_token",
             "client_credentials",
             "password",
+            "urn:ietf:params:oauth:grant-type:device_code",
         ],
         code_challenge_methods_supported: vec!["S256", "plain"],
         token_endpoint_auth_methods_supported: client_auth.clone(),

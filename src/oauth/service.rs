@@ -2,6 +2,10 @@
 //! authorization endpoints do, over the storage traits. The server only
 //! decodes HTTP into these calls and encodes their results.
 
+mod device;
+
+pub use device::{DeviceEntryError, PendingDevice};
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -27,6 +31,10 @@ pub struct Lifetimes {
     /// However often it is refreshed, a grant ends this long after the
     /// user signed in (RFC 9700 §4.14.2: rotation alone never expires).
     pub refresh_token_max: i64,
+    /// How long a device code can be approved and redeemed (RFC 8628).
+    pub device_code: i64,
+    /// Seconds a device waits between polls, at first.
+    pub device_interval: i64,
 }
 
 impl Default for Lifetimes {
@@ -36,6 +44,8 @@ impl Default for Lifetimes {
             access_token: 3600,
             refresh_token: 14 * 24 * 3600,
             refresh_token_max: 90 * 24 * 3600,
+            device_code: 600,
+            device_interval: 5,
         }
     }
 }
@@ -395,10 +405,9 @@ impl OAuthService {
                 self.password(&app, &username, &password, scope, client_addr, now)
                     .await
             }
-            TokenRequest::DeviceCode { .. } => Err(OAuthError::new(
-                ErrorCode::UnsupportedGrantType,
-                "the device code grant is not available yet",
-            )),
+            TokenRequest::DeviceCode { device_code } => {
+                self.device_token(&app, &device_code, now).await
+            }
         }
     }
 

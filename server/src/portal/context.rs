@@ -14,7 +14,7 @@ use super::{cookies, now, render};
 use crate::state::AppState;
 
 /// Paths whose GET needs a signed-in user.
-const SIGNED_IN_ONLY: &[&str] = &[app::paths::PROFILE];
+const SIGNED_IN_ONLY: &[&str] = &[app::paths::PROFILE, app::paths::DEVICE];
 
 /// The signed-in user behind the request's session cookie.
 #[derive(Clone)]
@@ -114,6 +114,7 @@ pub async fn portal_context(
         feedback: Default::default(),
         consent: None,
         logout: None,
+        device: None,
     });
     req.extensions_mut().insert(CsrfCookie(csrf_cookie));
     req.extensions_mut().insert(session);

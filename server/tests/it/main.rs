@@ -2,8 +2,10 @@
 //! 127.0.0.1 with its own temporary SQLite file.
 
 mod accounts;
+mod api;
 mod cli;
 mod csrf;
+mod device;
 mod interop;
 mod oauth;
 mod oidc;

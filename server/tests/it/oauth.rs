@@ -9,7 +9,7 @@ use base64::Engine as _;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{Browser, Page, TestServer, REDIRECT_URI};
+use crate::support::{answer, assert_error, post, Answer, Browser, Page, TestServer, REDIRECT_URI};
 
 const PASSWORD: &str = "correct horse battery";
 // RFC 7636 Appendix B.
@@ -78,41 +78,6 @@ async fn code_for(server: &TestServer, browser: &Browser, client_id: &str) -> St
     params["code"].clone()
 }
 
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: reqwest::header::HeaderMap,
-    pub json: Value,
-}
-
-/// Posts a form to a protocol endpoint, authenticating with Basic when a
-/// secret is given.
-async fn post(
-    server: &TestServer,
-    path: &str,
-    basic: Option<(&str, &str)>,
-    form: &[(&str, &str)],
-) -> Answer {
-    let client = reqwest::Client::new();
-    let mut req = client.post(server.url(path)).form(form);
-    if let Some((id, secret)) = basic {
-        req = req.basic_auth(id, Some(secret));
-    }
-    answer(req.send().await.unwrap()).await
-}
-
-async fn answer(response: reqwest::Response) -> Answer {
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap();
-    let json =
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
-    Answer {
-        status,
-        headers,
-        json,
-    }
-}
-
 async fn exchange(server: &TestServer, id: &str, secret: &str, code: &str) -> Answer {
     post(
         server,
@@ -148,12 +113,6 @@ async fn profile(server: &TestServer, token: &str) -> Answer {
         .await
         .unwrap();
     answer(r).await
-}
-
-fn assert_error(a: &Answer, status: StatusCode, code: &str) {
-    assert_eq!(a.status, status, "{}", a.json);
-    assert_eq!(a.json["error"], code, "{}", a.json);
-    assert!(a.json["error_description"].is_string(), "{}", a.json);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@ use gatehouse_server::config::Config;
 use reqwest::header::{HeaderMap, HeaderValue, SET_COOKIE};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
+use serde_json::Value;
 
 pub struct TestServer {
     pub base: String,
@@ -82,14 +83,33 @@ impl TestServer {
         (app.client_id, secret)
     }
 
-    /// Rows in a table of the server's database, read directly.
-    pub async fn count_rows(&self, table: &str) -> i64 {
+    /// Runs one SQL statement on the server's database directly (tests use
+    /// it to move stored times into the past instead of sleeping).
+    pub async fn execute(&self, sql: &str) -> u64 {
         let url = format!("sqlite://{}/gatehouse.db", self._dir.path().display());
         let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
-        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        let n = sqlx::query(sql)
+            .execute(&pool)
+            .await
+            .expect("execute")
+            .rows_affected();
+        pool.close().await;
+        n
+    }
+
+    /// Rows in a table of the server's database, read directly.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        self.scalar(&format!("SELECT COUNT(*) FROM {table}")).await
+    }
+
+    /// The one integer a query returns, read directly from the database.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let url = format!("sqlite://{}/gatehouse.db", self._dir.path().display());
+        let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
+        let n: i64 = sqlx::query_scalar(sql)
             .fetch_one(&pool)
             .await
-            .expect("count");
+            .expect("scalar");
         pool.close().await;
         n
     }
@@ -257,4 +277,45 @@ impl Browser {
             other => panic!("unexpected profile status {other}: {}", profile.body),
         }
     }
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub json: Value,
+}
+
+/// Posts a form to a protocol endpoint, authenticating with Basic when a
+/// secret is given.
+pub async fn post(
+    server: &TestServer,
+    path: &str,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> Answer {
+    let client = reqwest::Client::new();
+    let mut req = client.post(server.url(path)).form(form);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    answer(req.send().await.unwrap()).await
+}
+
+pub async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let json =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    Answer {
+        status,
+        headers,
+        json,
+    }
+}
+
+pub fn assert_error(a: &Answer, status: StatusCode, code: &str) {
+    assert_eq!(a.status, status, "{}", a.json);
+    assert_eq!(a.json["error"], code, "{}", a.json);
+    assert!(a.json["error_description"].is_string(), "{}", a.json);
 }

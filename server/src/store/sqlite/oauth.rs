@@ -9,8 +9,8 @@ use gatehouse::oauth::pkce;
 use gatehouse::oauth::ScopeSet;
 use gatehouse::secret::SecretDigest;
 use gatehouse::store::{
-    ApplicationError, Claim, CodeRecord, IssuedTokens, OAuthStore, StoreError, TokenLookup,
-    TokenRecord,
+    ApplicationError, Claim, CodeRecord, DevicePoll, DeviceRecord, IssuedTokens, OAuthStore,
+    StoreError, TokenLookup, TokenRecord,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -115,7 +115,7 @@ impl SqliteStore {
     /// WHERE <unused> RETURNING family`) and stores `tokens` in the same
     /// transaction. Finding it used already, revokes the family — after
     /// the first claimer committed, so what it got is revoked too.
-    async fn claim(
+    pub(super) async fn claim(
         &self,
         claim_sql: &str,
         digest: &SecretDigest,
@@ -219,6 +219,17 @@ impl OAuthStore for SqliteStore {
             "SELECT {APP_COLUMNS} FROM applications WHERE client_id = ?"
         ))
         .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
+        row.map(|r| app_from_row(&r)).transpose().map_err(err)
+    }
+
+    async fn application_by_id(&self, id: i64) -> Result<Option<Application>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {APP_COLUMNS} FROM applications WHERE id = ?"
+        ))
+        .bind(id)
         .fetch_optional(&self.pool)
         .await
         .map_err(err)?;
@@ -504,6 +515,43 @@ impl OAuthStore for SqliteStore {
         Ok(removed)
     }
 
+    async fn create_device_code(&self, record: &DeviceRecord) -> Result<bool, StoreError> {
+        self.device_create(record).await
+    }
+
+    async fn device_code_by_user_code(
+        &self,
+        user_code_digest: &SecretDigest,
+    ) -> Result<Option<DeviceRecord>, StoreError> {
+        self.device_by_user_code(user_code_digest).await
+    }
+
+    async fn decide_device_code(
+        &self,
+        user_code_digest: &SecretDigest,
+        approved_by: Option<(i64, i64)>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.device_decide(user_code_digest, approved_by, now).await
+    }
+
+    async fn poll_device_code(
+        &self,
+        device_digest: &SecretDigest,
+        now: i64,
+    ) -> Result<Option<DevicePoll>, StoreError> {
+        self.device_poll(device_digest, now).await
+    }
+
+    async fn redeem_device_code(
+        &self,
+        device_digest: &SecretDigest,
+        now: i64,
+        tokens: &IssuedTokens,
+    ) -> Result<Claim, StoreError> {
+        self.device_redeem(device_digest, now, tokens).await
+    }
+
     async fn delete_expired_tokens(&self, now: i64) -> Result<u64, StoreError> {
         let mut removed = 0;
         for sql in [
@@ -511,6 +559,7 @@ impl OAuthStore for SqliteStore {
             "DELETE FROM refresh_tokens WHERE expires_at <= ?",
             // Kept a while after expiry: a late replay still revokes the family.
             "DELETE FROM authorization_codes WHERE expires_at <= ? - 3600",
+            "DELETE FROM device_codes WHERE expires_at <= ? - 3600",
         ] {
             removed += sqlx::query(sql)
                 .bind(now)

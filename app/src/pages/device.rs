@@ -1,0 +1,111 @@
+//! `/device/`: a person signs in a device (a TV, a command-line program)
+//! by typing the code it shows (RFC 8628). Three steps on one path: enter
+//! the code; confirm the app and what it may do; the outcome.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::field::{CsrfField, Field};
+use crate::components::notice::Notice;
+use crate::paths::{DEVICE, LOGIN};
+use crate::state::use_portal_state;
+
+#[component]
+pub fn DevicePage() -> impl IntoView {
+    let state = use_portal_state();
+    let query = use_query_map();
+    move || {
+        let state = state.clone();
+        let query = query.get();
+        if state.user.is_none() {
+            let to = format!("{LOGIN}?next={DEVICE}");
+            return view! { <Redirect path=to /> }.into_any();
+        }
+        if let Some(device) = state.device.clone() {
+            return view! {
+                <Title text="Connect a device · Gatehouse" />
+                <section class="card consent">
+                    <h1>
+                        "Allow " <strong>{device.app_name.clone()}</strong>
+                        " on your device to use your account?"
+                    </h1>
+                    <p>
+                        "Check that your device shows the code "
+                        <strong class="user-code">{device.user_code.clone()}</strong>
+                        ". If you did not start this sign-in yourself, choose Deny."
+                    </p>
+                    <p>{device.app_name.clone()} " will be able to:"</p>
+                    <ul class="scopes">
+                        {device
+                            .scopes
+                            .iter()
+                            .map(|s| view! { <li data-scope=s.name.clone()>{s.description.clone()}</li> })
+                            .collect_view()}
+                    </ul>
+                    <form method="post" action=DEVICE class="decision">
+                        <CsrfField token=state.csrf_token.clone() />
+                        <input type="hidden" name="user_code" value=device.user_code.clone() />
+                        <button type="submit" name="decision" value="allow">"Allow"</button>
+                        <button type="submit" name="decision" value="deny" class="secondary">
+                            "Deny"
+                        </button>
+                    </form>
+                </section>
+            }
+            .into_any();
+        }
+        match query.get("result").as_deref() {
+            Some("approved") => {
+                return view! {
+                    <Title text="Device connected · Gatehouse" />
+                    <section class="card">
+                        <h1>"Your device is connected"</h1>
+                        <p role="status">"You can close this page and return to your device."</p>
+                    </section>
+                }
+                .into_any();
+            }
+            Some("denied") => {
+                return view! {
+                    <Title text="Device refused · Gatehouse" />
+                    <section class="card">
+                        <h1>"Access denied"</h1>
+                        <p role="status">
+                            "The device was not given access to your account. You can close this page."
+                        </p>
+                    </section>
+                }
+                .into_any();
+            }
+            _ => {}
+        }
+        let feedback = state.feedback.for_form("device");
+        let typed = feedback
+            .value("user_code")
+            .or_else(|| query.get("user_code"));
+        view! {
+            <Title text="Connect a device · Gatehouse" />
+            <section class="card">
+                <h1>"Connect a device"</h1>
+                <p>"Enter the code your device or program shows you."</p>
+                <Notice message=feedback.message.clone() kind="error" />
+                <form method="post" action=DEVICE novalidate>
+                    <CsrfField token=state.csrf_token.clone() />
+                    <Field
+                        id="user_code"
+                        name="user_code"
+                        label="Code"
+                        autocomplete="one-time-code"
+                        value=typed
+                        error=feedback.error("user_code")
+                        required=true
+                    />
+                    <button type="submit">"Continue"</button>
+                </form>
+            </section>
+        }
+        .into_any()
+    }
+}

@@ -1,0 +1,505 @@
+//! The account API for programs without a browser: JSON in, JSON out,
+//! described by the OpenAPI document at `/api/openapi.json` (generated
+//! from these handlers by utoipa, so it cannot drift from them).
+//!
+//! Errors are `{"error": code, "error_description": text, "fields":
+//! {field: message}}`: `error` is machine-readable, `fields` appears when
+//! particular fields were refused. Bearer failures follow RFC 6750
+//! (401/403 with `WWW-Authenticate`), rate limits answer 429 with
+//! `Retry-After`.
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use gatehouse::account::{FieldErrors, FormError};
+use gatehouse::oauth::token::AuthorizationHeader;
+use gatehouse::oauth::{OAuthError, Scope};
+use gatehouse::store::User;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::oauth::{authorization, bearer_error, json};
+use crate::portal::{client_addr, now};
+use crate::state::AppState;
+
+pub const SIGNUP: &str = "/api/signup/";
+pub const ME: &str = "/api/me/";
+pub const PASSWORD: &str = "/api/password/";
+pub const OPENAPI: &str = "/api/openapi.json";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(SIGNUP, post(signup))
+        .route(ME, get(me).patch(update_me))
+        .route(PASSWORD, put(change_password))
+        .route(OPENAPI, get(openapi))
+}
+
+/// An account as the API (and `/profile/`) shows it.
+#[derive(Serialize, ToSchema)]
+pub struct UserBody {
+    /// The account id (also `sub` in id_tokens).
+    pub id: i64,
+    /// The same as `id` (the shape of django-oauth-toolkit's example resource).
+    pub user_id: i64,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub date_joined: String,
+}
+
+impl UserBody {
+    pub fn of(user: &User) -> Self {
+        Self {
+            id: user.id,
+            user_id: user.id,
+            username: user.username.clone(),
+            email: user.email.clone(),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            date_joined: rfc3339(user.date_joined),
+        }
+    }
+}
+
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// A new account. The same rules as the portal's sign-up form.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignupRequest {
+    /// Letters, digits and `. + - _`; at most 150 characters; unique.
+    #[schema(example = "ada", required = true)]
+    pub username: String,
+    #[schema(example = "ada@example.org", required = true)]
+    pub email: String,
+    /// At least 8 characters, not a common password, not like the username or email.
+    #[schema(required = true)]
+    pub password: String,
+}
+
+/// Fields to change; those left out keep their value.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProfilePatch {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordChange {
+    #[schema(required = true)]
+    pub current_password: String,
+    /// The same rules as at sign-up.
+    #[schema(required = true)]
+    pub new_password: String,
+}
+
+/// Every error of the account API.
+#[derive(Serialize, ToSchema)]
+pub struct ApiError {
+    /// `invalid_request`, `validation_failed`, `invalid_token`,
+    /// `insufficient_scope`, `rate_limited` or `server_error`.
+    pub error: String,
+    pub error_description: String,
+    /// Per-field messages, when particular fields were refused.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
+fn api_error(status: StatusCode, error: &str, description: &str, fields: FieldErrors) -> Response {
+    let body = ApiError {
+        error: error.to_owned(),
+        error_description: description.to_owned(),
+        fields: fields
+            .0
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    };
+    let body = serde_json::to_string(&body).unwrap_or_else(|_| "{}".to_owned());
+    json(status, body)
+}
+
+fn invalid_request(status: StatusCode, description: &str) -> Response {
+    api_error(
+        status,
+        "invalid_request",
+        description,
+        FieldErrors::default(),
+    )
+}
+
+/// A refused form-like request: per-field messages, throttling, or a
+/// failure of ours.
+fn form_error(e: FormError) -> Response {
+    match e {
+        FormError::Invalid(fields) => api_error(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            "some fields are invalid; see fields",
+            fields,
+        ),
+        FormError::Throttled(wait) => {
+            let mut response = api_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                &format!("too many attempts; retry in {wait} s"),
+                FieldErrors::default(),
+            );
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(wait.max(1)));
+            response
+        }
+        FormError::Internal(e) => {
+            tracing::error!(error = %e, "account API request failed");
+            api_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "the server could not complete the request",
+                FieldErrors::default(),
+            )
+        }
+    }
+}
+
+fn user_json(status: StatusCode, user: &User) -> Response {
+    match serde_json::to_string(&UserBody::of(user)) {
+        Ok(body) => json(status, body),
+        Err(e) => form_error(FormError::Internal(
+            gatehouse::store::StoreError::new(e).into(),
+        )),
+    }
+}
+
+/// Reads a JSON body into `T`: the content type must say JSON.
+async fn read_json<T: DeserializeOwned>(
+    state: &AppState,
+    parts: &Parts,
+    body: Body,
+) -> Result<T, Response> {
+    let is_json = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
+    if !is_json {
+        return Err(invalid_request(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the body must be application/json",
+        ));
+    }
+    let bytes = axum::body::to_bytes(body, state.config.max_body_bytes)
+        .await
+        .map_err(|_| {
+            invalid_request(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large",
+            )
+        })?;
+    // Serde would read a struct from a JSON array too: only objects are
+    // requests here.
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|_| invalid_request(StatusCode::BAD_REQUEST, "the body is not valid JSON"))?;
+    if !value.is_object() {
+        return Err(invalid_request(
+            StatusCode::BAD_REQUEST,
+            "the body must be a JSON object",
+        ));
+    }
+    // serde's message names the field or the expected type, never the content.
+    serde_json::from_value(value)
+        .map_err(|e| invalid_request(StatusCode::BAD_REQUEST, &format!("unexpected JSON: {e}")))
+}
+
+/// The active user behind the request's bearer token, which must hold
+/// `needs`.
+async fn bearer_user(state: &AppState, parts: &Parts, needs: Scope) -> Result<User, Response> {
+    let token = match authorization(parts) {
+        Some(AuthorizationHeader::Bearer(t)) if !t.is_empty() => t,
+        _ => {
+            let e =
+                OAuthError::invalid_token("an access token is required (Authorization: Bearer …)");
+            return Err(bearer_error(&e, false, needs));
+        }
+    };
+    let found = state
+        .oauth
+        .bearer(token, needs, now())
+        .await
+        .map_err(|e| bearer_error(&e, true, needs))?;
+    let Some(user_id) = found.record.user_id else {
+        let e = OAuthError::invalid_token("this token was issued to a client, not a user");
+        return Err(bearer_error(&e, true, needs));
+    };
+    match state.accounts.store().user_by_id(user_id).await {
+        Ok(Some(user)) if user.is_active => Ok(user),
+        Ok(_) => Err(bearer_error(
+            &OAuthError::invalid_token("the access token is invalid, expired or revoked"),
+            true,
+            needs,
+        )),
+        Err(e) => Err(form_error(FormError::Internal(e.into()))),
+    }
+}
+
+/// Create an account.
+///
+/// The same checks as the portal's sign-up form. Returns the new account;
+/// sign in with an OAuth flow to get a token. Each address may try 20
+/// times an hour before it must wait.
+#[utoipa::path(
+    post,
+    path = "/api/signup/",
+    tag = "account",
+    request_body = SignupRequest,
+    responses(
+        (status = 201, description = "Account created", body = UserBody),
+        (status = 400, description = "Invalid fields, or not JSON", body = ApiError),
+        (status = 413, description = "Body too large", body = ApiError),
+        (status = 415, description = "Not application/json", body = ApiError),
+        (status = 429, description = "Too many sign-ups from this address", body = ApiError,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+async fn signup(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let form: SignupRequest = match read_json(&state, &parts, body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let addr = client_addr(&state, &parts);
+    match state
+        .accounts
+        .api_sign_up(&form.username, &form.email, &form.password, &addr, now())
+        .await
+    {
+        Ok(user) => {
+            tracing::info!(user = user.id, "account created through the API");
+            user_json(StatusCode::CREATED, &user)
+        }
+        Err(e) => form_error(e),
+    }
+}
+
+/// The token's account.
+#[utoipa::path(
+    get,
+    path = "/api/me/",
+    tag = "account",
+    security(("bearer" = ["read"])),
+    responses(
+        (status = 200, description = "The account", body = UserBody),
+        (status = 401, description = "No token, or an invalid, expired or revoked one", body = ApiError),
+        (status = 403, description = "The token lacks scope read", body = ApiError),
+    )
+)]
+async fn me(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    match bearer_user(&state, &parts, Scope::Read).await {
+        Ok(user) => user_json(StatusCode::OK, &user),
+        Err(r) => r,
+    }
+}
+
+/// Change the token's account: first name, last name, email.
+#[utoipa::path(
+    patch,
+    path = "/api/me/",
+    tag = "account",
+    security(("bearer" = ["write"])),
+    request_body = ProfilePatch,
+    responses(
+        (status = 200, description = "The account as saved", body = UserBody),
+        (status = 400, description = "Invalid fields, or not JSON", body = ApiError),
+        (status = 401, description = "No token, or an invalid, expired or revoked one", body = ApiError),
+        (status = 403, description = "The token lacks scope write", body = ApiError),
+        (status = 413, description = "Body too large", body = ApiError),
+        (status = 415, description = "Not application/json", body = ApiError),
+    )
+)]
+async fn update_me(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let user = match bearer_user(&state, &parts, Scope::Write).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let patch: ProfilePatch = match read_json(&state, &parts, body).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let first_name = patch.first_name.as_deref().unwrap_or(&user.first_name);
+    let last_name = patch.last_name.as_deref().unwrap_or(&user.last_name);
+    let email = patch.email.as_deref().unwrap_or(&user.email);
+    if let Err(e) = state
+        .accounts
+        .update_profile(&user, first_name, last_name, email)
+        .await
+    {
+        return form_error(e);
+    }
+    match state.accounts.store().user_by_id(user.id).await {
+        Ok(Some(saved)) => user_json(StatusCode::OK, &saved),
+        // Deleted between the update and this read.
+        Ok(None) => bearer_error(
+            &OAuthError::invalid_token("the access token is invalid, expired or revoked"),
+            true,
+            Scope::Write,
+        ),
+        Err(e) => form_error(FormError::Internal(e.into())),
+    }
+}
+
+/// Change the token's account password.
+///
+/// Signs the account out of every browser session; tokens stay valid.
+/// Wrong current passwords are throttled like sign-ins.
+#[utoipa::path(
+    put,
+    path = "/api/password/",
+    tag = "account",
+    security(("bearer" = ["write"])),
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Password changed"),
+        (status = 400, description = "Wrong current password, weak new one, or not JSON", body = ApiError),
+        (status = 401, description = "No token, or an invalid, expired or revoked one", body = ApiError),
+        (status = 403, description = "The token lacks scope write", body = ApiError),
+        (status = 413, description = "Body too large", body = ApiError),
+        (status = 415, description = "Not application/json", body = ApiError),
+        (status = 429, description = "Too many wrong passwords", body = ApiError,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+async fn change_password(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let user = match bearer_user(&state, &parts, Scope::Write).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let change: PasswordChange = match read_json(&state, &parts, body).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match state
+        .accounts
+        .change_password(
+            &user,
+            None,
+            &change.current_password,
+            &change.new_password,
+            &change.new_password,
+            now(),
+        )
+        .await
+    {
+        Ok(()) => {
+            tracing::info!(user = user.id, "password changed through the API");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => form_error(e),
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Gatehouse account API",
+        description = "Accounts for programs without a browser. Get a token with an OAuth flow \
+                       (the device flow for command-line tools), then call these with \
+                       `Authorization: Bearer <token>`."
+    ),
+    paths(signup, me, update_me, change_password, crate::oauth::profile),
+    components(schemas(UserBody, SignupRequest, ProfilePatch, PasswordChange, ApiError)),
+    modifiers(&BearerScheme),
+    tags((name = "account", description = "Your own account"))
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi
+            .components
+            .get_or_insert_with(|| utoipa::openapi::ComponentsBuilder::new().build());
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document, built once.
+pub fn openapi_json() -> &'static str {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = ApiDoc::openapi();
+        doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+        doc.to_pretty_json().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the OpenAPI document could not be encoded");
+            "{}".to_owned()
+        })
+    })
+}
+
+async fn openapi() -> Response {
+    let mut response = (StatusCode::OK, openapi_json()).into_response();
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_lists_every_route_with_its_methods() {
+        let doc: serde_json::Value = serde_json::from_str(openapi_json()).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        let paths = &doc["paths"];
+        for (path, method) in [
+            (SIGNUP, "post"),
+            (ME, "get"),
+            (ME, "patch"),
+            (PASSWORD, "put"),
+            ("/api/profile/", "get"),
+        ] {
+            assert!(paths[path][method].is_object(), "{method} {path}");
+        }
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+    }
+}
