@@ -85,16 +85,16 @@ fn rfc3339(unix: i64) -> String {
 }
 
 /// A new account. The same rules as the portal's sign-up form.
-#[derive(Deserialize, ToSchema, Default)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SignupRequest {
     /// Letters, digits and `. + - _`; at most 150 characters; unique.
-    #[schema(example = "ada", required = true)]
+    #[schema(example = "ada", min_length = 1, max_length = 150)]
     pub username: String,
-    #[schema(example = "ada@example.org", required = true)]
+    #[schema(example = "ada@example.org", format = Email, max_length = 254)]
     pub email: String,
-    /// At least 8 characters, not a common password, not like the username or email.
-    #[schema(required = true)]
+    /// At least 10 characters, not a common password, not like the username or email.
+    #[schema(min_length = 10, max_length = 512)]
     pub password: String,
 }
 
@@ -102,18 +102,21 @@ pub struct SignupRequest {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProfilePatch {
+    #[schema(max_length = 150)]
     pub first_name: Option<String>,
+    #[schema(max_length = 150)]
     pub last_name: Option<String>,
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
 }
 
-#[derive(Deserialize, ToSchema, Default)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PasswordChange {
-    #[schema(required = true)]
+    #[schema(min_length = 1)]
     pub current_password: String,
     /// The same rules as at sign-up.
-    #[schema(required = true)]
+    #[schema(min_length = 10, max_length = 512)]
     pub new_password: String,
 }
 

@@ -206,9 +206,21 @@ async fn sign_up_errors_name_their_fields() {
             .await;
     assert_api_error(&r, StatusCode::BAD_REQUEST, "validation_failed");
     assert_eq!(r.json["fields"]["username"], "That username is taken.");
-    let r = post_json(json!({})).await;
+    let r =
+        post_json(json!({"username": "", "email": "b@example.org", "password": PASSWORD})).await;
     assert_api_error(&r, StatusCode::BAD_REQUEST, "validation_failed");
     assert_eq!(r.json["fields"]["username"], "Enter a username.");
+    // Missing fields are named.
+    let r = post_json(json!({"username": "bob"})).await;
+    assert_api_error(&r, StatusCode::BAD_REQUEST, "invalid_request");
+    assert!(
+        r.json["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("email"),
+        "{}",
+        r.json
+    );
     let r = post_json(json!({"username": "bob", "email": "bob@example.org", "password": PASSWORD, "is_staff": true})).await;
     assert_api_error(&r, StatusCode::BAD_REQUEST, "invalid_request");
     assert!(r.json["error_description"]
