@@ -87,6 +87,15 @@ pub trait AccountStore: Send + Sync {
     async fn record_login(&self, id: i64, now: i64) -> Result<(), StoreError>;
     /// Removes the account and everything that hangs off it (sessions).
     async fn delete_user(&self, id: i64) -> Result<(), StoreError>;
+    /// Accounts whose username or email contains `query` (any case), or
+    /// every account when it is empty; by username, at most `limit`.
+    async fn search_users(&self, query: &str, limit: i64) -> Result<Vec<User>, StoreError>;
+    /// Activates or deactivates an account; false if it does not exist.
+    /// Its sessions and tokens stop working at once (every lookup requires
+    /// an active user).
+    async fn set_user_active(&self, id: i64, active: bool) -> Result<bool, StoreError>;
+    /// The usernames of these accounts (those that exist), in one query.
+    async fn usernames(&self, ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError>;
 }
 
 #[async_trait]
@@ -249,6 +258,19 @@ pub enum Claim {
     Reused,
 }
 
+/// An app the user granted, for the authorized-apps page.
+#[derive(Debug, Clone)]
+pub struct GrantRecord {
+    pub application_id: i64,
+    pub client_id: String,
+    pub app_name: String,
+    pub scopes: ScopeSet,
+    pub granted_at: i64,
+    pub updated_at: i64,
+    /// When the app last received a token for the user.
+    pub last_used_at: Option<i64>,
+}
+
 /// A device authorization (RFC 8628) as stored. Both codes are kept as
 /// SHA-256 digests (the user code in its normalised form).
 #[derive(Debug, Clone)]
@@ -297,6 +319,9 @@ pub trait OAuthStore: Send + Sync {
         secret_digest: &str,
         now: i64,
     ) -> Result<bool, StoreError>;
+    /// Saves an app's editable fields (name, grant types, URIs, origins,
+    /// scopes, consent and PKCE settings, algorithm); false if it is gone.
+    async fn update_application(&self, app: &Application, now: i64) -> Result<bool, StoreError>;
     /// Removes the app and everything issued to it (codes, tokens, grants).
     async fn delete_application(&self, application_id: i64) -> Result<bool, StoreError>;
     /// Whether any app lists `origin` among its allowed origins.
@@ -316,6 +341,13 @@ pub trait OAuthStore: Send + Sync {
         scopes: ScopeSet,
         now: i64,
     ) -> Result<(), StoreError>;
+
+    /// The apps the user has granted, newest grant first, with when each
+    /// last received a token for the user (while any such token is kept).
+    async fn user_grants(&self, user_id: i64) -> Result<Vec<GrantRecord>, StoreError>;
+    /// Withdraws a grant: removes it and every code, device code and token
+    /// the app holds for the user, atomically. False if there was nothing.
+    async fn revoke_grant(&self, user_id: i64, application_id: i64) -> Result<bool, StoreError>;
 
     async fn create_code(&self, code: &CodeRecord) -> Result<(), StoreError>;
     async fn code(&self, digest: &SecretDigest) -> Result<Option<CodeRecord>, StoreError>;

@@ -19,7 +19,8 @@ use leptos_router::{path, SsrMode};
 
 use components::header::Header;
 use pages::{
-    ConsentPage, DevicePage, HomePage, LoginPage, LogoutPage, NotFound, ProfilePage, SignupPage,
+    AdminPage, AppDetailPage, AppsPage, AuthorizedAppsPage, ConsentPage, DevicePage, HomePage,
+    LoginPage, LogoutPage, NotFound, PlaygroundPage, ProfilePage, RegisterAppPage, SignupPage,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -65,6 +66,24 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/o/authorize/") view=ConsentPage ssr=SsrMode::Async />
                     <Route path=path!("/o/logout/") view=LogoutPage ssr=SsrMode::Async />
                     <Route path=path!("/device/") view=DevicePage ssr=SsrMode::Async />
+                    <Route path=path!("/o/applications/") view=AppsPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/o/applications/register/")
+                        view=RegisterAppPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/o/applications/:id/") view=AppDetailPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/o/playground/callback/")
+                        view=PlaygroundPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/o/authorized_tokens/")
+                        view=AuthorizedAppsPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/admin/") view=AdminPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

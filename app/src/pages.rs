@@ -1,19 +1,27 @@
 //! One module per page of the portal.
 
+mod admin;
+mod apps;
+mod authorized;
 mod consent;
 mod device;
 mod home;
 mod login;
 mod logout;
 mod not_found;
+mod playground;
 mod profile;
 mod signup;
 
+pub use admin::AdminPage;
+pub use apps::{AppDetailPage, AppsPage, RegisterAppPage};
+pub use authorized::AuthorizedAppsPage;
 pub use consent::ConsentPage;
 pub use device::DevicePage;
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use logout::LogoutPage;
 pub use not_found::NotFound;
+pub use playground::PlaygroundPage;
 pub use profile::ProfilePage;
 pub use signup::SignupPage;

@@ -8,3 +8,42 @@ pub const PROFILE: &str = "/accounts/profile/";
 pub const AUTHORIZE: &str = "/o/authorize/";
 pub const RP_LOGOUT: &str = "/o/logout/";
 pub const DEVICE: &str = "/device/";
+pub const APPLICATIONS: &str = "/o/applications/";
+pub const REGISTER_APP: &str = "/o/applications/register/";
+pub const PLAYGROUND_CALLBACK: &str = "/o/playground/callback/";
+pub const AUTHORIZED_TOKENS: &str = "/o/authorized_tokens/";
+pub const ADMIN: &str = "/admin/";
+
+/// `/o/applications/<id>/`.
+pub fn application(id: i64) -> String {
+    format!("{APPLICATIONS}{id}/")
+}
+
+/// The grant types a developer can choose, with what each is for.
+pub const GRANT_TYPES: &[(&str, &str, &str)] = &[
+    (
+        "authorization_code",
+        "Authorization code",
+        "Websites and apps that can open a browser: people sign in at Gatehouse and are sent back to a redirect URI.",
+    ),
+    (
+        "refresh_token",
+        "Refresh token",
+        "Keep people signed in: swap a refresh token for new tokens without asking again.",
+    ),
+    (
+        "client_credentials",
+        "Client credentials",
+        "A server acting for itself, not for a person (confidential apps only).",
+    ),
+    (
+        "password",
+        "Password",
+        "Legacy: the app collects the person's password itself. Avoid for new apps.",
+    ),
+    (
+        "device_code",
+        "Device code",
+        "Command-line tools and devices without a browser: people enter a code at /device/.",
+    ),
+];

@@ -94,6 +94,100 @@ pub struct DeviceView {
     pub user_code: String,
 }
 
+/// A registered app as the developer portal and the admin page show it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppView {
+    pub id: i64,
+    pub client_id: String,
+    pub name: String,
+    /// `confidential` or `public`.
+    pub client_type: String,
+    pub grant_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub scopes: String,
+    pub algorithm: String,
+    pub skip_consent: bool,
+    /// The owner's username (admin page).
+    pub owner: Option<String>,
+    /// `YYYY-MM-DD HH:MM UTC`.
+    pub created: String,
+}
+
+/// An authorization URL the Try-it panel built, with its PKCE verifier.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TryItView {
+    pub authorize_url: String,
+    pub code_verifier: String,
+}
+
+/// `/o/applications/<id>/`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppPage {
+    pub app: AppView,
+    /// The client secret in clear, right after registration or rotation:
+    /// shown this once.
+    pub secret: Option<String>,
+    pub try_it: Option<TryItView>,
+    /// Gatehouse's own callback for the Try-it panel.
+    pub playground_uri: String,
+}
+
+/// What the playground callback shows after exchanging a code.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaygroundResult {
+    /// The token endpoint's JSON answer, pretty-printed.
+    pub token_response: String,
+    /// The id_token's payload, pretty-printed (when there is one).
+    pub id_token_claims: Option<String>,
+    /// The userinfo answer, pretty-printed (when the token holds `openid`).
+    pub userinfo: Option<String>,
+}
+
+/// `/o/playground/callback/`: the Try-it panel's way back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaygroundView {
+    pub app_id: i64,
+    pub app_name: String,
+    /// The code to exchange (step two), if the authorization succeeded.
+    pub code: Option<String>,
+    pub state: String,
+    /// Confidential apps: the exchange needs the client secret.
+    pub needs_secret: bool,
+    pub error: Option<String>,
+    pub result: Option<PlaygroundResult>,
+}
+
+/// One app on the authorized-apps page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantView {
+    pub app_id: i64,
+    pub app_name: String,
+    pub scopes: Vec<ScopeView>,
+    pub granted: String,
+    pub last_used: Option<String>,
+}
+
+/// One account on the admin page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminUserView {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub is_active: bool,
+    pub is_staff: bool,
+    pub joined: String,
+}
+
+/// `/admin/`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminView {
+    pub query: String,
+    pub users: Vec<AdminUserView>,
+    pub apps: Vec<AppView>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortalState {
     pub user: Option<UserView>,
@@ -106,6 +200,14 @@ pub struct PortalState {
     pub logout: Option<LogoutView>,
     /// Set on the device page once a valid code was entered.
     pub device: Option<DeviceView>,
+    /// The developer's apps (`/o/applications/`).
+    pub apps: Option<Vec<AppView>>,
+    /// One app (`/o/applications/<id>/`).
+    pub app: Option<AppPage>,
+    pub playground: Option<PlaygroundView>,
+    /// The apps the user granted (`/o/authorized_tokens/`).
+    pub grants: Option<Vec<GrantView>>,
+    pub admin: Option<AdminView>,
 }
 
 /// The id of the `<script type="application/json">` element in the page's

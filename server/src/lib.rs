@@ -118,9 +118,9 @@ pub fn build_router(state: AppState) -> Router {
     let routes = ROUTES
         .get_or_init(|| {
             let mut routes = generate_route_list(app::App);
-            // Its GET handler validates the request before rendering.
-            routes
-                .retain(|r| r.path() != app::paths::AUTHORIZE && r.path() != app::paths::RP_LOGOUT);
+            // Their GET handlers check the request or load the page's data
+            // before rendering (see `portal::form_routes`).
+            routes.retain(|r| !portal::renders_itself(r.path()));
             routes
         })
         .clone();

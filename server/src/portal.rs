@@ -5,13 +5,17 @@
 //! handler either redirects (303) on success or renders the same page again
 //! with the errors beside the fields and the typed values kept.
 
+mod admin;
+mod apps;
 mod authorize;
 mod context;
 mod cookies;
 mod csrf;
 mod device;
+mod grants;
 mod login;
 mod logout;
+mod playground;
 mod profile;
 mod render;
 mod rp_logout;
@@ -33,6 +37,21 @@ pub fn form_routes() -> Router<AppState> {
         .route(app::paths::LOGOUT, post(logout::submit))
         .route(app::paths::PROFILE, post(profile::submit))
         .route(app::paths::DEVICE, post(device::submit))
+        .route(app::paths::APPLICATIONS, get(apps::list))
+        .route(
+            app::paths::REGISTER_APP,
+            get(apps::register_form).post(apps::register),
+        )
+        .route("/o/applications/{id}/", get(apps::show).post(apps::act))
+        .route(
+            app::paths::PLAYGROUND_CALLBACK,
+            get(playground::show).post(playground::exchange),
+        )
+        .route(
+            app::paths::AUTHORIZED_TOKENS,
+            get(grants::show).post(grants::revoke),
+        )
+        .route(app::paths::ADMIN, get(admin::show).post(admin::act))
         .route(
             app::paths::AUTHORIZE,
             get(authorize::show).post(authorize::decide),
@@ -41,6 +60,17 @@ pub fn form_routes() -> Router<AppState> {
             app::paths::RP_LOGOUT,
             get(rp_logout::show).post(rp_logout::submit),
         )
+}
+
+/// Whether the GET of `path` (as Leptos lists it) is served by a handler
+/// here, which prepares the page state and then renders the page.
+pub fn renders_itself(path: &str) -> bool {
+    path == app::paths::AUTHORIZE
+        || path == app::paths::RP_LOGOUT
+        || path.starts_with(app::paths::APPLICATIONS)
+        || path == app::paths::PLAYGROUND_CALLBACK
+        || path == app::paths::AUTHORIZED_TOKENS
+        || path == app::paths::ADMIN
 }
 
 /// Current time in Unix seconds.

@@ -233,6 +233,33 @@ impl OAuthService {
         Ok(stored.then(|| secret.expose().to_owned()))
     }
 
+    /// Saves an app's edited fields (see [`OAuthStore::update_application`]).
+    ///
+    /// [`OAuthStore::update_application`]: crate::store::OAuthStore::update_application
+    pub async fn update_app(&self, app: &Application, now: i64) -> Result<bool, StoreError> {
+        let saved = self.store.update_application(app, now).await?;
+        self.forget_app(&app.client_id);
+        Ok(saved)
+    }
+
+    /// The apps a user has granted.
+    pub async fn user_grants(
+        &self,
+        user_id: i64,
+    ) -> Result<Vec<crate::store::GrantRecord>, StoreError> {
+        self.store.user_grants(user_id).await
+    }
+
+    /// Withdraws a user's grant to an app and everything the app holds
+    /// for the user.
+    pub async fn revoke_grant(
+        &self,
+        user_id: i64,
+        application_id: i64,
+    ) -> Result<bool, StoreError> {
+        self.store.revoke_grant(user_id, application_id).await
+    }
+
     /// Deletes an app and everything issued to it.
     pub async fn delete_app(&self, app: &Application) -> Result<bool, StoreError> {
         let deleted = self.store.delete_application(app.id).await?;
@@ -733,6 +760,10 @@ impl OAuthService {
                 return Err(OAuthError::server_error());
             }
         };
+        // The person gave the app their password: that is their consent,
+        // remembered so they can see and withdraw it (authorized apps).
+        let saved = self.store.save_grant(user.id, app.id, scopes, now).await;
+        self.stored(app, saved).await?;
         let (tokens, response) = self.issue(
             app,
             Grant {

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::field::CsrfField;
-use crate::paths::{LOGIN, LOGOUT, PROFILE, SIGNUP};
+use crate::paths::{ADMIN, APPLICATIONS, AUTHORIZED_TOKENS, LOGIN, LOGOUT, PROFILE, SIGNUP};
 use crate::state::use_portal_state;
 
 #[component]
@@ -22,6 +22,9 @@ pub fn Header() -> impl IntoView {
                                 "Signed in as " <strong>{user.display_name()}</strong>
                             </span>
                             <a href=PROFILE>"Profile"</a>
+                            <a href=AUTHORIZED_TOKENS rel="external">"Authorized apps"</a>
+                            <a href=APPLICATIONS rel="external">"Your apps"</a>
+                            {user.is_staff.then(|| view! { <a href=ADMIN rel="external">"Admin"</a> })}
                             <form method="post" action=LOGOUT class="inline">
                                 <CsrfField token=state.csrf_token.clone() />
                                 <button type="submit" class="link">

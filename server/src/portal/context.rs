@@ -33,7 +33,7 @@ pub fn csrf_cookie_name(session_cookie_name: &str) -> String {
     format!("{session_cookie_name}_csrf")
 }
 
-fn looks_like_secret(value: &str) -> bool {
+pub(crate) fn looks_like_secret(value: &str) -> bool {
     value.len() == 43
         && value
             .bytes()
@@ -112,9 +112,7 @@ pub async fn portal_context(
         user: session.as_ref().map(|s| user_view(&s.user)),
         csrf_token: csrf_token.clone(),
         feedback: Default::default(),
-        consent: None,
-        logout: None,
-        device: None,
+        ..Default::default()
     });
     req.extensions_mut().insert(CsrfCookie(csrf_cookie));
     req.extensions_mut().insert(session);

@@ -19,7 +19,12 @@ pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, path `/`, `Secure`
 /// when served over https. `max_age` None makes a browser-session cookie.
 pub fn set(name: &str, value: &str, secure: bool, max_age: Option<i64>) -> String {
-    let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    set_at(name, value, "/", secure, max_age)
+}
+
+/// Like [`set`], for cookies only pages under `path` need.
+pub fn set_at(name: &str, value: &str, path: &str, secure: bool, max_age: Option<i64>) -> String {
+    let mut cookie = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax");
     if let Some(age) = max_age {
         cookie.push_str(&format!("; Max-Age={age}"));
     }

@@ -235,6 +235,51 @@ impl AccountStore for SqliteStore {
             .map_err(err)?;
         Ok(())
     }
+
+    async fn search_users(&self, query: &str, limit: i64) -> Result<Vec<User>, StoreError> {
+        // instr() rather than LIKE: `%` and `_` typed in a search are literal.
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users \
+             WHERE ?1 = '' OR instr(lower(username), lower(?1)) > 0 \
+                OR instr(lower(email), lower(?1)) > 0 \
+             ORDER BY username COLLATE NOCASE LIMIT ?2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(query)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(user_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(err)
+    }
+
+    async fn set_user_active(&self, id: i64, active: bool) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE users SET is_active = ? WHERE id = ?")
+            .bind(active)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn usernames(&self, ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One query: the ids as a JSON array, unpacked by json_each.
+        let list = serde_json::to_string(ids).map_err(StoreError::new)?;
+        sqlx::query_as(
+            "SELECT id, username FROM users WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(list)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)
+    }
 }
 
 #[async_trait]

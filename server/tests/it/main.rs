@@ -5,6 +5,7 @@ mod accounts;
 mod api;
 mod cli;
 mod csrf;
+mod developer;
 mod device;
 mod interop;
 mod oauth;

@@ -9,8 +9,8 @@ use gatehouse::oauth::pkce;
 use gatehouse::oauth::ScopeSet;
 use gatehouse::secret::SecretDigest;
 use gatehouse::store::{
-    ApplicationError, Claim, CodeRecord, DevicePoll, DeviceRecord, IssuedTokens, OAuthStore,
-    StoreError, TokenLookup, TokenRecord,
+    ApplicationError, Claim, CodeRecord, DevicePoll, DeviceRecord, GrantRecord, IssuedTokens,
+    OAuthStore, StoreError, TokenLookup, TokenRecord,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -280,6 +280,51 @@ impl OAuthStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn update_application(&self, app: &Application, now: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let grant_types: Vec<&str> = app.grant_types.iter().map(|g| g.as_str()).collect();
+        let done = sqlx::query(
+            "UPDATE applications SET name = ?, grant_types = ?, redirect_uris = ?, \
+             post_logout_redirect_uris = ?, allowed_origins = ?, scopes = ?, skip_consent = ?, \
+             allow_plain_pkce = ?, algorithm = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(&app.name)
+        .bind(grant_types.join(" "))
+        .bind(app.redirect_uris.join(" "))
+        .bind(app.post_logout_redirect_uris.join(" "))
+        .bind(app.allowed_origins.join(" "))
+        .bind(app.scopes.to_string())
+        .bind(app.skip_consent)
+        .bind(app.allow_plain_pkce)
+        .bind(app.algorithm.as_str())
+        .bind(now)
+        .bind(app.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await.map_err(err)?;
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM application_origins WHERE application_id = ?")
+            .bind(app.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        for origin in &app.allowed_origins {
+            sqlx::query(
+                "INSERT OR IGNORE INTO application_origins (application_id, origin) VALUES (?, ?)",
+            )
+            .bind(app.id)
+            .bind(origin)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(true)
+    }
+
     async fn delete_application(&self, application_id: i64) -> Result<bool, StoreError> {
         // Codes, tokens, grants and origins go through ON DELETE CASCADE.
         let done = sqlx::query("DELETE FROM applications WHERE id = ?")
@@ -350,6 +395,62 @@ impl OAuthStore for SqliteStore {
         .await
         .map_err(err)?;
         tx.commit().await.map_err(err)
+    }
+
+    async fn user_grants(&self, user_id: i64) -> Result<Vec<GrantRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT g.application_id, a.client_id, a.name, g.scopes, g.created_at, g.updated_at, \
+               (SELECT MAX(created_at) FROM ( \
+                  SELECT created_at FROM access_tokens \
+                   WHERE user_id = g.user_id AND application_id = g.application_id \
+                  UNION ALL \
+                  SELECT created_at FROM refresh_tokens \
+                   WHERE user_id = g.user_id AND application_id = g.application_id)) AS last_used_at \
+             FROM grants g JOIN applications a ON a.id = g.application_id \
+             WHERE g.user_id = ? ORDER BY g.updated_at DESC, g.application_id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
+        rows.iter()
+            .map(|r| -> Result<GrantRecord, sqlx::Error> {
+                Ok(GrantRecord {
+                    application_id: r.try_get("application_id")?,
+                    client_id: r.try_get("client_id")?,
+                    app_name: r.try_get("name")?,
+                    scopes: ScopeSet::from_stored(r.try_get("scopes")?),
+                    granted_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                    last_used_at: r.try_get("last_used_at")?,
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map_err(err)
+    }
+
+    async fn revoke_grant(&self, user_id: i64, application_id: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut removed = 0;
+        for table in [
+            "grants",
+            "access_tokens",
+            "refresh_tokens",
+            "authorization_codes",
+            "device_codes",
+        ] {
+            removed += sqlx::query(&format!(
+                "DELETE FROM {table} WHERE user_id = ? AND application_id = ?"
+            ))
+            .bind(user_id)
+            .bind(application_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?
+            .rows_affected();
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(removed > 0)
     }
 
     async fn create_code(&self, code: &CodeRecord) -> Result<(), StoreError> {

@@ -1,0 +1,94 @@
+//! `/admin/`: staff only. Find accounts, deactivate or reactivate them,
+//! and see every registered app.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::components::field::CsrfField;
+use crate::paths::ADMIN;
+use crate::state::use_portal_state;
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let state = use_portal_state();
+    let Some(admin) = state.admin.clone() else {
+        return view! {
+            <Title text="Not found · Gatehouse" />
+            <section class="card"><h1>"Page not found"</h1></section>
+        }
+        .into_any();
+    };
+    let csrf = state.csrf_token.clone();
+    view! {
+        <Title text="Administration · Gatehouse" />
+        <section class="card wide">
+            <h1>"Accounts"</h1>
+            <form method="get" action=ADMIN class="search">
+                <label for="admin_q">"Search"</label>
+                <input id="admin_q" type="search" name="q" value=admin.query.clone() />
+                <button type="submit">"Search"</button>
+            </form>
+            <table class="accounts">
+                <thead>
+                    <tr><th>"Username"</th><th>"Email"</th><th>"Joined"</th><th>"Status"</th><th></th></tr>
+                </thead>
+                <tbody>
+                    {admin
+                        .users
+                        .into_iter()
+                        .map(|u| {
+                            let (action, button) = if u.is_active {
+                                ("deactivate", format!("Deactivate {}", u.username))
+                            } else {
+                                ("activate", format!("Reactivate {}", u.username))
+                            };
+                            let visible = if u.is_active { "Deactivate" } else { "Reactivate" };
+                            view! {
+                                <tr data-username=u.username.clone()>
+                                    <td>{u.username.clone()} {u.is_staff.then_some(" (staff)")}</td>
+                                    <td>{u.email.clone()}</td>
+                                    <td>{u.joined.clone()}</td>
+                                    <td>{if u.is_active { "active" } else { "deactivated" }}</td>
+                                    <td>
+                                        <form method="post" action=ADMIN>
+                                            <CsrfField token=csrf.clone() />
+                                            <input type="hidden" name="user_id" value=u.id.to_string() />
+                                            <input type="hidden" name="action" value=action />
+                                            <input type="hidden" name="q" value=admin.query.clone() />
+                                            <button type="submit" class="secondary" aria-label=button>{visible}</button>
+                                        </form>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </section>
+        <section class="card wide">
+            <h2>"Applications"</h2>
+            <table class="apps">
+                <thead>
+                    <tr><th>"Name"</th><th>"Client ID"</th><th>"Type"</th><th>"Owner"</th></tr>
+                </thead>
+                <tbody>
+                    {admin
+                        .apps
+                        .into_iter()
+                        .map(|a| {
+                            view! {
+                                <tr>
+                                    <td>{a.name.clone()}</td>
+                                    <td><code>{a.client_id.clone()}</code></td>
+                                    <td>{a.client_type.clone()}</td>
+                                    <td>{a.owner.clone().unwrap_or_else(|| "(command line)".into())}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+    .into_any()
+}

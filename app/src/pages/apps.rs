@@ -1,0 +1,487 @@
+//! The developer portal: `/o/applications/` (your apps),
+//! `/o/applications/register/` and `/o/applications/<id>/` (details, edit,
+//! rotate the secret, delete, try the flow). The server loads the data into
+//! the page state before rendering; links between these pages are full
+//! page loads (`rel="external"`) so each page gets its data.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+use crate::components::field::{CsrfField, Field};
+use crate::components::notice::Notice;
+use crate::paths::{application, APPLICATIONS, GRANT_TYPES, LOGIN, REGISTER_APP};
+use crate::state::{use_portal_state, AppView, FormFeedback};
+
+#[component]
+pub fn AppsPage() -> impl IntoView {
+    let state = use_portal_state();
+    if state.user.is_none() {
+        let to = format!("{LOGIN}?next={APPLICATIONS}");
+        return view! { <Redirect path=to /> }.into_any();
+    }
+    let apps = state.apps.clone().unwrap_or_default();
+    view! {
+        <Title text="Your applications · Gatehouse" />
+        <section class="card wide">
+            <h1>"Your applications"</h1>
+            <p>
+                <a href=REGISTER_APP rel="external">
+                    "Register a new application"
+                </a>
+            </p>
+            {if apps.is_empty() {
+                view! { <p class="aside">"You have not registered any applications yet."</p> }
+                    .into_any()
+            } else {
+                view! {
+                    <ul class="app-list">
+                        {apps
+                            .into_iter()
+                            .map(|a| {
+                                view! {
+                                    <li>
+                                        <a href=application(a.id) rel="external">
+                                            {a.name.clone()}
+                                        </a>
+                                        " "
+                                        <span class="aside">
+                                            {a.client_type.clone()} " · " <code>{a.client_id.clone()}</code>
+                                        </span>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+    .into_any()
+}
+
+/// A multi-line field (one value per line) with its error.
+#[component]
+fn LinesField(
+    id: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    value: String,
+    error: Option<String>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described = match &error {
+        Some(_) => format!("{hint_id} {error_id}"),
+        None => hint_id.clone(),
+    };
+    let invalid = error.as_ref().map(|_| "true");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <textarea id=id name=id rows="3" aria-describedby=described aria-invalid=invalid>
+                {value}
+            </textarea>
+            <p class="hint" id=hint_id>
+                {hint}
+            </p>
+            {error.map(|m| view! { <p class="field-error" id=error_id>{m}</p> })}
+        </div>
+    }
+}
+
+/// The fields of an app, for registering (with the client type) or
+/// editing (without: the type decides whether there is a secret).
+#[component]
+fn AppFields(
+    feedback: FormFeedback,
+    current: Option<AppView>,
+    with_client_type: bool,
+    staff: bool,
+) -> impl IntoView {
+    // After a refused post, what was typed; else the app as stored.
+    let refused = !feedback.values.is_empty();
+    let value = |field: &str, stored: String| {
+        if refused {
+            feedback.value(field).unwrap_or_default()
+        } else {
+            stored
+        }
+    };
+    let current = current.unwrap_or_default();
+    let name = value("name", current.name.clone());
+    let client_type = value("client_type", current.client_type.clone());
+    let grants: Vec<String> = if refused {
+        feedback
+            .value("grant_types")
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    } else if current.grant_types.is_empty() {
+        vec!["authorization_code".into(), "refresh_token".into()]
+    } else {
+        current.grant_types.clone()
+    };
+    let redirects = value("redirect_uris", current.redirect_uris.join("\n"));
+    let post_logout = value(
+        "post_logout_redirect_uris",
+        current.post_logout_redirect_uris.join("\n"),
+    );
+    let origins = value("allowed_origins", current.allowed_origins.join("\n"));
+    let algorithm = value("algorithm", current.algorithm.clone());
+    let skip_consent = if refused {
+        feedback.value("skip_consent").is_some_and(|v| v == "on")
+    } else {
+        current.skip_consent
+    };
+    let grant_error = feedback.error("grant_types");
+    let client_type_error = feedback.error("client_type");
+    let algorithm_error = feedback.error("algorithm");
+    view! {
+        <Field
+            id="name"
+            name="name"
+            label="Name"
+            autocomplete="off"
+            value=Some(name)
+            error=feedback.error("name")
+            required=true
+        />
+        {with_client_type
+            .then(|| {
+                let confidential = client_type != "public";
+                view! {
+                    <div class="field">
+                        <label for="client_type">"Client type"</label>
+                        <select
+                            id="client_type"
+                            name="client_type"
+                            aria-describedby="client_type-hint"
+                        >
+                            <option value="confidential" selected=confidential>
+                                "Confidential (a server that can keep a secret)"
+                            </option>
+                            <option value="public" selected=!confidential>
+                                "Public (browser, desktop or command-line app: no secret)"
+                            </option>
+                        </select>
+                        <p class="hint" id="client_type-hint">
+                            "Public apps prove themselves with PKCE instead of a secret."
+                        </p>
+                        {client_type_error.map(|m| view! { <p class="field-error">{m}</p> })}
+                    </div>
+                }
+            })}
+        <fieldset class="field grant-types">
+            <legend>"Grant types"</legend>
+            {GRANT_TYPES
+                .iter()
+                .map(|(wire, title, about)| {
+                    let id = format!("grant_{wire}");
+                    let checked = grants.iter().any(|g| g == wire);
+                    view! {
+                        <div class="check">
+                            <input type="checkbox" id=id.clone() name="grant_types" value=*wire checked=checked />
+                            <label for=id>{*title} <span class="hint">" — " {*about}</span></label>
+                        </div>
+                    }
+                })
+                .collect_view()}
+            {grant_error.map(|m| view! { <p class="field-error">{m}</p> })}
+        </fieldset>
+        <LinesField
+            id="redirect_uris"
+            label="Redirect URIs"
+            hint="One per line. https, or http on 127.0.0.1/localhost (any port), or an app scheme like com.example.app:/callback."
+            value=redirects
+            error=feedback.error("redirect_uris")
+        />
+        <LinesField
+            id="post_logout_redirect_uris"
+            label="Post-logout redirect URIs"
+            hint="One per line: where /o/logout/ may send people after signing out."
+            value=post_logout
+            error=feedback.error("post_logout_redirect_uris")
+        />
+        <LinesField
+            id="allowed_origins"
+            label="Allowed origins"
+            hint="One per line, like https://app.example.org: web pages that may call the token endpoints (CORS)."
+            value=origins
+            error=feedback.error("allowed_origins")
+        />
+        <div class="field">
+            <label for="algorithm">"Signing algorithm"</label>
+            <select id="algorithm" name="algorithm">
+                {["RS256", "ES256", "EdDSA"]
+                    .into_iter()
+                    .map(|alg| {
+                        let selected = algorithm == alg || (algorithm.is_empty() && alg == "RS256");
+                        view! { <option value=alg selected=selected>{alg}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            {algorithm_error.map(|m| view! { <p class="field-error">{m}</p> })}
+        </div>
+        {staff
+            .then(|| {
+                view! {
+                    <div class="field check">
+                        <input type="checkbox" id="skip_consent" name="skip_consent" checked=skip_consent />
+                        <label for="skip_consent">
+                            "Skip consent" <span class="hint">" — the institute's own apps: never ask people to allow them"</span>
+                        </label>
+                    </div>
+                }
+            })}
+    }
+}
+
+#[component]
+pub fn RegisterAppPage() -> impl IntoView {
+    let state = use_portal_state();
+    let Some(user) = state.user.clone() else {
+        let to = format!("{LOGIN}?next={REGISTER_APP}");
+        return view! { <Redirect path=to /> }.into_any();
+    };
+    let feedback = state.feedback.for_form("app");
+    view! {
+        <Title text="Register an application · Gatehouse" />
+        <section class="card wide">
+            <h1>"Register an application"</h1>
+            <Notice message=feedback.message.clone() kind="error" />
+            <form method="post" action=REGISTER_APP novalidate>
+                <CsrfField token=state.csrf_token.clone() />
+                <AppFields feedback=feedback current=None with_client_type=true staff=user.is_staff />
+                <button type="submit">"Register"</button>
+            </form>
+        </section>
+    }
+    .into_any()
+}
+
+/// A value with a button that copies it (once hydrated; without
+/// JavaScript the read-only field can be selected and copied by hand).
+#[component]
+fn Copyable(id: &'static str, label: &'static str, value: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let text = value.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let clipboard = window().navigator().clipboard();
+            let _ = clipboard.write_text(&text);
+            copied.set(true);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &text;
+    };
+    view! {
+        <div class="field copyable">
+            <label for=id>{label}</label>
+            <div class="copy-row">
+                <input id=id type="text" readonly value=value />
+                <button type="button" class="secondary" on:click=copy>
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            </div>
+        </div>
+    }
+}
+
+fn lines(items: &[String]) -> AnyView {
+    if items.is_empty() {
+        view! { <span class="aside">"none"</span> }.into_any()
+    } else {
+        view! {
+            <ul class="plain">
+                {items.iter().map(|i| view! { <li><code>{i.clone()}</code></li> }).collect_view()}
+            </ul>
+        }
+        .into_any()
+    }
+}
+
+#[component]
+pub fn AppDetailPage() -> impl IntoView {
+    let state = use_portal_state();
+    let Some(user) = state.user.clone() else {
+        let to = format!("{LOGIN}?next={APPLICATIONS}");
+        return view! { <Redirect path=to /> }.into_any();
+    };
+    let Some(page) = state.app.clone() else {
+        return view! {
+            <Title text="Not found · Gatehouse" />
+            <section class="card">
+                <h1>"Application not found"</h1>
+                <p><a href=APPLICATIONS rel="external">"Your applications"</a></p>
+            </section>
+        }
+        .into_any();
+    };
+    let app = page.app.clone();
+    let action = application(app.id);
+    let csrf = state.csrf_token.clone();
+    let edit = state.feedback.for_form("app");
+    let try_feedback = state.feedback.for_form("try");
+    let confidential = app.client_type == "confidential";
+    let has_playground = app.redirect_uris.contains(&page.playground_uri);
+    let title = format!("{} · Gatehouse", app.name);
+    view! {
+        <Title text=title />
+        <p><a href=APPLICATIONS rel="external">"← Your applications"</a></p>
+        {page
+            .secret
+            .clone()
+            .map(|secret| {
+                view! {
+                    <section class="card notice-secret" role="status">
+                        <h2>"Client secret"</h2>
+                        <p>
+                            <strong>"Copy it now: it will not be shown again."</strong>
+                            " Gatehouse keeps only a hash of it. If you lose it, rotate the secret."
+                        </p>
+                        <Copyable id="client_secret" label="Client secret" value=secret />
+                    </section>
+                }
+            })}
+        <section class="card wide">
+            <h1>{app.name.clone()}</h1>
+            <Copyable id="client_id" label="Client ID" value=app.client_id.clone() />
+            <dl class="details">
+                <dt>"Client type"</dt>
+                <dd>{app.client_type.clone()}</dd>
+                <dt>"Grant types"</dt>
+                <dd>{app.grant_types.join(", ")}</dd>
+                <dt>"Redirect URIs"</dt>
+                <dd>{lines(&app.redirect_uris)}</dd>
+                <dt>"Post-logout redirect URIs"</dt>
+                <dd>{lines(&app.post_logout_redirect_uris)}</dd>
+                <dt>"Allowed origins"</dt>
+                <dd>{lines(&app.allowed_origins)}</dd>
+                <dt>"Scopes"</dt>
+                <dd>{app.scopes.clone()}</dd>
+                <dt>"Signing algorithm"</dt>
+                <dd>{app.algorithm.clone()}</dd>
+                <dt>"Registered"</dt>
+                <dd>{app.created.clone()}</dd>
+            </dl>
+        </section>
+
+        <section class="card wide try-it">
+            <h2>"Try it"</h2>
+            <p>
+                "Build an authorization request (code flow with PKCE S256) for one of the redirect URIs. "
+                "With Gatehouse's playground callback as redirect URI, the playground finishes the exchange "
+                "and shows the tokens, the id_token's claims and the userinfo answer."
+            </p>
+            <Notice message=try_feedback.message.clone() kind="error" />
+            {(!has_playground)
+                .then(|| {
+                    view! {
+                        <form method="post" action=action.clone() class="inline-form">
+                            <CsrfField token=csrf.clone() />
+                            <input type="hidden" name="action" value="add_playground" />
+                            <button type="submit" class="secondary">"Add playground callback"</button>
+                            <span class="hint">" adds " <code>{page.playground_uri.clone()}</code></span>
+                        </form>
+                    }
+                })}
+            {if app.redirect_uris.is_empty() {
+                view! { <p class="aside">"This app has no redirect URIs."</p> }.into_any()
+            } else {
+                let uris = app.redirect_uris.clone();
+                let playground = page.playground_uri.clone();
+                view! {
+                    <form method="post" action=action.clone()>
+                        <CsrfField token=csrf.clone() />
+                        <input type="hidden" name="action" value="try" />
+                        <div class="field">
+                            <label for="try_redirect_uri">"Redirect URI"</label>
+                            <select id="try_redirect_uri" name="redirect_uri">
+                                {uris
+                                    .into_iter()
+                                    .map(|u| {
+                                        let selected = u == playground;
+                                        view! { <option value=u.clone() selected=selected>{u.clone()}</option> }
+                                    })
+                                    .collect_view()}
+                            </select>
+                        </div>
+                        <Field
+                            id="try_scope"
+                            name="scope"
+                            label="Scope"
+                            autocomplete="off"
+                            value=Some(try_feedback.value("scope").unwrap_or_else(|| app.scopes.clone()))
+                            error=try_feedback.error("scope")
+                        />
+                        <button type="submit">"Build authorization URL"</button>
+                    </form>
+                }
+                    .into_any()
+            }}
+            {page
+                .try_it
+                .clone()
+                .map(|t| {
+                    view! {
+                        <div class="try-result">
+                            <p>
+                                <a href=t.authorize_url.clone() rel="external">
+                                    "Open the authorization URL"
+                                </a>
+                            </p>
+                            <Copyable id="authorize_url" label="Authorization URL" value=t.authorize_url />
+                            <Copyable id="code_verifier" label="PKCE code verifier" value=t.code_verifier />
+                        </div>
+                    }
+                })}
+        </section>
+
+        <section class="card wide">
+            <h2>"Edit"</h2>
+            <Notice message=edit.message.clone() kind="error" />
+            <form method="post" action=action.clone() novalidate>
+                <CsrfField token=csrf.clone() />
+                <input type="hidden" name="action" value="edit" />
+                <AppFields feedback=edit current=Some(app.clone()) with_client_type=false staff=user.is_staff />
+                <button type="submit">"Save"</button>
+            </form>
+        </section>
+
+        {confidential
+            .then(|| {
+                view! {
+                    <section class="card wide">
+                        <h2>"Rotate secret"</h2>
+                        <p>"Issues a new client secret. The current one stops working at once."</p>
+                        <form method="post" action=action.clone()>
+                            <CsrfField token=csrf.clone() />
+                            <input type="hidden" name="action" value="rotate" />
+                            <button type="submit">"Rotate secret"</button>
+                        </form>
+                    </section>
+                }
+            })}
+
+        <section class="card wide danger">
+            <h2>"Delete application"</h2>
+            <p>"Removes the application and revokes every token issued to it. It cannot be undone."</p>
+            <Notice message=state.feedback.for_form("delete").message kind="error" />
+            <form method="post" action=action>
+                <CsrfField token=csrf />
+                <input type="hidden" name="action" value="delete" />
+                <div class="field check">
+                    <input type="checkbox" id="confirm_delete" name="confirm" value="yes" required=true />
+                    <label for="confirm_delete">"Yes, delete this application and revoke its tokens"</label>
+                </div>
+                <button type="submit" class="danger">"Delete application"</button>
+            </form>
+        </section>
+    }
+    .into_any()
+}

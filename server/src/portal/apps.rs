@@ -1,0 +1,569 @@
+//! The developer portal's server side: `/o/applications/`, registration,
+//! and each app's page (details, edit, rotate the secret, delete, the
+//! Try-it panel). Only the owner sees or changes an app: anyone else gets
+//! 404, as for an app that does not exist.
+//!
+//! A new client secret (registration, rotation) is handed to the app's
+//! page in a short-lived cookie scoped to that page, shown once and
+//! cleared, so the form post can end in a redirect (a reload never
+//! rotates again) and no secret is ever put in a URL.
+
+use axum::extract::{Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use gatehouse::account::FieldErrors;
+use gatehouse::oauth::client::Application;
+use gatehouse::oauth::registration::{self, Registration};
+use gatehouse::oauth::{Scope, ScopeSet};
+use gatehouse::secret::Secret;
+
+use super::context::looks_like_secret;
+use super::render::{self, Refusal};
+use super::{cookies, csrf_refusal, current_session, now, CurrentSession};
+use crate::state::AppState;
+
+/// Carries a new client secret to the app's page, once.
+const SECRET_COOKIE: &str = "gatehouse_new_secret";
+/// The Try-it panel's pending request: `app id.state.verifier`.
+pub(super) const TRY_COOKIE: &str = "gatehouse_try";
+
+/// `YYYY-MM-DD HH:MM UTC`.
+pub(crate) fn date(unix: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+pub(crate) fn app_view(app: &Application, owner: Option<String>) -> app::state::AppView {
+    app::state::AppView {
+        id: app.id,
+        client_id: app.client_id.clone(),
+        name: app.name.clone(),
+        client_type: app.client_type.as_str().to_owned(),
+        grant_types: app
+            .grant_types
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect(),
+        redirect_uris: app.redirect_uris.clone(),
+        post_logout_redirect_uris: app.post_logout_redirect_uris.clone(),
+        allowed_origins: app.allowed_origins.clone(),
+        scopes: app.scopes.to_string(),
+        algorithm: app.algorithm.as_str().to_owned(),
+        skip_consent: app.skip_consent,
+        owner,
+        created: date(app.created_at),
+    }
+}
+
+/// The signed-in user, or the answer that sends the browser to sign in
+/// and back here.
+#[allow(clippy::result_large_err)] // the response is returned at once, never stored
+pub(super) fn signed_in(parts: &Parts) -> Result<CurrentSession, Response> {
+    current_session(parts).ok_or_else(|| {
+        let here = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        render::see_other(
+            &format!(
+                "{}?next={}",
+                app::paths::LOGIN,
+                gatehouse::next::encode_next(here)
+            ),
+            &[],
+        )
+    })
+}
+
+fn portal(parts: &mut Parts) -> Option<&mut app::state::PortalState> {
+    parts.extensions.get_mut::<app::state::PortalState>()
+}
+
+pub(super) fn playground_uri(state: &AppState) -> String {
+    format!(
+        "{}{}",
+        state.oauth.issuer(),
+        app::paths::PLAYGROUND_CALLBACK
+    )
+}
+
+/// The app with this id if `user` owns it.
+pub(super) async fn owned_app(
+    state: &AppState,
+    user_id: i64,
+    id: &str,
+) -> Result<Option<Application>, Response> {
+    let Ok(id) = id.parse::<i64>() else {
+        return Ok(None);
+    };
+    match state.oauth.store().application_by_id(id).await {
+        Ok(app) => Ok(app.filter(|a| a.owner_id == Some(user_id))),
+        Err(e) => Err(render::internal_error(e)),
+    }
+}
+
+/// The fields of the registration and edit forms. Grant types repeat
+/// (checkboxes), so the body is read as pairs.
+#[derive(Default)]
+struct AppForm {
+    csrf_token: String,
+    action: String,
+    name: String,
+    client_type: String,
+    grant_types: Vec<String>,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    allowed_origins: String,
+    algorithm: String,
+    skip_consent: bool,
+    confirm: String,
+    redirect_uri: String,
+    scope: String,
+}
+
+impl AppForm {
+    fn parse(body: &[u8]) -> AppForm {
+        let mut form = AppForm::default();
+        for (k, v) in url::form_urlencoded::parse(body) {
+            let v = v.into_owned();
+            match k.as_ref() {
+                "csrf_token" => form.csrf_token = v,
+                "action" => form.action = v,
+                "name" => form.name = v,
+                "client_type" => form.client_type = v,
+                "grant_types" => form.grant_types.push(v),
+                "redirect_uris" => form.redirect_uris = v,
+                "post_logout_redirect_uris" => form.post_logout_redirect_uris = v,
+                "allowed_origins" => form.allowed_origins = v,
+                "algorithm" => form.algorithm = v,
+                "skip_consent" => form.skip_consent = v == "on",
+                "confirm" => form.confirm = v,
+                "redirect_uri" => form.redirect_uri = v,
+                "scope" => form.scope = v,
+                _ => {}
+            }
+        }
+        form
+    }
+
+    /// What the user typed, to show again after a refusal.
+    fn values(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("name", self.name.clone()),
+            ("client_type", self.client_type.clone()),
+            ("grant_types", self.grant_types.join(" ")),
+            ("redirect_uris", self.redirect_uris.clone()),
+            (
+                "post_logout_redirect_uris",
+                self.post_logout_redirect_uris.clone(),
+            ),
+            ("allowed_origins", self.allowed_origins.clone()),
+            ("algorithm", self.algorithm.clone()),
+            (
+                "skip_consent",
+                if self.skip_consent { "on" } else { "" }.to_owned(),
+            ),
+        ]
+    }
+}
+
+fn lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// Checks the form with the same rules as `gatehouse app create`.
+fn check(
+    form: &AppForm,
+    client_type: &str,
+    scopes: &str,
+    staff: bool,
+) -> Result<(Application, Option<String>), FieldErrors> {
+    let registration = Registration {
+        name: &form.name,
+        client_type,
+        grant_types: form.grant_types.iter().map(String::as_str).collect(),
+        redirect_uris: lines(&form.redirect_uris),
+        post_logout_redirect_uris: lines(&form.post_logout_redirect_uris),
+        allowed_origins: lines(&form.allowed_origins),
+        scopes,
+        // Only staff may exempt an app from consent.
+        skip_consent: staff && form.skip_consent,
+        algorithm: &form.algorithm,
+        ..Default::default()
+    };
+    registration::validate(&registration, now())
+}
+
+async fn read_body(state: &AppState, req: Request) -> Result<(Parts, AppForm), Response> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, state.config.max_body_bytes)
+        .await
+        .map_err(|_| render::bad_form())?;
+    let form = AppForm::parse(&bytes);
+    if let Some(r) = csrf_refusal(state, &parts, &form.csrf_token) {
+        return Err(r);
+    }
+    Ok((parts, form))
+}
+
+/// GET `/o/applications/`.
+pub async fn list(State(state): State<AppState>, req: Request) -> Response {
+    let (mut parts, _) = req.into_parts();
+    let session = match signed_in(&parts) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let apps = match state
+        .oauth
+        .store()
+        .applications(Some(session.user.id))
+        .await
+    {
+        Ok(a) => a,
+        Err(e) => return render::internal_error(e),
+    };
+    if let Some(page) = portal(&mut parts) {
+        page.apps = Some(apps.iter().map(|a| app_view(a, None)).collect());
+    }
+    render::page(&state, parts, StatusCode::OK).await
+}
+
+/// GET `/o/applications/register/`.
+pub async fn register_form(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    if let Err(r) = signed_in(&parts) {
+        return r;
+    }
+    render::page(&state, parts, StatusCode::OK).await
+}
+
+/// The app's page, carrying a new secret to be shown once.
+fn to_app_page(state: &AppState, app: &Application, secret: Option<&str>) -> Response {
+    let path = app::paths::application(app.id);
+    let cookie = secret.map(|s| {
+        cookies::set_at(
+            SECRET_COOKIE,
+            s,
+            &path,
+            state.config.secure_cookies(),
+            Some(300),
+        )
+    });
+    render::see_other(&path, cookie.as_slice())
+}
+
+/// POST `/o/applications/register/`.
+pub async fn register(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, form) = match read_body(&state, req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let session = match signed_in(&parts) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let (mut app, secret) = match check(&form, &form.client_type, "", session.user.is_staff) {
+        Ok(x) => x,
+        Err(errors) => {
+            let refusal = Refusal {
+                form: "app",
+                errors,
+                message: Some("The application was not registered: see the fields below.".into()),
+                values: form.values(),
+                status: StatusCode::BAD_REQUEST,
+            };
+            return render::refused(&state, parts, refusal).await;
+        }
+    };
+    app.owner_id = Some(session.user.id);
+    match state.oauth.store().create_application(&app).await {
+        Ok(stored) => {
+            tracing::info!(client_id = %stored.client_id, owner = session.user.id, "application registered");
+            to_app_page(&state, &stored, secret.as_deref())
+        }
+        Err(e) => render::internal_error(e),
+    }
+}
+
+/// Renders the app's page (the request's path) with whatever else the
+/// handler put in the page state.
+async fn app_page(
+    state: &AppState,
+    mut parts: Parts,
+    app: &Application,
+    secret: Option<String>,
+    try_it: Option<app::state::TryItView>,
+    status: StatusCode,
+) -> Response {
+    let view = app::state::AppPage {
+        app: app_view(app, None),
+        secret,
+        try_it,
+        playground_uri: playground_uri(state),
+    };
+    if let Some(page) = portal(&mut parts) {
+        page.app = Some(view);
+    }
+    render::page(state, parts, status).await
+}
+
+async fn not_found(state: &AppState, parts: Parts) -> Response {
+    render::page(state, parts, StatusCode::NOT_FOUND).await
+}
+
+/// GET `/o/applications/<id>/`.
+pub async fn show(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let session = match signed_in(&parts) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let app = match owned_app(&state, session.user.id, &id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return not_found(&state, parts).await,
+        Err(r) => return r,
+    };
+    let flashed = cookies::get(&parts.headers, SECRET_COOKIE)
+        .filter(|v| looks_like_secret(v))
+        .map(str::to_owned);
+    let shown = flashed.filter(|_| !app.is_public());
+    let clear = flashed_cookie_clear(&state, &parts, &app);
+    let mut response = app_page(&state, parts, &app, shown, None, StatusCode::OK).await;
+    if let Some(v) = clear {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, v);
+    }
+    response
+}
+
+/// The header that removes the one-time secret cookie, when it was sent.
+fn flashed_cookie_clear(state: &AppState, parts: &Parts, app: &Application) -> Option<HeaderValue> {
+    cookies::get(&parts.headers, SECRET_COOKIE)?;
+    let clear = cookies::set_at(
+        SECRET_COOKIE,
+        "",
+        &app::paths::application(app.id),
+        state.config.secure_cookies(),
+        Some(0),
+    );
+    HeaderValue::from_str(&clear).ok()
+}
+
+/// POST `/o/applications/<id>/`: `action` is edit, rotate, delete,
+/// add_playground or try.
+pub async fn act(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
+    let (mut parts, form) = match read_body(&state, req).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let session = match signed_in(&parts) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let app = match owned_app(&state, session.user.id, &id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return not_found(&state, parts).await,
+        Err(r) => return r,
+    };
+    match form.action.as_str() {
+        "edit" => {
+            let scopes = app.scopes.to_string();
+            let checked = check(
+                &form,
+                app.client_type.as_str(),
+                &scopes,
+                session.user.is_staff,
+            );
+            let edited = match checked {
+                Ok((edited, _)) => edited,
+                Err(errors) => {
+                    let view = app::state::AppPage {
+                        app: app_view(&app, None),
+                        secret: None,
+                        try_it: None,
+                        playground_uri: playground_uri(&state),
+                    };
+                    if let Some(page) = portal(&mut parts) {
+                        page.app = Some(view);
+                    }
+                    let refusal = Refusal {
+                        form: "app",
+                        errors,
+                        message: Some("Nothing was saved: see the fields below.".into()),
+                        values: form.values(),
+                        status: StatusCode::BAD_REQUEST,
+                    };
+                    return render::refused(&state, parts, refusal).await;
+                }
+            };
+            let updated = Application {
+                name: edited.name,
+                grant_types: edited.grant_types,
+                redirect_uris: edited.redirect_uris,
+                post_logout_redirect_uris: edited.post_logout_redirect_uris,
+                allowed_origins: edited.allowed_origins,
+                algorithm: edited.algorithm,
+                skip_consent: if session.user.is_staff {
+                    edited.skip_consent
+                } else {
+                    app.skip_consent
+                },
+                ..app.clone()
+            };
+            save(&state, &updated).await
+        }
+        "add_playground" => {
+            let uri = playground_uri(&state);
+            let mut updated = app.clone();
+            if !updated.redirect_uris.contains(&uri) {
+                updated.redirect_uris.push(uri);
+            }
+            if !updated
+                .grant_types
+                .contains(&gatehouse::oauth::client::GrantType::AuthorizationCode)
+            {
+                updated
+                    .grant_types
+                    .push(gatehouse::oauth::client::GrantType::AuthorizationCode);
+            }
+            save(&state, &updated).await
+        }
+        "rotate" => match state.oauth.rotate_secret(&app, now()).await {
+            Ok(Some(secret)) => {
+                tracing::info!(client_id = %app.client_id, "client secret rotated in the portal");
+                to_app_page(&state, &app, Some(&secret))
+            }
+            Ok(None) => render::bad_form(),
+            Err(e) => render::internal_error(e),
+        },
+        "delete" => {
+            if form.confirm != "yes" {
+                let refusal = Refusal {
+                    form: "delete",
+                    errors: FieldErrors::default(),
+                    message: Some("Tick the box to confirm the deletion.".into()),
+                    values: vec![],
+                    status: StatusCode::BAD_REQUEST,
+                };
+                let view = app::state::AppPage {
+                    app: app_view(&app, None),
+                    secret: None,
+                    try_it: None,
+                    playground_uri: playground_uri(&state),
+                };
+                if let Some(page) = portal(&mut parts) {
+                    page.app = Some(view);
+                }
+                return render::refused(&state, parts, refusal).await;
+            }
+            match state.oauth.delete_app(&app).await {
+                Ok(_) => {
+                    tracing::info!(client_id = %app.client_id, "application deleted in the portal");
+                    render::see_other(app::paths::APPLICATIONS, &[])
+                }
+                Err(e) => render::internal_error(e),
+            }
+        }
+        "try" => try_it(&state, parts, &app, &form).await,
+        _ => render::bad_form(),
+    }
+}
+
+async fn save(state: &AppState, app: &Application) -> Response {
+    match state.oauth.update_app(app, now()).await {
+        Ok(_) => render::see_other(&app::paths::application(app.id), &[]),
+        Err(e) => render::internal_error(e),
+    }
+}
+
+/// Builds an authorization request (code flow, PKCE S256) for one of the
+/// app's redirect URIs. The state and verifier are kept in a cookie for
+/// the playground callback, which finishes the exchange.
+async fn try_it(state: &AppState, mut parts: Parts, app: &Application, form: &AppForm) -> Response {
+    let mut errors = FieldErrors::default();
+    if !app.redirect_uris.contains(&form.redirect_uri) {
+        errors.add("redirect_uri", "Choose one of the app's redirect URIs.");
+    }
+    let scopes = match ScopeSet::parse(form.scope.trim()) {
+        Ok(s) if s.is_empty() => gatehouse::oauth::authorize::default_scopes(app),
+        Ok(s) if s.is_subset(app.scopes) => s,
+        Ok(_) => {
+            errors.add(
+                "scope",
+                format!("This application may only ask for: {}.", app.scopes),
+            );
+            ScopeSet::EMPTY
+        }
+        Err(e) => {
+            errors.add("scope", format!("{}.", e.description));
+            ScopeSet::EMPTY
+        }
+    };
+    if !errors.is_empty() {
+        let view = app::state::AppPage {
+            app: app_view(app, None),
+            secret: None,
+            try_it: None,
+            playground_uri: playground_uri(state),
+        };
+        if let Some(page) = portal(&mut parts) {
+            page.app = Some(view);
+        }
+        let refusal = Refusal {
+            form: "try",
+            errors,
+            message: None,
+            values: vec![("scope", form.scope.clone())],
+            status: StatusCode::BAD_REQUEST,
+        };
+        return render::refused(state, parts, refusal).await;
+    }
+    let request_state = Secret::generate().expose()[..22].to_owned();
+    let verifier = Secret::generate().expose().to_owned();
+    let challenge = gatehouse::oauth::pkce::s256(&verifier);
+    let scope = scopes.to_string();
+    let mut query = vec![
+        ("response_type", "code"),
+        ("client_id", app.client_id.as_str()),
+        ("redirect_uri", form.redirect_uri.as_str()),
+        ("scope", scope.as_str()),
+        ("state", request_state.as_str()),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let nonce = Secret::generate().expose()[..22].to_owned();
+    if scopes.contains(Scope::Openid) {
+        query.push(("nonce", nonce.as_str()));
+    }
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query)
+        .finish();
+    let authorize_url = format!("{}{}?{query}", state.oauth.issuer(), app::paths::AUTHORIZE);
+    let cookie = cookies::set_at(
+        TRY_COOKIE,
+        &format!("{}.{request_state}.{verifier}", app.id),
+        app::paths::PLAYGROUND_CALLBACK,
+        state.config.secure_cookies(),
+        Some(600),
+    );
+    let try_view = app::state::TryItView {
+        authorize_url,
+        code_verifier: verifier,
+    };
+    let mut response = app_page(state, parts, app, None, Some(try_view), StatusCode::OK).await;
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, v);
+    }
+    response
+}

@@ -1,0 +1,240 @@
+//! `/o/playground/callback/`: the Try-it panel's redirect URI. The GET
+//! receives the authorization response and checks its `state` against the
+//! panel's cookie; the POST exchanges the code at the token endpoint (the
+//! same service `/o/token/` runs, with the client's own credentials, which
+//! the developer types and Gatehouse does not keep), then shows the token
+//! response, the id_token's claims and the userinfo answer.
+
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use base64::Engine as _;
+use gatehouse::account::FieldErrors;
+use gatehouse::oauth::client::Application;
+use gatehouse::oauth::params::Params;
+use gatehouse::oauth::{ErrorCode, Scope};
+use gatehouse::secret::constant_time_eq;
+use serde::Deserialize;
+
+use super::apps::{owned_app, playground_uri, signed_in, TRY_COOKIE};
+use super::render::{self, Refusal};
+use super::{client_addr, cookies, csrf_refusal, now};
+use crate::state::AppState;
+
+/// The pending Try-it request: app id, state and PKCE verifier.
+struct Pending {
+    app_id: String,
+    state: String,
+    verifier: String,
+}
+
+fn pending(parts: &Parts) -> Option<Pending> {
+    let value = cookies::get(&parts.headers, TRY_COOKIE)?;
+    let mut it = value.splitn(3, '.');
+    Some(Pending {
+        app_id: it.next()?.to_owned(),
+        state: it.next()?.to_owned(),
+        verifier: it.next()?.to_owned(),
+    })
+}
+
+fn view(app: &Application) -> app::state::PlaygroundView {
+    app::state::PlaygroundView {
+        app_id: app.id,
+        app_name: app.name.clone(),
+        needs_secret: !app.is_public(),
+        ..Default::default()
+    }
+}
+
+async fn show_page(
+    state: &AppState,
+    mut parts: Parts,
+    view: Option<app::state::PlaygroundView>,
+    status: StatusCode,
+) -> Response {
+    if let Some(page) = parts.extensions.get_mut::<app::state::PortalState>() {
+        page.playground = view;
+    }
+    render::page(state, parts, status).await
+}
+
+/// The app of the pending request, if the signed-in user owns it.
+async fn pending_app(
+    state: &AppState,
+    parts: &Parts,
+    user_id: i64,
+) -> Result<Option<(Pending, Application)>, Response> {
+    let Some(p) = pending(parts) else {
+        return Ok(None);
+    };
+    Ok(owned_app(state, user_id, &p.app_id)
+        .await?
+        .map(|app| (p, app)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// GET: the authorization response.
+pub async fn show(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let session = match signed_in(&parts) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let (pending, app) = match pending_app(&state, &parts, session.user.id).await {
+        Ok(Some(x)) => x,
+        Ok(None) => return show_page(&state, parts, None, StatusCode::BAD_REQUEST).await,
+        Err(r) => return r,
+    };
+    let query: Callback =
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).unwrap_or_default();
+    let mut v = view(&app);
+    if !query
+        .state
+        .as_deref()
+        .is_some_and(|s| constant_time_eq(s, &pending.state))
+    {
+        v.error = Some(
+            "The state does not match the request the Try it panel built: this answer was not \
+             for it. Build the authorization URL again."
+                .into(),
+        );
+        return show_page(&state, parts, Some(v), StatusCode::BAD_REQUEST).await;
+    }
+    if let Some(error) = query.error {
+        v.error = Some(format!(
+            "The authorization failed: {error}: {}",
+            query.error_description.unwrap_or_default()
+        ));
+        return show_page(&state, parts, Some(v), StatusCode::OK).await;
+    }
+    v.code = query.code;
+    v.state = pending.state;
+    show_page(&state, parts, Some(v), StatusCode::OK).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Exchange {
+    csrf_token: String,
+    code: String,
+    state: String,
+    client_secret: String,
+}
+
+/// Pretty JSON of the middle part of a JWS (already verified by us: we
+/// signed it a moment ago).
+fn jws_payload(jws: &str) -> Option<String> {
+    let payload = jws.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    serde_json::to_string_pretty(&value).ok()
+}
+
+/// POST: exchanges the code with the client's credentials.
+pub async fn exchange(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, form) = match render::read_form::<Exchange>(req, state.config.max_body_bytes).await
+    {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if let Some(r) = csrf_refusal(&state, &parts, &form.csrf_token) {
+        return r;
+    }
+    let session = match signed_in(&parts) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let (pending, app) = match pending_app(&state, &parts, session.user.id).await {
+        Ok(Some(x)) => x,
+        Ok(None) => return show_page(&state, parts, None, StatusCode::BAD_REQUEST).await,
+        Err(r) => return r,
+    };
+    let mut v = view(&app);
+    if !constant_time_eq(&form.state, &pending.state) {
+        v.error = Some("This exchange is not for the pending request. Start again.".into());
+        return show_page(&state, parts, Some(v), StatusCode::BAD_REQUEST).await;
+    }
+    let redirect_uri = playground_uri(&state);
+    let mut pairs = vec![
+        ("grant_type", "authorization_code"),
+        ("code", form.code.as_str()),
+        ("redirect_uri", redirect_uri.as_str()),
+        ("code_verifier", pending.verifier.as_str()),
+        ("client_id", app.client_id.as_str()),
+    ];
+    if !app.is_public() {
+        pairs.push(("client_secret", form.client_secret.as_str()));
+    }
+    let params = Params::from_pairs(pairs);
+    let addr = client_addr(&state, &parts);
+    let tokens = match state.oauth.token(None, &params, &addr, now()).await {
+        Ok(t) => t,
+        Err(e) if e.code == ErrorCode::InvalidClient => {
+            v.code = Some(form.code.clone());
+            v.state = pending.state;
+            let mut parts = parts;
+            if let Some(page) = parts.extensions.get_mut::<app::state::PortalState>() {
+                page.playground = Some(v);
+            }
+            let refusal = Refusal {
+                form: "playground",
+                errors: FieldErrors::one("client_secret", "The client secret is not correct."),
+                message: None,
+                values: vec![],
+                status: StatusCode::UNAUTHORIZED,
+            };
+            return render::refused(&state, parts, refusal).await;
+        }
+        Err(e) => {
+            v.error = Some(format!(
+                "The token endpoint refused the code: {}: {}",
+                e.code, e.description
+            ));
+            return show_page(&state, parts, Some(v), StatusCode::BAD_REQUEST).await;
+        }
+    };
+    let token_response = serde_json::to_string_pretty(&tokens).unwrap_or_default();
+    let id_token_claims = tokens.id_token.as_deref().and_then(jws_payload);
+    let granted = gatehouse::oauth::ScopeSet::parse(&tokens.scope)
+        .unwrap_or(gatehouse::oauth::ScopeSet::EMPTY);
+    let userinfo = if granted.contains(Scope::Openid) {
+        match state.oauth.userinfo(&tokens.access_token, now()).await {
+            Ok(claims) => serde_json::to_string_pretty(&claims).ok(),
+            Err(e) => Some(format!("{}: {}", e.code, e.description)),
+        }
+    } else {
+        None
+    };
+    v.result = Some(app::state::PlaygroundResult {
+        token_response,
+        id_token_claims,
+        userinfo,
+    });
+    let mut response = show_page(&state, parts, Some(v), StatusCode::OK).await;
+    // The verifier is spent.
+    let clear = cookies::set_at(
+        TRY_COOKIE,
+        "",
+        app::paths::PLAYGROUND_CALLBACK,
+        state.config.secure_cookies(),
+        Some(0),
+    );
+    if let Ok(h) = HeaderValue::from_str(&clear) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, h);
+    }
+    response
+}

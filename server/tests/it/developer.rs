@@ -1,0 +1,464 @@
+//! The developer portal, authorized apps and the admin page over HTTP:
+//! registration rules, ownership (404 for others), the secret shown once
+//! and stored hashed, rotation, deletion, revoking a grant, deactivation.
+
+use reqwest::StatusCode;
+
+use crate::support::{post, Browser, TestServer};
+
+const PASSWORD: &str = "correct horse battery";
+
+fn app_fields<'a>(name: &'a str, redirect: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("name", name),
+        ("client_type", "confidential"),
+        ("grant_types", "authorization_code"),
+        ("grant_types", "refresh_token"),
+        ("grant_types", "password"),
+        ("redirect_uris", redirect),
+        ("post_logout_redirect_uris", ""),
+        ("allowed_origins", ""),
+        ("algorithm", "RS256"),
+    ]
+}
+
+/// Registers an app through the form; returns its page path and the
+/// secret the page showed (once).
+async fn register(browser: &Browser, name: &str) -> (String, String, String) {
+    let done = browser
+        .post_form(
+            "/o/applications/register/",
+            &app_fields(
+                name,
+                "https://app.example.org/callback\nhttp://127.0.0.1/cb",
+            ),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let path = done.location().unwrap().to_owned();
+    assert!(path.starts_with("/o/applications/"), "{path}");
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let secret = input_value(&page.body, "client_secret").expect("secret shown");
+    let client_id = input_value(&page.body, "client_id").expect("client id shown");
+    assert!(page.body.contains("it will not be shown again"));
+    (path, client_id, secret)
+}
+
+/// The value of the input with this id in a page.
+fn input_value(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!("id=\"{id}\""))?;
+    let tag_end = at + html[at..].find('>')?;
+    let tag = &html[at..tag_end];
+    let v = tag.find("value=\"")? + 7;
+    Some(tag[v..v + tag[v..].find('"')?].to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_show_once_rotate_and_delete() {
+    let server = TestServer::start().await;
+    let dev = server.signed_up("dev", PASSWORD).await;
+    // Signed out: sent to sign in.
+    let anonymous = server.browser();
+    let page = anonymous.get("/o/applications/").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(page
+        .location()
+        .unwrap()
+        .starts_with("/accounts/login/?next="));
+
+    let (path, client_id, secret) = register(&dev, "Lab notebook").await;
+    // Stored only as a hash; shown once.
+    let stored = server
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM applications WHERE client_id = '{client_id}' \
+             AND secret_digest IS NOT NULL AND secret_digest <> '{secret}' AND length(secret_digest) = 64"
+        ))
+        .await;
+    assert_eq!(stored, 1);
+    let again = dev.get(&path).await;
+    assert!(input_value(&again.body, "client_secret").is_none());
+    assert!(!again.body.contains(&secret));
+    let list = dev.get("/o/applications/").await;
+    assert!(list.body.contains("Lab notebook"));
+
+    // The secret works at the token endpoint (password grant).
+    let token = |secret: String| {
+        let server = &server;
+        let client_id = client_id.clone();
+        async move {
+            post(
+                server,
+                "/o/token/",
+                Some((&client_id, &secret)),
+                &[
+                    ("grant_type", "password"),
+                    ("username", "dev"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await
+        }
+    };
+    assert_eq!(token(secret.clone()).await.status, StatusCode::OK);
+
+    // Rotation: new secret shown once, the old one refused.
+    let rotated = dev.post_form(&path, &[("action", "rotate")]).await;
+    assert_eq!(rotated.status, StatusCode::SEE_OTHER);
+    let page = dev.get(&path).await;
+    let new_secret = input_value(&page.body, "client_secret").expect("new secret shown");
+    assert_ne!(new_secret, secret);
+    assert_eq!(token(secret).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(token(new_secret.clone()).await.status, StatusCode::OK);
+
+    // Deletion needs the confirmation box; then the app and its tokens go.
+    let refused = dev.post_form(&path, &[("action", "delete")]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("Tick the box"));
+    assert!(server.count_rows("access_tokens").await > 0);
+    let deleted = dev
+        .post_form(&path, &[("action", "delete"), ("confirm", "yes")])
+        .await;
+    assert_eq!(deleted.location(), Some("/o/applications/"));
+    assert_eq!(server.count_rows("applications").await, 0);
+    assert_eq!(server.count_rows("access_tokens").await, 0);
+    assert_eq!(dev.get(&path).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_peoples_apps_are_not_found() {
+    let server = TestServer::start().await;
+    let dev = server.signed_up("dev", PASSWORD).await;
+    let (path, _, _) = register(&dev, "Mine").await;
+    let other = server.signed_up("mallory", PASSWORD).await;
+    assert_eq!(other.get(&path).await.status, StatusCode::NOT_FOUND);
+    for action in ["rotate", "edit", "try", "add_playground"] {
+        let r = other.post_form(&path, &[("action", action)]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{action}");
+    }
+    let r = other
+        .post_form(&path, &[("action", "delete"), ("confirm", "yes")])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(!other.get("/o/applications/").await.body.contains("Mine"));
+    assert_eq!(
+        other.get("/o/applications/999/").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        other.get("/o/applications/abc/").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(server.count_rows("applications").await, 1);
+    // A cross-site post is refused before anything else.
+    let forged = other
+        .post_raw(
+            &path,
+            &[("action", "delete"), ("confirm", "yes")],
+            Some("https://evil.example"),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_field_is_checked_and_kept_on_error() {
+    let server = TestServer::start().await;
+    let dev = server.signed_up("dev", PASSWORD).await;
+    // (fields changed, field refused, message shown)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        (vec![("name", "")], "name", "Enter a name."),
+        (
+            vec![("client_type", "secretive")],
+            "client_type",
+            "Choose confidential or public.",
+        ),
+        (
+            vec![("redirect_uris", "http://example.org/cb")],
+            "redirect_uris",
+            "http://example.org/cb",
+        ),
+        (
+            vec![("redirect_uris", "https://example.org/cb#frag")],
+            "redirect_uris",
+            "#frag",
+        ),
+        (
+            vec![("redirect_uris", "not a uri")],
+            "redirect_uris",
+            "not a uri",
+        ),
+        (
+            vec![("redirect_uris", "")],
+            "redirect_uris",
+            "needs at least one redirect URI",
+        ),
+        (
+            vec![("post_logout_redirect_uris", "http://example.org/after")],
+            "post_logout_redirect_uris",
+            "http://example.org/after",
+        ),
+        (
+            vec![("allowed_origins", "https://ok.example/path")],
+            "allowed_origins",
+            "https://ok.example/path",
+        ),
+        (
+            vec![("algorithm", "HS256")],
+            "algorithm",
+            "Choose RS256, ES256 or EdDSA.",
+        ),
+    ];
+    for (changes, field, message) in cases {
+        let mut fields = app_fields("Checked", "https://app.example.org/cb");
+        for (k, v) in &changes {
+            fields.retain(|(name, _)| name != k);
+            fields.push((k, v));
+        }
+        let page = dev.post_form("/o/applications/register/", &fields).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{field}: {changes:?}");
+        let error = format!("id=\"{field}-error\"");
+        let shown = page.body.contains(&error) || page.body.contains("field-error");
+        assert!(shown, "{field}: no error shown");
+        assert!(
+            page.body.contains(&message.replace('&', "&amp;")),
+            "{field}: {message} not in page"
+        );
+    }
+    // No grant type at all; a public app with client credentials.
+    let mut fields = app_fields("Checked", "https://app.example.org/cb");
+    fields.retain(|(k, _)| *k != "grant_types");
+    let page = dev.post_form("/o/applications/register/", &fields).await;
+    assert!(page.body.contains("Choose at least one grant type."));
+    let mut fields = app_fields("Checked", "https://app.example.org/cb");
+    fields.retain(|(k, _)| *k != "client_type");
+    fields.push(("client_type", "public"));
+    fields.push(("grant_types", "client_credentials"));
+    let page = dev.post_form("/o/applications/register/", &fields).await;
+    assert!(page
+        .body
+        .contains("Public clients cannot use client credentials"));
+    // What was typed is kept.
+    assert!(page.body.contains("https://app.example.org/cb"));
+    assert_eq!(server.count_rows("applications").await, 0);
+
+    // Names may repeat (even for one owner): the client id tells apps apart.
+    register(&dev, "Twin").await;
+    register(&dev, "Twin").await;
+    assert_eq!(server.count_rows("applications").await, 2);
+
+    // Skip consent is for staff only: ignored for others.
+    let mut fields = app_fields("Sneaky", "https://app.example.org/cb");
+    fields.push(("skip_consent", "on"));
+    let done = dev.post_form("/o/applications/register/", &fields).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        server
+            .scalar("SELECT COUNT(*) FROM applications WHERE skip_consent = 1")
+            .await,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_are_saved_and_checked() {
+    let server = TestServer::start().await;
+    let dev = server.signed_up("dev", PASSWORD).await;
+    let (path, client_id, _) = register(&dev, "Before").await;
+    let mut fields = app_fields("After", "https://new.example.org/cb");
+    fields.push(("action", "edit"));
+    fields.push(("allowed_origins", "https://new.example.org"));
+    let saved = dev.post_form(&path, &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let page = dev.get(&path).await;
+    assert!(page.body.contains("After") && page.body.contains("https://new.example.org/cb"));
+    let app = server
+        .state
+        .oauth
+        .store()
+        .application_by_client_id(&client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(app.allowed_origins, vec!["https://new.example.org"]);
+    assert!(server
+        .state
+        .oauth
+        .store()
+        .origin_allowed("https://new.example.org")
+        .await
+        .unwrap());
+
+    let mut bad = app_fields("After", "javascript:alert(1)");
+    bad.push(("action", "edit"));
+    let refused = dev.post_form(&path, &bad).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("Nothing was saved"));
+    let app = server
+        .state
+        .oauth
+        .store()
+        .application_by_client_id(&client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(app.redirect_uris, vec!["https://new.example.org/cb"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_an_authorized_app_ends_its_tokens() {
+    let server = TestServer::start().await;
+    let (id, secret) = server
+        .register(|f| {
+            f.name = "Notebook";
+            f.grant_types = vec!["password", "refresh_token"];
+        })
+        .await;
+    let secret = secret.unwrap();
+    let user = server.signed_up("ada", PASSWORD).await;
+    let tokens = post(
+        &server,
+        "/o/token/",
+        Some((&id, &secret)),
+        &[
+            ("grant_type", "password"),
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("scope", "read"),
+        ],
+    )
+    .await;
+    let access = tokens.json["access_token"].as_str().unwrap().to_owned();
+    let page = user.get("/o/authorized_tokens/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Notebook"));
+    assert!(page.body.contains("Read your account details"));
+    assert!(page.body.contains("Last used: ") && !page.body.contains("not recently"));
+
+    // Someone else revoking it changes nothing for ada.
+    let app_id = server
+        .scalar(&format!(
+            "SELECT id FROM applications WHERE client_id = '{id}'"
+        ))
+        .await
+        .to_string();
+    let other = server.signed_up("grace", PASSWORD).await;
+    other
+        .post_form("/o/authorized_tokens/", &[("app_id", &app_id)])
+        .await;
+    let active = post(
+        &server,
+        "/o/introspect/",
+        Some((&id, &secret)),
+        &[("token", &access)],
+    )
+    .await;
+    assert_eq!(active.json["active"], true);
+
+    let revoked = user
+        .post_form("/o/authorized_tokens/", &[("app_id", &app_id)])
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert!(revoked.location().unwrap().contains("revoked=Notebook"));
+    let inactive = post(
+        &server,
+        "/o/introspect/",
+        Some((&id, &secret)),
+        &[("token", &access)],
+    )
+    .await;
+    assert_eq!(inactive.json["active"], false);
+    assert_eq!(server.count_rows("refresh_tokens").await, 0);
+    assert_eq!(server.count_rows("grants").await, 0);
+    assert!(!user
+        .get("/o/authorized_tokens/")
+        .await
+        .body
+        .contains("Notebook"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_deactivate_accounts_whose_tokens_stop_at_once() {
+    let server = TestServer::start().await;
+    let admin = server.signed_up("boss", PASSWORD).await;
+    server
+        .execute("UPDATE users SET is_staff = 1 WHERE username = 'boss'")
+        .await;
+    let user = server.signed_up("ada", PASSWORD).await;
+    let (id, secret) = server.register(|f| f.grant_types = vec!["password"]).await;
+    let secret = secret.unwrap();
+    let tokens = post(
+        &server,
+        "/o/token/",
+        Some((&id, &secret)),
+        &[
+            ("grant_type", "password"),
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("scope", "read"),
+        ],
+    )
+    .await;
+    let access = tokens.json["access_token"].as_str().unwrap().to_owned();
+
+    // Not staff: the page does not exist.
+    assert_eq!(user.get("/admin/").await.status, StatusCode::NOT_FOUND);
+    let ada_id = server
+        .scalar("SELECT id FROM users WHERE username = 'ada'")
+        .await
+        .to_string();
+    let r = user
+        .post_form("/admin/", &[("user_id", &ada_id), ("action", "deactivate")])
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    let page = admin.get("/admin/?q=AD").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("data-username=\"ada\""));
+    assert!(
+        !page.body.contains("data-username=\"boss\""),
+        "search filters"
+    );
+    let done = admin
+        .post_form(
+            "/admin/",
+            &[("user_id", &ada_id), ("action", "deactivate"), ("q", "ad")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let profile = reqwest::Client::new()
+        .get(server.url("/profile/"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(profile.status(), StatusCode::UNAUTHORIZED);
+    assert!(!user.is_signed_in().await);
+    assert_eq!(
+        server.browser().sign_in("ada", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Reactivated: the account signs in again.
+    admin
+        .post_form("/admin/", &[("user_id", &ada_id), ("action", "activate")])
+        .await;
+    assert_eq!(
+        server.browser().sign_in("ada", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // Staff cannot lock themselves out.
+    let boss_id = server
+        .scalar("SELECT id FROM users WHERE username = 'boss'")
+        .await
+        .to_string();
+    let r = admin
+        .post_form(
+            "/admin/",
+            &[("user_id", &boss_id), ("action", "deactivate")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("cannot deactivate your own account"));
+}
