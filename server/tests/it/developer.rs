@@ -255,7 +255,7 @@ async fn every_field_is_checked_and_kept_on_error() {
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     assert_eq!(
         server
-            .scalar("SELECT COUNT(*) FROM applications WHERE skip_consent = 1")
+            .scalar("SELECT COUNT(*) FROM applications WHERE skip_consent")
             .await,
         0
     );
@@ -383,7 +383,7 @@ async fn staff_deactivate_accounts_whose_tokens_stop_at_once() {
     let server = TestServer::start().await;
     let admin = server.signed_up("boss", PASSWORD).await;
     server
-        .execute("UPDATE users SET is_staff = 1 WHERE username = 'boss'")
+        .execute("UPDATE users SET is_staff = TRUE WHERE username = 'boss'")
         .await;
     let user = server.signed_up("ada", PASSWORD).await;
     let (id, secret) = server.register(|f| f.grant_types = vec!["password"]).await;

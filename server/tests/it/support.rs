@@ -11,13 +11,129 @@ use serde_json::Value;
 pub struct TestServer {
     pub base: String,
     pub state: gatehouse_server::state::AppState,
-    _dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
+    // Dropped after the server (fields drop in order).
+    _db: TestDb,
+    _dir: tempfile::TempDir,
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// The PostgreSQL server the HTTP tests use instead of SQLite, from
+/// `TEST_POSTGRES_URL` (`postgres://USER@HOST:PORT`), if set.
+pub fn postgres_server() -> Option<String> {
+    std::env::var("TEST_POSTGRES_URL")
+        .ok()
+        .map(|s| s.trim_end_matches('/').to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+/// A database of its own for one test: a SQLite file in `dir`, or a fresh
+/// database on the PostgreSQL test server, dropped afterwards.
+pub struct TestDb {
+    pub url: String,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn fresh(dir: &std::path::Path) -> TestDb {
+        let Some(server) = postgres_server() else {
+            return TestDb {
+                url: format!("sqlite://{}/gatehouse.db", dir.display()),
+                postgres: None,
+            };
+        };
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "gh_it_{}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            rand::random::<u32>()
+        );
+        let admin = sqlx::PgPool::connect(&format!("{server}/postgres"))
+            .await
+            .expect("connect to the PostgreSQL test server");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .expect("create a test database");
+        admin.close().await;
+        TestDb {
+            url: format!("{server}/{name}"),
+            postgres: Some((server, name)),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((server, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime: use a thread with its own.
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                if let Ok(admin) = sqlx::PgPool::connect(&format!("{server}/postgres")).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&admin)
+                        .await;
+                    admin.close().await;
+                }
+            });
+        });
+        let _ = done.join();
+    }
+}
+
+/// The one integer `sql` returns from the database at `url`.
+pub async fn scalar_at(url: &str, sql: &str) -> i64 {
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.expect("open db");
+        let n: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&pool)
+            .await
+            .expect("scalar");
+        pool.close().await;
+        n
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.expect("open db");
+        let n: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&pool)
+            .await
+            .expect("scalar");
+        pool.close().await;
+        n
+    }
+}
+
+/// Runs one statement on the database at `url`.
+pub async fn execute_at(url: &str, sql: &str) -> u64 {
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.expect("open db");
+        let n = sqlx::query(sql)
+            .execute(&pool)
+            .await
+            .expect("execute")
+            .rows_affected();
+        pool.close().await;
+        n
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.expect("open db");
+        let n = sqlx::query(sql)
+            .execute(&pool)
+            .await
+            .expect("execute")
+            .rows_affected();
+        pool.close().await;
+        n
     }
 }
 
@@ -32,10 +148,11 @@ impl TestServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().unwrap();
+        let db = TestDb::fresh(dir.path()).await;
         let mut config = Config {
             bind: addr,
             public_url: format!("http://{addr}"),
-            database_url: format!("sqlite://{}/gatehouse.db", dir.path().display()),
+            database_url: db.url.clone(),
             ..Config::default()
         };
         adjust(&mut config);
@@ -52,8 +169,9 @@ impl TestServer {
         Self {
             base: format!("http://{addr}"),
             state: shared,
-            _dir: dir,
             task,
+            _db: db,
+            _dir: dir,
         }
     }
 
@@ -86,15 +204,7 @@ impl TestServer {
     /// Runs one SQL statement on the server's database directly (tests use
     /// it to move stored times into the past instead of sleeping).
     pub async fn execute(&self, sql: &str) -> u64 {
-        let url = format!("sqlite://{}/gatehouse.db", self._dir.path().display());
-        let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
-        let n = sqlx::query(sql)
-            .execute(&pool)
-            .await
-            .expect("execute")
-            .rows_affected();
-        pool.close().await;
-        n
+        execute_at(&self.state.config.database_url, sql).await
     }
 
     /// Rows in a table of the server's database, read directly.
@@ -104,14 +214,7 @@ impl TestServer {
 
     /// The one integer a query returns, read directly from the database.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        let url = format!("sqlite://{}/gatehouse.db", self._dir.path().display());
-        let pool = sqlx::SqlitePool::connect(&url).await.expect("open db");
-        let n: i64 = sqlx::query_scalar(sql)
-            .fetch_one(&pool)
-            .await
-            .expect("scalar");
-        pool.close().await;
-        n
+        scalar_at(&self.state.config.database_url, sql).await
     }
 
     pub fn url(&self, path: &str) -> String {
