@@ -10,6 +10,7 @@ mod device;
 mod interop;
 mod oauth;
 mod oidc;
+mod replicas;
 mod sessions;
 mod support;
 mod throttling;
