@@ -12,4 +12,6 @@ export const binary = process.env.E2E_BINARY ?? path.join(targetDir, 'debug', 'g
 export const deviceLogin = process.env.E2E_DEVICE_LOGIN ?? path.join(targetDir, 'debug', 'examples', 'device_login');
 export const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.join(root, 'target', 'site');
 export const dbDir = path.join(root, 'target', 'e2e');
-export const databaseUrl = `sqlite://${dbDir}/e2e.db`;
+// E2E_DATABASE_URL runs the suite on another database (scripts/test uses
+// it for a fresh PostgreSQL database); by default a fresh SQLite file.
+export const databaseUrl = process.env.E2E_DATABASE_URL ?? `sqlite://${dbDir}/e2e.db`;
