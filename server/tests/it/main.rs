@@ -5,6 +5,7 @@ mod accounts;
 mod api;
 mod cli;
 mod csrf;
+mod database;
 mod developer;
 mod device;
 mod interop;
