@@ -300,7 +300,9 @@ impl AccountService {
         now: i64,
     ) -> Result<User, SignInError> {
         let login = login.trim();
-        let user = if login.is_empty() || login.len() > 254 {
+        // A login with a control character cannot name an account (and
+        // some databases cannot even compare one): treat it as unknown.
+        let user = if login.is_empty() || login.len() > 254 || login.chars().any(char::is_control) {
             None
         } else {
             self.store.user_by_login(login).await?

@@ -37,6 +37,12 @@ impl Params {
             };
             let name = decode(name)?;
             let value = decode(value)?;
+            // No protocol value holds a NUL, and some databases cannot store one.
+            if name.contains('\0') || value.contains('\0') {
+                return Err(OAuthError::invalid_request(
+                    "parameters cannot contain NUL characters",
+                ));
+            }
             if value.len() > MAX_VALUE_LEN {
                 return Err(OAuthError::invalid_request(format!(
                     "the {} parameter is too long",
@@ -118,6 +124,14 @@ fn printable(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nul_characters_are_refused() {
+        for input in ["client_id=a%00b", "state=%00", "a%00=1"] {
+            let e = Params::parse(input.as_bytes()).unwrap_err();
+            assert_eq!(e.code, crate::oauth::ErrorCode::InvalidRequest, "{input}");
+        }
+    }
     use crate::oauth::ErrorCode;
 
     #[test]

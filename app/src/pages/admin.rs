@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::field::CsrfField;
+use crate::components::notice::Notice;
 use crate::paths::ADMIN;
 use crate::state::use_portal_state;
 
@@ -19,10 +20,12 @@ pub fn AdminPage() -> impl IntoView {
         .into_any();
     };
     let csrf = state.csrf_token.clone();
+    let refused = state.feedback.for_form("admin").message;
     view! {
         <Title text="Administration · Gatehouse" />
         <section class="card wide">
             <h1>"Accounts"</h1>
+            <Notice message=refused kind="error" />
             <form method="get" action=ADMIN class="search">
                 <label for="admin_q">"Search"</label>
                 <input id="admin_q" type="search" name="q" value=admin.query.clone() />

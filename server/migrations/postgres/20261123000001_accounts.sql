@@ -13,9 +13,11 @@ CREATE TABLE users (
     date_joined   BIGINT  NOT NULL,
     last_login    BIGINT
 );
--- "Ada" and "ada" are the same account name (SQLite: COLLATE NOCASE).
-CREATE UNIQUE INDEX users_username_key ON users (lower(username));
-CREATE UNIQUE INDEX users_email_key ON users (lower(email));
+-- "Ada" and "ada" are the same account name. Like SQLite's COLLATE NOCASE,
+-- only ASCII letters fold ("Émile" and "émile" stay two names): lower()
+-- under the "C" collation changes nothing else.
+CREATE UNIQUE INDEX users_username_key ON users (lower(username COLLATE "C"));
+CREATE UNIQUE INDEX users_email_key ON users (lower(email COLLATE "C"));
 
 -- id_digest is SHA-256 of the cookie value; the value itself is never stored.
 CREATE TABLE sessions (

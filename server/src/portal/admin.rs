@@ -35,7 +35,12 @@ async fn staff(state: &AppState, parts: Parts) -> Result<(Parts, CurrentSession)
 /// Loads the page's data into the request for rendering.
 async fn load(state: &AppState, parts: &mut Parts, query: &str) -> Result<(), Response> {
     let store = state.oauth.store();
-    let query: String = query.trim().chars().take(100).collect();
+    let query: String = query
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
     let users = store
         .search_users(&query, MAX_USERS)
         .await
@@ -132,6 +137,24 @@ pub async fn act(State(state): State<AppState>, req: Request) -> Response {
             message: Some("You cannot deactivate your own account.".into()),
             values: vec![],
             status: StatusCode::BAD_REQUEST,
+        };
+        return render::refused(&state, parts, refusal).await;
+    }
+    let target = match state.oauth.store().user_by_id(user_id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return render::see_other(app::paths::ADMIN, &[]),
+        Err(e) => return render::internal_error(e),
+    };
+    if target.is_superuser && !session.user.is_superuser {
+        if let Err(r) = load(&state, &mut parts, &form.q).await {
+            return r;
+        }
+        let refusal = Refusal {
+            form: "admin",
+            errors: FieldErrors::default(),
+            message: Some("Only a superuser can change a superuser's account.".into()),
+            values: vec![],
+            status: StatusCode::FORBIDDEN,
         };
         return render::refused(&state, parts, refusal).await;
     }

@@ -68,9 +68,12 @@ pub async fn revoke(State(state): State<AppState>, req: Request) -> Response {
     let Ok(app_id) = form.app_id.parse::<i64>() else {
         return render::bad_form();
     };
-    let name = match state.oauth.store().application_by_id(app_id).await {
-        Ok(Some(app)) => app.name,
-        Ok(None) => return render::see_other(app::paths::AUTHORIZED_TOKENS, &[]),
+    // Only apps this user granted: another app's name is not revealed.
+    let name = match state.oauth.user_grants(session.user.id).await {
+        Ok(grants) => match grants.into_iter().find(|g| g.application_id == app_id) {
+            Some(g) => g.app_name,
+            None => return render::see_other(app::paths::AUTHORIZED_TOKENS, &[]),
+        },
         Err(e) => return render::internal_error(e),
     };
     match state.oauth.revoke_grant(session.user.id, app_id).await {

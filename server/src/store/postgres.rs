@@ -1,7 +1,7 @@
 //! The PostgreSQL backend: what several replicas share. The same
 //! queries as the SQLite backend in PostgreSQL's dialect (numbered
-//! placeholders, BOOLEAN columns, case-insensitive uniqueness through
-//! indexes on lower()); single-use claims are the same `UPDATE … WHERE
+//! placeholders, BOOLEAN columns, ASCII-case-insensitive uniqueness
+//! through indexes on lower() under the "C" collation); single-use claims are the same `UPDATE … WHERE
 //! <unused> RETURNING`, which PostgreSQL serialises on the row lock.
 
 use async_trait::async_trait;
@@ -128,7 +128,11 @@ impl AccountStore for PgStore {
         } else {
             "username"
         };
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower({column}) = lower($1)");
+        // The expression of the unique index (ASCII case folding, as SQLite's NOCASE).
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users \
+             WHERE lower({column} COLLATE \"C\") = lower($1 COLLATE \"C\")"
+        );
         let row = sqlx::query(&sql)
             .bind(login)
             .fetch_optional(&self.pool)
@@ -183,9 +187,9 @@ impl AccountStore for PgStore {
         // strpos() rather than LIKE: `%` and `_` typed in a search are literal.
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users \
-             WHERE $1 = '' OR strpos(lower(username), lower($1)) > 0 \
-                OR strpos(lower(email), lower($1)) > 0 \
-             ORDER BY lower(username) LIMIT $2"
+             WHERE $1 = '' OR strpos(lower(username COLLATE \"C\"), lower($1 COLLATE \"C\")) > 0 \
+                OR strpos(lower(email COLLATE \"C\"), lower($1 COLLATE \"C\")) > 0 \
+             ORDER BY lower(username COLLATE \"C\") LIMIT $2"
         );
         let rows = sqlx::query(&sql)
             .bind(query)

@@ -206,6 +206,11 @@ async fn sign_up_errors_name_their_fields() {
             .await;
     assert_api_error(&r, StatusCode::BAD_REQUEST, "validation_failed");
     assert_eq!(r.json["fields"]["username"], "That username is taken.");
+    // Only ASCII letters fold, on SQLite and PostgreSQL alike.
+    for (name, email) in [("Émile", "e1@example.org"), ("émile", "e2@example.org")] {
+        let r = post_json(json!({"username": name, "email": email, "password": PASSWORD})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{name}: {}", r.json);
+    }
     let r =
         post_json(json!({"username": "", "email": "b@example.org", "password": PASSWORD})).await;
     assert_api_error(&r, StatusCode::BAD_REQUEST, "validation_failed");
@@ -247,8 +252,8 @@ async fn sign_up_errors_name_their_fields() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
-    // Only the first account exists.
-    assert_eq!(server.count_rows("users").await, 1);
+    // Only the accounts created above exist.
+    assert_eq!(server.count_rows("users").await, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

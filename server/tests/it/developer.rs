@@ -460,5 +460,29 @@ async fn staff_deactivate_accounts_whose_tokens_stop_at_once() {
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body.contains("cannot deactivate your own account"));
+    // Staff who are not superusers cannot change a superuser's account.
+    server.signed_up("root", PASSWORD).await;
+    server
+        .execute("UPDATE users SET is_staff = TRUE, is_superuser = TRUE WHERE username = 'root'")
+        .await;
+    let root_id = server
+        .scalar("SELECT id FROM users WHERE username = 'root'")
+        .await
+        .to_string();
+    let refused = admin
+        .post_form(
+            "/admin/",
+            &[("user_id", &root_id), ("action", "deactivate")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        server
+            .scalar("SELECT COUNT(*) FROM users WHERE username = 'root' AND is_active")
+            .await,
+        1
+    );
+    // Shown on the page itself (not only in the state embedded in its head).
+    let page = &r.body[r.body.find("<main").expect("page")..];
+    assert!(page.contains("You cannot deactivate your own account."));
 }

@@ -325,3 +325,67 @@ async fn device_authorization_checks_the_client_and_scope() {
         .unwrap()
         .contains(&Value::from(GRANT)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_guesses_gets_no_more_than_the_free_tries() {
+    let server = TestServer::start().await;
+    let browser = server.signed_up("ada", PASSWORD).await;
+    // Prime the CSRF cookie once, then fire 20 wrong codes at the same time.
+    let token = crate::support::csrf_token(&browser.get("/accounts/login/").await.body);
+    let mut handles = Vec::new();
+    for i in 0..20 {
+        let request = browser
+            .client
+            .post(format!("{}/device/", browser.base))
+            .header("origin", browser.base.clone())
+            .form(&[
+                ("csrf_token", token.clone()),
+                (
+                    "user_code",
+                    format!("BBBB-BBB{}", ["C", "D", "F", "G"][i % 4]),
+                ),
+            ]);
+        handles.push(tokio::spawn(async move {
+            request.send().await.unwrap().status()
+        }));
+    }
+    let mut looked_up = 0;
+    for h in handles {
+        match h.await.unwrap() {
+            StatusCode::BAD_REQUEST => looked_up += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(looked_up <= 5, "{looked_up} guesses were looked up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_elsewhere_never_locks_out_a_person_with_the_right_code() {
+    let server = TestServer::start().await;
+    let client_id = device_app(&server).await;
+    let code = start(&server, &client_id, "read").await.json["user_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The server-wide counter is far past its limit (guessing elsewhere).
+    server
+        .execute(&format!(
+            "INSERT INTO login_failures (throttle_key, failures, last_failure_at) \
+             VALUES ('device:global', 100000, {})",
+            gatehouse_server::portal::now()
+        ))
+        .await;
+    let honest = server.signed_up("ada", PASSWORD).await;
+    assert_eq!(enter(&honest, &code).await.status, StatusCode::OK);
+    // A session that has just guessed wrong is held back by it.
+    let guesser = server.signed_up("mallory", PASSWORD).await;
+    assert_eq!(
+        enter(&guesser, "BBBB-BBBB").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        enter(&guesser, &code).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}

@@ -38,7 +38,24 @@ pub enum DeviceEntryError {
     Internal(#[from] StoreError),
 }
 
-/// The throttle counters a code entry is charged to, with their policies.
+/// The address a throttle counts: IPv4 as is, IPv6 by its /64 (one
+/// subscriber's network, which its owner can rotate through freely).
+fn address_key(client_addr: &str) -> String {
+    match client_addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map(|v4| v4.to_string())
+            .unwrap_or_default(),
+        _ => client_addr.to_owned(),
+    }
+}
+
+/// The throttle counters a code entry is charged to, with their policies:
+/// this session, this address, and the whole server (last).
 fn entry_keys(session_key: &str, client_addr: &str) -> [(String, Policy); 3] {
     [
         (
@@ -46,7 +63,7 @@ fn entry_keys(session_key: &str, client_addr: &str) -> [(String, Policy); 3] {
             Policy::DEVICE_SESSION,
         ),
         (
-            format!("device:address:{client_addr}"),
+            format!("device:address:{}", address_key(client_addr)),
             Policy::DEVICE_ADDRESS,
         ),
         ("device:global".to_owned(), Policy::DEVICE_GLOBAL),
@@ -116,9 +133,15 @@ impl OAuthService {
         Err(OAuthError::server_error())
     }
 
-    /// Finds the pending authorization a person's typed code names. Wrong
-    /// codes are counted per session, per address and server-wide, and
-    /// refused for a while once any count is past its free tries.
+    /// Finds the pending authorization a person's typed code names.
+    ///
+    /// Wrong codes are counted per session, per address and server-wide.
+    /// Each entry is counted before the lookup and given back when the code
+    /// was right, so a burst of simultaneous guesses cannot all pass one
+    /// check: past its free tries, a counter lets one of them through per
+    /// backoff period. The server-wide counter only holds back sessions and
+    /// addresses that have themselves failed lately, so guessing elsewhere
+    /// never locks out a person typing the code their device shows.
     pub async fn find_device(
         &self,
         typed: &str,
@@ -128,17 +151,42 @@ impl OAuthService {
     ) -> Result<PendingDevice, DeviceEntryError> {
         let keys = entry_keys(session_key, client_addr);
         let names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
-        let counts = self.store.failure_counts(&names).await?;
-        let wait = counts
+        let before = self.store.failure_counts(&names).await?;
+        let count_of = |key: &str| before.iter().find(|(k, _)| k == key).map(|(_, c)| *c);
+        let failed_lately = keys[..2].iter().any(|(key, policy)| {
+            count_of(key)
+                .is_some_and(|c| c.failures > 0 && now - c.last_failure_at < policy.reset_after)
+        });
+        // Which counters apply to this entry.
+        let applies = |i: usize| i < 2 || failed_lately;
+        let wait = keys
             .iter()
-            .filter_map(|(key, count)| {
-                let (_, policy) = keys.iter().find(|(k, _)| k == key)?;
-                Some(policy.wait(Some(*count), now))
-            })
+            .enumerate()
+            .filter(|(i, _)| applies(*i))
+            .map(|(_, (key, policy))| policy.wait(count_of(key), now))
             .max()
             .unwrap_or(0);
         if wait > 0 {
             return Err(DeviceEntryError::Throttled(wait));
+        }
+        // Count this entry now; a counter that grew by more than this one
+        // entry was raced by others, and past the free tries only the first
+        // of them goes on.
+        let mut raced = 0;
+        for (i, (key, policy)) in keys.iter().enumerate() {
+            let after = self
+                .store
+                .record_failure(key, now, policy.reset_after)
+                .await?;
+            let expected = count_of(key)
+                .filter(|c| now - c.last_failure_at < policy.reset_after)
+                .map_or(1, |c| c.failures + 1);
+            if applies(i) && after.failures > expected && after.failures > policy.free_failures {
+                raced = raced.max(policy.base_delay);
+            }
+        }
+        if raced > 0 {
+            return Err(DeviceEntryError::Throttled(raced));
         }
         let found = match normalize_user_code(typed) {
             Some(code) => {
@@ -158,22 +206,19 @@ impl OAuthService {
             }
             None => None,
         };
-        match found {
-            Some((app, record, code)) => Ok(PendingDevice {
-                app,
-                scopes: record.scopes,
-                display_code: format_user_code(&code),
-                user_code: code,
-            }),
-            None => {
-                for (key, policy) in &keys {
-                    self.store
-                        .record_failure(key, now, policy.reset_after)
-                        .await?;
-                }
-                Err(DeviceEntryError::Invalid)
-            }
+        let Some((app, record, code)) = found else {
+            return Err(DeviceEntryError::Invalid);
+        };
+        // The right code: this entry was no failure.
+        for (key, _) in &keys {
+            self.store.forgive_failure(key).await?;
         }
+        Ok(PendingDevice {
+            app,
+            scopes: record.scopes,
+            display_code: format_user_code(&code),
+            user_code: code,
+        })
     }
 
     /// Records the person's decision on a code [`find_device`] accepted:
@@ -286,5 +331,25 @@ impl OAuthService {
                 Err(invalid())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_key;
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64() {
+        assert_eq!(address_key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(
+            address_key("2001:db8:1:2:aaaa::1"),
+            address_key("2001:db8:1:2:ffff:1:2:3")
+        );
+        assert_ne!(
+            address_key("2001:db8:1:2::1"),
+            address_key("2001:db8:1:3::1")
+        );
+        assert_eq!(address_key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(address_key("unknown"), "unknown");
     }
 }

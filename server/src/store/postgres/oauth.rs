@@ -372,30 +372,36 @@ impl OAuthStore for PgStore {
         scopes: ScopeSet,
         now: i64,
     ) -> Result<(), StoreError> {
-        // Read and widen in one transaction so concurrent grants add up.
+        // Make sure the row exists, then widen it under its row lock, so
+        // concurrent grants (on any replica) add up instead of overwriting.
         let mut tx = self.pool.begin().await.map_err(err)?;
-        let before: Option<String> = sqlx::query_scalar(
-            "UPDATE grants SET updated_at = $1 WHERE user_id = $2 AND application_id = $3 RETURNING scopes",
-        )
-        .bind(now)
-        .bind(user_id)
-        .bind(application_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(err)?;
-        let scopes = before
-            .map(|b| ScopeSet::from_stored(&b).union(scopes))
-            .unwrap_or(scopes);
         sqlx::query(
             "INSERT INTO grants (user_id, application_id, scopes, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (user_id, application_id) DO UPDATE SET scopes = excluded.scopes",
+             VALUES ($1, $2, '', $3, $3) ON CONFLICT (user_id, application_id) DO NOTHING",
         )
         .bind(user_id)
         .bind(application_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        let before: String = sqlx::query_scalar(
+            "SELECT scopes FROM grants WHERE user_id = $1 AND application_id = $2 FOR UPDATE",
+        )
+        .bind(user_id)
+        .bind(application_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(err)?;
+        let scopes = ScopeSet::from_stored(&before).union(scopes);
+        sqlx::query(
+            "UPDATE grants SET scopes = $1, updated_at = $2 \
+             WHERE user_id = $3 AND application_id = $4",
+        )
         .bind(scopes.to_string())
         .bind(now)
-        .bind(now)
+        .bind(user_id)
+        .bind(application_id)
         .execute(&mut *tx)
         .await
         .map_err(err)?;
