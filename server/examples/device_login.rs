@@ -27,7 +27,7 @@ struct Args {
     /// Gatehouse's public URL (the issuer), e.g. https://id.example.org
     #[arg(long)]
     issuer: String,
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     client_id: String,
     /// For confidential apps; better given through the environment.
     #[arg(long, env = "GATEHOUSE_CLIENT_SECRET", hide_env_values = true)]

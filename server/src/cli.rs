@@ -85,6 +85,7 @@ pub enum AppCommand {
 #[derive(Debug, Args)]
 pub struct AppRef {
     /// The application's client id.
+    #[arg(allow_hyphen_values = true)]
     pub client_id: String,
     /// Print the result as JSON.
     #[arg(long)]
@@ -123,7 +124,7 @@ pub struct AppCreateArgs {
     #[arg(long, default_value = "RS256")]
     pub algorithm: String,
     /// Use this client id instead of a generated one.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub client_id: Option<String>,
     /// Use this client secret instead of a generated one.
     #[arg(long)]

@@ -49,6 +49,17 @@ pub fn default_scopes() -> ScopeSet {
 /// reach of guessing even though it is stored with a fast hash.
 pub const MIN_SECRET_LEN: usize = 32;
 
+/// A fresh client id: 24 base64url characters (144 bits), never starting
+/// with `-`, which command lines would take for an option.
+fn generated_client_id() -> String {
+    loop {
+        let id = Secret::generate().expose()[..24].to_owned();
+        if !id.starts_with('-') {
+            return id;
+        }
+    }
+}
+
 /// Checks a registration. On success returns the app to store (id 0) and,
 /// for a confidential app, its secret in clear — to be shown once.
 pub fn validate(
@@ -158,7 +169,7 @@ pub fn validate(
             }
             id.to_owned()
         }
-        None => Secret::generate().expose()[..24].to_owned(),
+        None => generated_client_id(),
     };
     let secret = match (client_type, form.client_secret) {
         (Some(ClientType::Public), Some(_)) => {
@@ -238,6 +249,15 @@ mod tests {
         assert_eq!(app.client_id.len(), 24);
         assert_eq!(app.scopes, default_scopes());
         assert_eq!(app.created_at, 5);
+    }
+
+    #[test]
+    fn generated_client_ids_never_look_like_options() {
+        for _ in 0..2000 {
+            let id = generated_client_id();
+            assert_eq!(id.len(), 24);
+            assert!(!id.starts_with('-'), "{id}");
+        }
     }
 
     #[test]

@@ -663,3 +663,34 @@ async fn signing_keys_are_encrypted_at_rest_when_a_key_is_configured() {
     pool.close().await;
     assert_eq!(unsealed, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_ids_starting_with_a_dash_are_not_taken_for_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/cli.db", dir.path().display());
+    let created = gatehouse(
+        &db,
+        &[
+            "app",
+            "create",
+            "--name",
+            "Dashing",
+            "--client-type",
+            "public",
+            "--grant-types",
+            "device_code",
+            "--client-id",
+            "-dashing-tool",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    let shown = gatehouse(&db, &["app", "show", "-dashing-tool", "--json"], "");
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(
+        shown.stdout.contains("\"client_id\":\"-dashing-tool\""),
+        "{}",
+        shown.stdout
+    );
+}
