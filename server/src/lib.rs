@@ -4,6 +4,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod metrics;
 pub mod oauth;
 pub mod portal;
 pub mod state;
@@ -94,6 +95,7 @@ pub async fn build_state(
         metadata: metadata.into(),
         sealer,
         accounts,
+        metrics: Default::default(),
     })
 }
 
@@ -141,10 +143,15 @@ pub fn build_router(state: AppState) -> Router {
     };
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::serve))
         .merge(oauth::routes(state.clone()))
         .merge(api::routes())
         .merge(portal)
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::count,
+        ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

@@ -19,4 +19,6 @@ pub struct AppState {
     pub sealer: gatehouse::oidc::sealing::Sealer,
     /// RFC 8414 metadata, serialised once at start.
     pub metadata: Arc<str>,
+    /// Request counts for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }

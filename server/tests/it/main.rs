@@ -9,6 +9,7 @@ mod database;
 mod developer;
 mod device;
 mod interop;
+mod metrics;
 mod oauth;
 mod oidc;
 mod replicas;
