@@ -1,0 +1,35 @@
+import { test, expect } from '@playwright/test';
+import { gatehouse, settle, signIn, uniqueUser } from './helpers';
+
+// Every page that renders server-loaded data hydrates without a console
+// error or warning (a hydration mismatch shows up as one) and without a
+// failed resource load.
+
+test('the portal pages hydrate without console errors', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name !== 'hydrated', 'hydration only happens with JavaScript');
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()} at ${m.location().url}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  const staff = uniqueUser(testInfo, 'hydr');
+  gatehouse(['createsuperuser', '--username', staff.username, '--email', staff.email, '--password-stdin'], `${staff.password}\n`);
+  await signIn(page, testInfo, staff.username, staff.password);
+  await expect(page).toHaveURL(/\/accounts\/profile\/$/);
+  await settle(page, testInfo);
+  for (const path of ['/', '/device/', '/o/applications/', '/o/applications/register/', '/o/authorized_tokens/', '/admin/']) {
+    await page.goto(path);
+    await settle(page, testInfo);
+  }
+  await page.goto('/o/applications/register/');
+  await settle(page, testInfo);
+  await page.getByLabel('Name', { exact: true }).fill('Hydration check');
+  await page.getByLabel('Redirect URIs', { exact: true }).fill('https://app.example.org/cb');
+  await page.getByRole('button', { name: 'Register' }).click();
+  await expect(page).toHaveURL(/\/o\/applications\/\d+\/$/);
+  await settle(page, testInfo);
+  await page.getByRole('button', { name: 'Build authorization URL' }).click();
+  await settle(page, testInfo);
+  await expect(page.getByRole('link', { name: 'Open the authorization URL' })).toBeVisible();
+  expect(problems).toEqual([]);
+});
