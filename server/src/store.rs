@@ -2,6 +2,7 @@
 //! its own module; the rest of the server only holds an `Arc<dyn Store>`.
 
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 use std::sync::Arc;

@@ -303,16 +303,38 @@ async fn app_page(
     try_it: Option<app::state::TryItView>,
     status: StatusCode,
 ) -> Response {
+    show_app(state, &mut parts, app, secret, try_it);
+    render::page(state, parts, status).await
+}
+
+/// Puts the app's page state into the request.
+fn show_app(
+    state: &AppState,
+    parts: &mut Parts,
+    app: &Application,
+    secret: Option<String>,
+    try_it: Option<app::state::TryItView>,
+) {
     let view = app::state::AppPage {
         app: app_view(app, None),
         secret,
         try_it,
         playground_uri: playground_uri(state),
     };
-    if let Some(page) = portal(&mut parts) {
+    if let Some(page) = portal(parts) {
         page.app = Some(view);
     }
-    render::page(state, parts, status).await
+}
+
+/// The app's page again with a refused form's feedback.
+async fn refused_on_app(
+    state: &AppState,
+    mut parts: Parts,
+    app: &Application,
+    refusal: Refusal<'_>,
+) -> Response {
+    show_app(state, &mut parts, app, None, None);
+    render::refused(state, parts, refusal).await
 }
 
 async fn not_found(state: &AppState, parts: Parts) -> Response {
@@ -361,7 +383,7 @@ fn flashed_cookie_clear(state: &AppState, parts: &Parts, app: &Application) -> O
 /// POST `/o/applications/<id>/`: `action` is edit, rotate, delete,
 /// add_playground or try.
 pub async fn act(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
-    let (mut parts, form) = match read_body(&state, req).await {
+    let (parts, form) = match read_body(&state, req).await {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -386,15 +408,6 @@ pub async fn act(State(state): State<AppState>, Path(id): Path<String>, req: Req
             let edited = match checked {
                 Ok((edited, _)) => edited,
                 Err(errors) => {
-                    let view = app::state::AppPage {
-                        app: app_view(&app, None),
-                        secret: None,
-                        try_it: None,
-                        playground_uri: playground_uri(&state),
-                    };
-                    if let Some(page) = portal(&mut parts) {
-                        page.app = Some(view);
-                    }
                     let refusal = Refusal {
                         form: "app",
                         errors,
@@ -402,7 +415,7 @@ pub async fn act(State(state): State<AppState>, Path(id): Path<String>, req: Req
                         values: form.values(),
                         status: StatusCode::BAD_REQUEST,
                     };
-                    return render::refused(&state, parts, refusal).await;
+                    return refused_on_app(&state, parts, &app, refusal).await;
                 }
             };
             let updated = Application {
@@ -454,16 +467,7 @@ pub async fn act(State(state): State<AppState>, Path(id): Path<String>, req: Req
                     values: vec![],
                     status: StatusCode::BAD_REQUEST,
                 };
-                let view = app::state::AppPage {
-                    app: app_view(&app, None),
-                    secret: None,
-                    try_it: None,
-                    playground_uri: playground_uri(&state),
-                };
-                if let Some(page) = portal(&mut parts) {
-                    page.app = Some(view);
-                }
-                return render::refused(&state, parts, refusal).await;
+                return refused_on_app(&state, parts, &app, refusal).await;
             }
             match state.oauth.delete_app(&app).await {
                 Ok(_) => {
@@ -488,7 +492,7 @@ async fn save(state: &AppState, app: &Application) -> Response {
 /// Builds an authorization request (code flow, PKCE S256) for one of the
 /// app's redirect URIs. The state and verifier are kept in a cookie for
 /// the playground callback, which finishes the exchange.
-async fn try_it(state: &AppState, mut parts: Parts, app: &Application, form: &AppForm) -> Response {
+async fn try_it(state: &AppState, parts: Parts, app: &Application, form: &AppForm) -> Response {
     let mut errors = FieldErrors::default();
     if !app.redirect_uris.contains(&form.redirect_uri) {
         errors.add("redirect_uri", "Choose one of the app's redirect URIs.");
@@ -509,15 +513,6 @@ async fn try_it(state: &AppState, mut parts: Parts, app: &Application, form: &Ap
         }
     };
     if !errors.is_empty() {
-        let view = app::state::AppPage {
-            app: app_view(app, None),
-            secret: None,
-            try_it: None,
-            playground_uri: playground_uri(state),
-        };
-        if let Some(page) = portal(&mut parts) {
-            page.app = Some(view);
-        }
         let refusal = Refusal {
             form: "try",
             errors,
@@ -525,7 +520,7 @@ async fn try_it(state: &AppState, mut parts: Parts, app: &Application, form: &Ap
             values: vec![("scope", form.scope.clone())],
             status: StatusCode::BAD_REQUEST,
         };
-        return render::refused(state, parts, refusal).await;
+        return refused_on_app(state, parts, app, refusal).await;
     }
     let request_state = Secret::generate().expose()[..22].to_owned();
     let verifier = Secret::generate().expose().to_owned();

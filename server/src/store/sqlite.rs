@@ -19,6 +19,7 @@ mod device;
 mod keys;
 mod oauth;
 
+use super::rows::user_from_row;
 use super::{OpenError, PoolSettings};
 
 #[derive(Clone)]
@@ -34,22 +35,6 @@ const USER_COLUMNS: &str = "id, username, email, first_name, last_name, password
 
 fn err(e: sqlx::Error) -> StoreError {
     StoreError::new(e)
-}
-
-fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<User, sqlx::Error> {
-    Ok(User {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        email: row.try_get("email")?,
-        first_name: row.try_get("first_name")?,
-        last_name: row.try_get("last_name")?,
-        password_hash: PasswordHash::from_stored(row.try_get("password_hash")?),
-        is_active: row.try_get("is_active")?,
-        is_staff: row.try_get("is_staff")?,
-        is_superuser: row.try_get("is_superuser")?,
-        date_joined: row.try_get("date_joined")?,
-        last_login: row.try_get("last_login")?,
-    })
 }
 
 /// Maps a unique-index violation to the field it concerns. The index names

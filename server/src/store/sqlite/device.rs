@@ -4,35 +4,16 @@
 //! many requests race.
 
 use gatehouse::oauth::device::DeviceStatus;
-use gatehouse::oauth::ScopeSet;
 use gatehouse::secret::SecretDigest;
 use gatehouse::store::{Claim, DevicePoll, DeviceRecord, IssuedTokens, StoreError};
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
+
+use crate::store::rows::device_from_row;
 
 use super::{err, SqliteStore};
 
 const COLUMNS: &str = "device_digest, user_code_digest, application_id, scopes, family, \
      created_at, expires_at, poll_interval, status, user_id, auth_time, too_fast";
-
-fn from_row(row: &SqliteRow) -> Result<DeviceRecord, sqlx::Error> {
-    let status: String = row.try_get("status")?;
-    Ok(DeviceRecord {
-        device_digest: SecretDigest::from_stored(row.try_get("device_digest")?),
-        user_code_digest: SecretDigest::from_stored(row.try_get("user_code_digest")?),
-        application_id: row.try_get("application_id")?,
-        scopes: ScopeSet::from_stored(row.try_get("scopes")?),
-        family: row.try_get("family")?,
-        created_at: row.try_get("created_at")?,
-        expires_at: row.try_get("expires_at")?,
-        interval: row.try_get("poll_interval")?,
-        status: DeviceStatus::parse(&status).ok_or_else(|| {
-            sqlx::Error::Decode(format!("device_codes.status: unknown value {status:?}").into())
-        })?,
-        user_id: row.try_get("user_id")?,
-        auth_time: row.try_get("auth_time")?,
-    })
-}
 
 impl SqliteStore {
     pub(super) async fn device_create(&self, r: &DeviceRecord) -> Result<bool, StoreError> {
@@ -72,7 +53,7 @@ impl SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(err)?;
-        row.as_ref().map(from_row).transpose().map_err(err)
+        row.as_ref().map(device_from_row).transpose().map_err(err)
     }
 
     pub(super) async fn device_decide(
@@ -123,7 +104,7 @@ impl SqliteStore {
         .map_err(err)?;
         row.map(|r| -> Result<DevicePoll, sqlx::Error> {
             Ok(DevicePoll {
-                record: from_row(&r)?,
+                record: device_from_row(&r)?,
                 too_fast: r.try_get("too_fast")?,
             })
         })

@@ -4,73 +4,23 @@
 //! serialise on SQLite's write lock and exactly one sees the row unused.
 
 use async_trait::async_trait;
-use gatehouse::oauth::client::{Application, ClientType, GrantType, SigningAlgorithm};
+use gatehouse::oauth::client::Application;
 use gatehouse::oauth::pkce;
 use gatehouse::oauth::ScopeSet;
 use gatehouse::secret::SecretDigest;
 use gatehouse::store::{
     ApplicationError, Claim, CodeRecord, DevicePoll, DeviceRecord, GrantRecord, IssuedTokens,
-    OAuthStore, StoreError, TokenLookup, TokenRecord,
+    OAuthStore, StoreError, TokenLookup,
 };
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
+
+use crate::store::rows::{app_from_row, token_from_row};
 
 use super::{err, SqliteStore};
 
 const APP_COLUMNS: &str = "id, client_id, secret_digest, name, client_type, grant_types, \
      redirect_uris, post_logout_redirect_uris, allowed_origins, scopes, skip_consent, \
      allow_plain_pkce, algorithm, owner_id, created_at";
-
-fn words(s: &str) -> Vec<String> {
-    s.split(' ')
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn app_from_row(row: &SqliteRow) -> Result<Application, sqlx::Error> {
-    let decode = |column: &str, what: &str| {
-        sqlx::Error::Decode(format!("applications.{column}: unknown value {what:?}").into())
-    };
-    let client_type: String = row.try_get("client_type")?;
-    let algorithm: String = row.try_get("algorithm")?;
-    let grant_types: String = row.try_get("grant_types")?;
-    Ok(Application {
-        id: row.try_get("id")?,
-        client_id: row.try_get("client_id")?,
-        secret_digest: row.try_get("secret_digest")?,
-        name: row.try_get("name")?,
-        client_type: ClientType::parse(&client_type)
-            .ok_or_else(|| decode("client_type", &client_type))?,
-        grant_types: grant_types
-            .split(' ')
-            .filter_map(GrantType::parse)
-            .collect(),
-        redirect_uris: words(row.try_get("redirect_uris")?),
-        post_logout_redirect_uris: words(row.try_get("post_logout_redirect_uris")?),
-        allowed_origins: words(row.try_get("allowed_origins")?),
-        scopes: ScopeSet::from_stored(row.try_get("scopes")?),
-        skip_consent: row.try_get("skip_consent")?,
-        allow_plain_pkce: row.try_get("allow_plain_pkce")?,
-        algorithm: SigningAlgorithm::parse(&algorithm)
-            .ok_or_else(|| decode("algorithm", &algorithm))?,
-        owner_id: row.try_get("owner_id")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
-fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, sqlx::Error> {
-    Ok(TokenRecord {
-        digest: SecretDigest::from_stored(row.try_get("digest")?),
-        application_id: row.try_get("application_id")?,
-        user_id: row.try_get("user_id")?,
-        scopes: ScopeSet::from_stored(row.try_get("scopes")?),
-        family: row.try_get("family")?,
-        created_at: row.try_get("created_at")?,
-        expires_at: row.try_get("expires_at")?,
-        auth_time: row.try_get("auth_time")?,
-    })
-}
 
 /// Stores issued tokens on `conn` (in the caller's transaction).
 pub(super) async fn insert_tokens(
