@@ -8,7 +8,7 @@ use crate::oauth::device::DeviceStatus;
 use crate::oauth::{pkce, ScopeSet};
 use crate::password::PasswordHash;
 use crate::secret::SecretDigest;
-use crate::throttle::FailureCount;
+use crate::throttle::{FailureCount, Policy};
 
 /// A storage failure the caller cannot fix: logged, shown as a generic error.
 #[derive(Debug, thiserror::Error)]
@@ -91,8 +91,8 @@ pub trait AccountStore: Send + Sync {
     /// every account when it is empty; by username, at most `limit`.
     async fn search_users(&self, query: &str, limit: i64) -> Result<Vec<User>, StoreError>;
     /// Activates or deactivates an account; false if it does not exist.
-    /// Its sessions and tokens stop working at once (every lookup requires
-    /// an active user).
+    /// Deactivating deletes its sessions, codes and tokens in the same
+    /// transaction, so a later reactivation starts clean.
     async fn set_user_active(&self, id: i64, active: bool) -> Result<bool, StoreError>;
     /// The usernames of these accounts (those that exist), in one query.
     async fn usernames(&self, ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError>;
@@ -137,10 +137,19 @@ pub trait ThrottleStore: Send + Sync {
         now: i64,
         reset_after: i64,
     ) -> Result<FailureCount, StoreError>;
+    /// Counts one attempt for `key` at `now` if `policy` lets it go ahead
+    /// (free tries left, or the backoff since the last one has passed), in
+    /// one atomic statement; None, and nothing counted, when it may not.
+    async fn reserve_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        policy: &Policy,
+    ) -> Result<Option<FailureCount>, StoreError>;
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
-    /// Takes one counted failure back (an attempt counted in advance that
-    /// turned out to succeed).
-    async fn forgive_failure(&self, key: &str) -> Result<(), StoreError>;
+    /// Takes `n` counted attempts back (attempts counted in advance that
+    /// turned out to succeed), never below zero.
+    async fn forgive_failures(&self, key: &str, n: u32) -> Result<(), StoreError>;
     /// Removes counters whose last failure is older than `before`.
     async fn delete_stale_failures(&self, before: i64) -> Result<u64, StoreError>;
 }
@@ -171,6 +180,10 @@ pub trait KeyStore: Send + Sync {
     /// Every key still signing or still published at `now`, oldest first.
     async fn signing_keys(&self, now: i64) -> Result<Vec<StoredKey>, StoreError>;
     async fn add_signing_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+    /// Every key stored unencrypted (kid and PKCS#8 DER), published or not.
+    async fn unsealed_signing_keys(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Replaces an unencrypted key by its sealed form, in place.
+    async fn seal_signing_key(&self, kid: &str, sealed: &[u8]) -> Result<(), StoreError>;
     /// Retires every signing key of `algorithm` except `keep`.
     async fn retire_signing_keys(
         &self,

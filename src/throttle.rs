@@ -6,6 +6,14 @@
 //! Backoff doubles after a few free failures and is capped, so an attacker
 //! who knows a username can slow its owner down for minutes, never lock
 //! them out for long. Counters are forgotten after a quiet period.
+//!
+//! Every place a secret is checked keeps one discipline ([`attempt`]): the
+//! attempt is reserved in storage, atomically and before the check, and
+//! given back when the secret was right. A burst of parallel guesses is
+//! therefore checked no more often than the free tries allow.
+
+#[cfg(feature = "server")]
+pub mod attempt;
 
 /// What a throttled key looks like in storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,20 +37,40 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Per account: five free tries, then 2 s, 4 s, … capped at 5 minutes.
-    pub const ACCOUNT: Policy = Policy {
+    /// Per account and client address together: the person at the
+    /// keyboard. Five free tries, then 2 s, 4 s, … capped at 5 minutes.
+    pub const PAIR: Policy = Policy {
         free_failures: 5,
         base_delay: 2,
         max_delay: 300,
         reset_after: 900,
     };
-    /// Per client address: more headroom (shared NATs, classrooms), then
-    /// 2 s, 4 s, … capped at 15 minutes.
-    pub const ADDRESS: Policy = Policy {
+    /// Per account, from anywhere: bounds guessing spread over many
+    /// addresses. Roomier than [`Policy::PAIR`], so one guesser (held back
+    /// by the pair counter after five tries) cannot keep the owner out.
+    pub const ACCOUNT: Policy = Policy {
         free_failures: 20,
+        base_delay: 2,
+        max_delay: 300,
+        reset_after: 900,
+    };
+    /// Per client address (IPv6 by /64): catches one address trying many
+    /// accounts or many passwords. A failure followed by the right password
+    /// from the same address is forgiven, so a crowd behind one NAT, each
+    /// mistyping once or twice, is not held back by the others' typos.
+    pub const ADDRESS: Policy = Policy {
+        free_failures: 50,
         base_delay: 2,
         max_delay: 900,
         reset_after: 3600,
+    };
+    /// Checks of the current password of a signed-in person (password
+    /// change, account deletion): a stolen session cannot brute-force it.
+    pub const CURRENT_PASSWORD: Policy = Policy {
+        free_failures: 5,
+        base_delay: 2,
+        max_delay: 300,
+        reset_after: 900,
     };
 
     /// Wrong device user codes per session (RFC 8628 §5.1): five free
@@ -70,9 +98,10 @@ impl Policy {
         max_delay: 60,
         reset_after: 600,
     };
-    /// Account API sign-ups per client address: 20 an hour, then 2 s,
-    /// 4 s, … capped at 15 minutes (each costs a password hash).
-    pub const API_SIGNUP: Policy = Policy {
+    /// Sign-ups per client address, in the portal and the account API
+    /// alike: 20 an hour, then 2 s, 4 s, … capped at 15 minutes (each
+    /// costs a password hash).
+    pub const SIGNUP: Policy = Policy {
         free_failures: 20,
         base_delay: 2,
         max_delay: 900,
@@ -94,11 +123,44 @@ impl Policy {
     }
 }
 
+/// The address a throttle counts: IPv4 as is, IPv6 by its /64 (one
+/// subscriber's network, which its owner can rotate through freely), an
+/// IPv4-mapped IPv6 address as the IPv4 address it is.
+pub fn address_group(client_addr: &str) -> String {
+    match client_addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => client_addr.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const P: Policy = Policy::ACCOUNT;
+    const P: Policy = Policy::PAIR;
+
+    #[test]
+    fn ipv6_is_grouped_by_64() {
+        assert_eq!(
+            address_group("2001:db8:1:2:aaaa::1"),
+            address_group("2001:db8:1:2:bbbb:cccc:dddd:eeee")
+        );
+        assert_eq!(address_group("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_ne!(
+            address_group("2001:db8:1:2::1"),
+            address_group("2001:db8:1:3::1")
+        );
+        assert_eq!(address_group("::ffff:192.0.2.4"), "192.0.2.4");
+        assert_eq!(address_group("192.0.2.4"), "192.0.2.4");
+        assert_eq!(address_group("unknown"), "unknown");
+    }
 
     fn count(failures: u32, at: i64) -> Option<FailureCount> {
         Some(FailureCount {

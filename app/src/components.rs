@@ -3,3 +3,4 @@
 pub mod field;
 pub mod header;
 pub mod notice;
+pub mod title;

@@ -13,11 +13,12 @@ pub mod paths;
 pub mod state;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::header::Header;
+use components::title::PageTitle;
 use pages::{
     AdminPage, AppDetailPage, AppsPage, AuthorizedAppsPage, ConsentPage, DevicePage, HomePage,
     LoginPage, LogoutPage, NotFound, PlaygroundPage, ProfilePage, RegisterAppPage, SignupPage,
@@ -25,6 +26,14 @@ use pages::{
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The response's CSP nonce (the server sends the matching header), so
+    // the hydration scripts may run under `script-src 'nonce-…'`.
+    #[cfg(feature = "ssr")]
+    if let Some(nonce) = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<state::CspNonce>().cloned())
+    {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -55,7 +64,7 @@ pub fn App() -> impl IntoView {
     // without JavaScript (out-of-order streaming may leave "Loading…").
     view! {
         <Stylesheet id="leptos" href="/pkg/gatehouse.css" />
-        <Title text="Gatehouse" />
+        <PageTitle text="Gatehouse" />
         <Router>
             <Header />
             <main>

@@ -109,6 +109,8 @@ pub struct AppView {
     pub scopes: String,
     pub algorithm: String,
     pub skip_consent: bool,
+    /// False until staff review an app someone who is not staff registered.
+    pub reviewed: bool,
     /// The owner's username (admin page).
     pub owner: Option<String>,
     /// `YYYY-MM-DD HH:MM UTC`.
@@ -209,6 +211,11 @@ pub struct PortalState {
     pub grants: Option<Vec<GrantView>>,
     pub admin: Option<AdminView>,
 }
+
+/// The Content-Security-Policy nonce of this response, set by the server
+/// on the request; the hydration scripts carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CspNonce(pub String);
 
 /// The id of the `<script type="application/json">` element in the page's
 /// head that carries the state to the browser for hydration.

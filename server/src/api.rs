@@ -177,6 +177,18 @@ fn form_error(e: FormError) -> Response {
                 .insert(RETRY_AFTER, HeaderValue::from(wait.max(1)));
             response
         }
+        FormError::Busy => {
+            let mut response = api_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the server is busy checking other sign-ins; retry shortly",
+                FieldErrors::default(),
+            );
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(2));
+            response
+        }
         FormError::Internal(e) => {
             tracing::error!(error = %e, "account API request failed");
             api_error(

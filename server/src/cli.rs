@@ -277,6 +277,7 @@ pub async fn create_user(
             Outcome::fail(args.json, "invalid account details", Some(&fields))
         }
         Err(FormError::Throttled(_)) => Outcome::fail(args.json, "throttled", None),
+        Err(FormError::Busy) => Outcome::fail(args.json, "busy", None),
         Err(FormError::Internal(e)) => Outcome::fail(args.json, &e.to_string(), None),
     }
 }

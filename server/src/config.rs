@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Address to listen on.
     pub bind: SocketAddr,
+    /// Where `/metrics` is served (Prometheus text), on a listener of its
+    /// own; unset (the default): not served. Never the public port.
+    pub metrics_bind: Option<SocketAddr>,
     /// The URL people and clients use to reach Gatehouse (scheme + host +
     /// port, no path). Decides the `Secure` cookie flag and the allowed
     /// `Origin` of form posts.
@@ -23,14 +26,31 @@ pub struct Config {
     pub database_max_connections: u32,
     /// Seconds to wait for a pooled connection before failing the request.
     pub database_acquire_timeout_secs: u64,
+    /// Under an https `public_url` it is sent with the `__Host-` prefix.
     pub session_cookie_name: String,
+    /// `Strict-Transport-Security: max-age` under an https `public_url`, in
+    /// seconds (0: not sent). Default one year.
+    pub hsts_max_age_secs: u64,
     /// Sign out after this many seconds without a request.
     pub session_idle_timeout_secs: i64,
     /// Sign out this many seconds after signing in, whatever the activity.
     pub session_absolute_timeout_secs: i64,
-    /// Take the client address from `X-Forwarded-For` (only behind a proxy
-    /// you control, which overwrites that header).
-    pub trust_forwarded_for: bool,
+    /// Proxies in front of Gatehouse, as CIDR blocks or addresses (a list,
+    /// or one string separated by commas or spaces). `X-Forwarded-For` is
+    /// read only from these peers, taking the right-most address that is
+    /// not one of them. Empty (the default): the socket peer is the client.
+    #[serde(deserialize_with = "string_or_list")]
+    pub trusted_proxies: Vec<String>,
+    /// Replaced by `trusted_proxies`; kept only to explain the change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_forwarded_for: Option<bool>,
+    /// Threads that hash passwords (argon2id, 19 MiB each, allocated once).
+    /// 0: one per core.
+    pub password_hash_threads: usize,
+    /// Password checks that may wait for a hashing thread; beyond it,
+    /// sign-ins are answered at once with 503 (`temporarily_unavailable`
+    /// at the token endpoint). 0: 32 per thread.
+    pub password_hash_queue: usize,
     /// `text` or `json`.
     pub log_format: String,
     /// Largest accepted request body, in bytes.
@@ -66,14 +86,19 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            metrics_bind: None,
             public_url: "http://127.0.0.1:3000".into(),
             database_url: "sqlite://data/gatehouse.db".into(),
             database_max_connections: 8,
             database_acquire_timeout_secs: 5,
             session_cookie_name: "gatehouse_session".into(),
+            hsts_max_age_secs: 365 * 24 * 3600,
             session_idle_timeout_secs: 7 * 24 * 3600,
             session_absolute_timeout_secs: 30 * 24 * 3600,
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
+            trust_forwarded_for: None,
+            password_hash_threads: 0,
+            password_hash_queue: 0,
             log_format: "text".into(),
             max_body_bytes: 64 * 1024,
             code_lifetime_secs: 60,
@@ -87,6 +112,25 @@ impl Default for Config {
             key_encryption_key: None,
         }
     }
+}
+
+/// A list setting given as a list, or as one string of items separated by
+/// commas or spaces (the form environment variables take).
+fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        OneOrMany::Many(v) => v,
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +204,14 @@ impl Config {
         }
         gatehouse::oidc::sealing::Sealer::from_config(self.key_encryption_key.as_deref())
             .map_err(ConfigError::Invalid)?;
+        if self.trust_forwarded_for.is_some() {
+            return Err(ConfigError::Invalid(
+                "trust_forwarded_for was replaced by trusted_proxies: list the proxies' \
+                 addresses (e.g. trusted_proxies = [\"127.0.0.1/32\"])"
+                    .into(),
+            ));
+        }
+        crate::net::ProxyList::parse(&self.trusted_proxies).map_err(ConfigError::Invalid)?;
         if self.key_refresh_secs == 0 {
             return Err(ConfigError::Invalid(
                 "key_refresh_secs must be at least 1".into(),
@@ -192,6 +244,23 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+
+    /// The session cookie's name as sent: under https with the `__Host-`
+    /// prefix, so browsers accept it only from this host, over https, for
+    /// the whole site (no subdomain or plain-http page can plant one).
+    pub fn session_cookie(&self) -> std::borrow::Cow<'_, str> {
+        if self.secure_cookies() && !self.session_cookie_name.starts_with("__Host-") {
+            format!("__Host-{}", self.session_cookie_name).into()
+        } else {
+            self.session_cookie_name.as_str().into()
+        }
+    }
+
+    /// The `Strict-Transport-Security` value under https (None over http).
+    pub fn hsts(&self) -> Option<String> {
+        (self.secure_cookies() && self.hsts_max_age_secs > 0)
+            .then(|| format!("max-age={}", self.hsts_max_age_secs))
+    }
 }
 
 #[cfg(test)]
@@ -216,6 +285,10 @@ mod tests {
         };
         assert_eq!(c.public_origin(), "https://id.example.org");
         assert!(c.secure_cookies());
+        assert_eq!(c.session_cookie(), "__Host-gatehouse_session");
+        assert_eq!(c.hsts().as_deref(), Some("max-age=31536000"));
+        assert_eq!(Config::default().session_cookie(), "gatehouse_session");
+        assert_eq!(Config::default().hsts(), None);
     }
 
     #[test]
@@ -230,6 +303,27 @@ mod tests {
             let c = Config::load(Some(Path::new("g.toml"))).unwrap();
             assert_eq!(c.bind.port(), 4000);
             assert_eq!(c.session_cookie_name, "from_env");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API
+    fn trusted_proxies_from_a_string_or_a_list() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8");
+            let c = Config::load(None).unwrap();
+            assert_eq!(c.trusted_proxies, vec!["10.0.0.0/8", "fd00::/8"]);
+            jail.create_file("g.toml", "trusted_proxies = [\"127.0.0.1\"]\n")?;
+            jail.clear_env();
+            let c = Config::load(Some(Path::new("g.toml"))).unwrap();
+            assert_eq!(c.trusted_proxies, vec!["127.0.0.1"]);
+            jail.set_env("GATEHOUSE_TRUSTED_PROXIES", "not-an-address");
+            assert!(Config::load(None).is_err());
+            jail.clear_env();
+            jail.set_env("GATEHOUSE_TRUST_FORWARDED_FOR", "true");
+            let e = Config::load(None).unwrap_err().to_string();
+            assert!(e.contains("trusted_proxies"), "{e}");
             Ok(())
         });
     }

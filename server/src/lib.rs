@@ -5,6 +5,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod metrics;
+pub mod net;
 pub mod oauth;
 pub mod portal;
 pub mod state;
@@ -21,7 +22,7 @@ use axum::routing::get;
 use axum::Router;
 use gatehouse::account::{AccountService, SessionPolicy};
 use gatehouse::oauth::service::{Lifetimes, OAuthService};
-use gatehouse::password::{Cost, PasswordHasher};
+use gatehouse::password::{Cost, PasswordHasher, Pool};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
@@ -57,9 +58,18 @@ pub async fn build_state(
         .map(|n| n.get())
         .unwrap_or(2);
     // Its constructor computes one hash: keep it off the async executor.
-    let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(Cost::default(), cores))
-        .await
-        .map_err(|e| StartError::Task(e.to_string()))??;
+    let mut hash_pool = Pool::for_cores(cores);
+    if config.password_hash_threads > 0 {
+        hash_pool = Pool::for_cores(config.password_hash_threads);
+    }
+    if config.password_hash_queue > 0 {
+        hash_pool.queue = config.password_hash_queue;
+    }
+    let proxies = net::ProxyList::parse(&config.trusted_proxies).map_err(StartError::Task)?;
+    let hasher =
+        tokio::task::spawn_blocking(move || PasswordHasher::new(Cost::default(), hash_pool))
+            .await
+            .map_err(|e| StartError::Task(e.to_string()))??;
     let sessions = SessionPolicy {
         idle_timeout: config.session_idle_timeout_secs,
         absolute_timeout: config.session_absolute_timeout_secs,
@@ -96,6 +106,7 @@ pub async fn build_state(
         sealer,
         accounts,
         metrics: Default::default(),
+        proxies,
     })
 }
 
@@ -143,7 +154,6 @@ pub fn build_router(state: AppState) -> Router {
     };
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics::serve))
         .merge(oauth::routes(state.clone()))
         .merge(api::routes())
         .merge(portal)
@@ -153,11 +163,33 @@ pub fn build_router(state: AppState) -> Router {
             metrics::count,
         ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 
-async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+/// Headers every response carries. HTML pages get a Content-Security-Policy
+/// whose script nonce is new for each response (the page's hydration
+/// scripts carry it, see `app::shell`); `form-action` is left out on
+/// purpose, as Chromium applies it to the redirects after a form post
+/// (consent, sign-in) that end at a client's redirect URI.
+async fn security_headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use base64::Engine as _;
+    let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
+    req.extensions_mut()
+        .insert(app::state::CspNonce(nonce.clone()));
+    let mut response = next.run(req).await;
+    let html = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
     let h = response.headers_mut();
     h.entry(X_FRAME_OPTIONS)
         .or_insert(HeaderValue::from_static("DENY"));
@@ -165,6 +197,25 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
         .or_insert(HeaderValue::from_static("nosniff"));
     h.entry(REFERRER_POLICY)
         .or_insert(HeaderValue::from_static("same-origin"));
+    let csp = if html {
+        HeaderValue::from_str(&format!(
+            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+             object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+        ))
+        .ok()
+    } else {
+        Some(HeaderValue::from_static(
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
+    };
+    if let Some(csp) = csp {
+        h.insert(axum::http::header::CONTENT_SECURITY_POLICY, csp);
+    }
+    if let Some(hsts) = state.config.hsts() {
+        if let Ok(v) = HeaderValue::from_str(&hsts) {
+            h.insert(axum::http::header::STRICT_TRANSPORT_SECURITY, v);
+        }
+    }
     response
 }
 
@@ -181,9 +232,19 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
     }
 }
 
-/// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
+/// Serves until SIGINT or SIGTERM, then finishes in-flight requests; also
+/// serves `/metrics` on `metrics_bind` when that is set.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    serve_until(state, listener, shutdown_signal()).await
+    let metrics = match state.config.metrics_bind {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on metrics_bind {addr}: {e}"),
+            )
+        })?),
+        None => None,
+    };
+    serve_with(state, listener, metrics, shutdown_signal()).await
 }
 
 /// Serves until `shutdown` completes, then finishes in-flight requests.
@@ -192,8 +253,30 @@ pub async fn serve_until(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(state, listener, None, shutdown).await
+}
+
+/// The public listener, and `/metrics` alone on `metrics` (an address only
+/// the monitoring reaches): metrics never share the public port.
+pub async fn serve_with(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    metrics: Option<tokio::net::TcpListener>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     tokio::spawn(housekeeping(state.accounts.clone(), state.oauth.clone()));
     tokio::spawn(reload_keys(state.clone()));
+    if let Some(metrics) = metrics {
+        let router = Router::new()
+            .route("/metrics", get(metrics::serve))
+            .with_state(state.clone());
+        tracing::info!(bind = ?metrics.local_addr().ok(), "serving /metrics");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, router).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     let app = build_router(state);
     axum::serve(
         listener,

@@ -114,27 +114,14 @@ pub(crate) fn current_session(parts: &axum::http::request::Parts) -> Option<Curr
         .flatten()
 }
 
-/// The client's address for throttling: the socket peer, or the last
-/// `X-Forwarded-For` entry when the proxy in front is trusted.
+/// The client's address for throttling: the socket peer, or what a
+/// trusted proxy reports in `X-Forwarded-For` (see [`crate::net`]).
 pub fn client_addr(state: &AppState, parts: &axum::http::request::Parts) -> String {
-    if state.config.trust_forwarded_for {
-        let forwarded = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .rfind(|v| !v.is_empty());
-        if let Some(addr) = forwarded {
-            return addr.to_owned();
-        }
-    }
-    parts
+    let peer = parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_owned())
+        .map(|c| c.0.ip());
+    state.proxies.client(peer, &parts.headers)
 }
 
 /// Signs `user_id` in: ends the session the browser had (the id is never
@@ -155,7 +142,7 @@ pub(crate) async fn signed_in_redirect(
         Err(e) => return render::internal_error(e),
     };
     let cookie = cookies::set(
-        &state.config.session_cookie_name,
+        &state.config.session_cookie(),
         secret.expose(),
         state.config.secure_cookies(),
         None,

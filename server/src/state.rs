@@ -21,4 +21,6 @@ pub struct AppState {
     pub metadata: Arc<str>,
     /// Request counts for `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// Peers whose `X-Forwarded-For` is believed (`trusted_proxies`).
+    pub proxies: crate::net::ProxyList,
 }

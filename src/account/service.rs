@@ -11,7 +11,8 @@ use super::validation::{
 use crate::password::{Password, PasswordError, PasswordHasher};
 use crate::secret::{Secret, SecretDigest};
 use crate::store::{NewUser, ProfileUpdate, SessionRecord, Store, StoreError, UniqueError, User};
-use crate::throttle::Policy;
+use crate::throttle::attempt::Counters;
+use crate::throttle::{address_group, Policy};
 
 /// Messages keyed by form field name, shown beside that field.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,6 +39,9 @@ pub enum FormError {
     Invalid(FieldErrors),
     #[error("too many attempts; retry in {0} s")]
     Throttled(i64),
+    /// Too many password hashes waiting: try again in a moment.
+    #[error("busy; retry shortly")]
+    Busy,
     #[error(transparent)]
     Internal(#[from] InternalError),
 }
@@ -58,7 +62,10 @@ impl From<StoreError> for FormError {
 }
 impl From<PasswordError> for FormError {
     fn from(e: PasswordError) -> Self {
-        Self::Internal(e.into())
+        match e {
+            PasswordError::Busy => Self::Busy,
+            e => Self::Internal(e.into()),
+        }
     }
 }
 
@@ -69,6 +76,9 @@ pub enum SignInError {
     InvalidCredentials,
     #[error("too many attempts; retry in {0} s")]
     Throttled(i64),
+    /// Too many password hashes waiting: try again in a moment.
+    #[error("busy; retry shortly")]
+    Busy,
     #[error(transparent)]
     Internal(#[from] InternalError),
 }
@@ -80,7 +90,10 @@ impl From<StoreError> for SignInError {
 }
 impl From<PasswordError> for SignInError {
     fn from(e: PasswordError) -> Self {
-        Self::Internal(e.into())
+        match e {
+            PasswordError::Busy => Self::Busy,
+            e => Self::Internal(e.into()),
+        }
     }
 }
 
@@ -141,7 +154,40 @@ fn account_key(user: Option<&User>, login: &str) -> String {
     }
 }
 fn address_key(addr: &str) -> String {
-    format!("address:{addr}")
+    format!("address:{}", address_group(addr))
+}
+
+/// The counters a sign-in is charged to, in the order they are reserved:
+/// this account from this address, this address, this account.
+fn sign_in_counters(account: &str, addr: &str) -> Counters {
+    let address = address_key(addr);
+    Counters(vec![
+        (format!("pair:{account}|{address}"), Policy::PAIR),
+        (address, Policy::ADDRESS),
+        (account.to_owned(), Policy::ACCOUNT),
+    ])
+}
+
+/// The counter of sign-ups from an address.
+fn sign_up_counters(addr: &str) -> Counters {
+    Counters(vec![(
+        format!("signup:{}", address_key(addr)),
+        Policy::SIGNUP,
+    )])
+}
+
+/// The format rules of a new account (no storage needed).
+fn check_new_account(new: &NewAccount<'_>, email: &str, errors: &mut FieldErrors) {
+    let username = new.username.trim();
+    if let Err(e) = validate_username(username) {
+        errors.add("username", e.0);
+    }
+    if let Err(e) = validate_email(email) {
+        errors.add("email", e.0);
+    }
+    if let Err(e) = validate_new_password(new.password, username, email) {
+        errors.add("password", e.0);
+    }
 }
 
 impl AccountService {
@@ -157,14 +203,20 @@ impl AccountService {
         &self.store
     }
 
-    /// The portal's sign-up form.
+    /// The portal's sign-up form, throttled per client address like the
+    /// account API's.
     #[tracing::instrument(skip_all)]
-    pub async fn sign_up(&self, form: SignUp<'_>, now: i64) -> Result<User, FormError> {
+    pub async fn sign_up(
+        &self,
+        form: SignUp<'_>,
+        client_addr: &str,
+        now: i64,
+    ) -> Result<User, FormError> {
         let mut errors = FieldErrors::default();
         if form.password != form.confirm {
             errors.add("confirm", "The two passwords do not match.");
         }
-        self.create_account(
+        self.throttled_sign_up(
             NewAccount {
                 username: form.username,
                 email: form.email,
@@ -173,14 +225,16 @@ impl AccountService {
                 is_superuser: false,
             },
             errors,
+            client_addr,
             now,
         )
         .await
     }
 
     /// A sign-up through the account API: every attempt from an address
-    /// counts against [`Policy::API_SIGNUP`] (each may cost a password
-    /// hash), so scripts cannot mass-create accounts or burn CPU.
+    /// that passes the format checks counts against [`Policy::SIGNUP`]
+    /// (each may cost a password hash), so scripts cannot mass-create
+    /// accounts or burn CPU.
     #[tracing::instrument(skip_all)]
     pub async fn api_sign_up(
         &self,
@@ -190,16 +244,7 @@ impl AccountService {
         client_addr: &str,
         now: i64,
     ) -> Result<User, FormError> {
-        let key = format!("signup:{}", address_key(client_addr));
-        let counts = self.store.failure_counts(&[&key]).await?;
-        let wait = Policy::API_SIGNUP.wait(counts.first().map(|(_, c)| *c), now);
-        if wait > 0 {
-            return Err(FormError::Throttled(wait));
-        }
-        self.store
-            .record_failure(&key, now, Policy::API_SIGNUP.reset_after)
-            .await?;
-        self.create_account(
+        self.throttled_sign_up(
             NewAccount {
                 username,
                 email,
@@ -208,9 +253,36 @@ impl AccountService {
                 is_superuser: false,
             },
             FieldErrors::default(),
+            client_addr,
             now,
         )
         .await
+    }
+
+    /// Format checks (free), then the address's sign-up counter (reserved
+    /// atomically), then uniqueness and the hash.
+    async fn throttled_sign_up(
+        &self,
+        new: NewAccount<'_>,
+        mut errors: FieldErrors,
+        client_addr: &str,
+        now: i64,
+    ) -> Result<User, FormError> {
+        let email = normalize_email(new.email);
+        check_new_account(&new, &email, &mut errors);
+        if !errors.is_empty() {
+            return Err(FormError::Invalid(errors));
+        }
+        let counters = sign_up_counters(client_addr);
+        if let Err(wait) = counters.reserve(self.store.as_ref(), now).await? {
+            return Err(FormError::Throttled(wait));
+        }
+        let created = self.create_account(new, FieldErrors::default(), now).await;
+        if matches!(created, Err(FormError::Busy)) {
+            // Never hashed: not a sign-up.
+            counters.give_back(self.store.as_ref(), 1).await?;
+        }
+        created
     }
 
     /// Creates an account after checking every field (portal, CLI, API).
@@ -223,17 +295,25 @@ impl AccountService {
     ) -> Result<User, FormError> {
         let username = new.username.trim();
         let email = normalize_email(new.email);
-        if let Err(e) = validate_username(username) {
-            errors.add("username", e.0);
-        }
-        if let Err(e) = validate_email(&email) {
-            errors.add("email", e.0);
-        }
-        if let Err(e) = validate_new_password(new.password, username, &email) {
-            errors.add("password", e.0);
-        }
+        check_new_account(&new, &email, &mut errors);
         if !errors.is_empty() {
             return Err(FormError::Invalid(errors));
+        }
+        // Cheap before costly: a taken name or address is found before
+        // any hash is spent (the unique constraints still decide races).
+        if let Some(taken) = self.store.user_by_login(username).await? {
+            if taken.username.eq_ignore_ascii_case(username) {
+                return Err(FormError::Invalid(FieldErrors::one(
+                    "username",
+                    "That username is taken.",
+                )));
+            }
+        }
+        if self.store.user_by_login(&email).await?.is_some() {
+            return Err(FormError::Invalid(FieldErrors::one(
+                "email",
+                "An account with this email address already exists.",
+            )));
         }
         let hash = self.hasher.hash(Password::new(new.password)).await?;
         let created = self
@@ -261,36 +341,12 @@ impl AccountService {
         }
     }
 
-    /// Seconds before another attempt is allowed for this login and address.
-    async fn throttle_wait(&self, account: &str, addr: &str, now: i64) -> Result<i64, StoreError> {
-        let address = address_key(addr);
-        let counts = self.store.failure_counts(&[account, &address]).await?;
-        Ok(counts
-            .iter()
-            .map(|(key, count)| {
-                let policy = if *key == account {
-                    Policy::ACCOUNT
-                } else {
-                    Policy::ADDRESS
-                };
-                policy.wait(Some(*count), now)
-            })
-            .max()
-            .unwrap_or(0))
-    }
-
-    async fn record_failure(&self, account: &str, addr: &str, now: i64) -> Result<(), StoreError> {
-        self.store
-            .record_failure(account, now, Policy::ACCOUNT.reset_after)
-            .await?;
-        self.store
-            .record_failure(&address_key(addr), now, Policy::ADDRESS.reset_after)
-            .await?;
-        Ok(())
-    }
-
-    /// Checks credentials, throttled per account and per client address.
-    /// Unknown users cost one hash, like a wrong password.
+    /// Checks credentials. The attempt is reserved on three counters before
+    /// the password is checked (this account from this address, this
+    /// address, this account) and given back when the password is right,
+    /// together with that pair's earlier failures (typos followed by the
+    /// right password are forgiven). Unknown users cost one hash, like a
+    /// wrong password.
     #[tracing::instrument(skip_all)]
     pub async fn sign_in(
         &self,
@@ -308,29 +364,44 @@ impl AccountService {
             self.store.user_by_login(login).await?
         };
         let account = account_key(user.as_ref(), login);
-        let wait = self.throttle_wait(&account, client_addr, now).await?;
-        if wait > 0 {
-            return Err(SignInError::Throttled(wait));
-        }
-        let verified = self
+        let counters = sign_in_counters(&account, client_addr);
+        let reserved = match counters.reserve(self.store.as_ref(), now).await? {
+            Ok(r) => r,
+            Err(wait) => return Err(SignInError::Throttled(wait)),
+        };
+        let verified = match self
             .hasher
             .verify(
                 Password::new(password),
                 user.as_ref().map(|u| &u.password_hash),
             )
-            .await?;
-        let user = match user {
-            Some(u) if verified.matches && u.is_active => u,
-            _ => {
-                self.record_failure(&account, client_addr, now).await?;
-                return Err(SignInError::InvalidCredentials);
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => {
+                // Never checked: not an attempt.
+                counters.give_back(self.store.as_ref(), 1).await?;
+                return Err(e.into());
             }
         };
+        let user = match user {
+            Some(u) if verified.matches && u.is_active => u,
+            _ => return Err(SignInError::InvalidCredentials),
+        };
         if verified.needs_rehash {
-            let hash = self.hasher.hash(Password::new(password)).await?;
-            self.store.set_password(user.id, &hash).await?;
+            let hash = self.hasher.hash(Password::new(password)).await;
+            // A busy hasher only postpones the upgrade to the next sign-in.
+            match hash {
+                Ok(hash) => self.store.set_password(user.id, &hash).await?,
+                Err(PasswordError::Busy) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
-        self.store.clear_failures(&account).await?;
+        let pair_failures = reserved.counts.first().map_or(1, |c| c.failures);
+        self.store.clear_failures(&counters.0[0].0).await?;
+        for (key, _) in &counters.0[1..] {
+            self.store.forgive_failures(key, pair_failures).await?;
+        }
         self.store.record_login(user.id, now).await?;
         Ok(user)
     }
@@ -388,7 +459,17 @@ impl AccountService {
                 now - self.sessions.absolute_timeout,
             )
             .await?;
-        let oldest_kept = now - Policy::ACCOUNT.reset_after.max(Policy::ADDRESS.reset_after);
+        let oldest_kept = now
+            - [
+                Policy::PAIR,
+                Policy::ACCOUNT,
+                Policy::ADDRESS,
+                Policy::SIGNUP,
+            ]
+            .iter()
+            .map(|p| p.reset_after)
+            .max()
+            .unwrap_or(3600);
         let failures = self.store.delete_stale_failures(oldest_kept).await?;
         Ok((sessions, failures))
     }
@@ -445,25 +526,31 @@ impl AccountService {
         field: &'static str,
         now: i64,
     ) -> Result<(), FormError> {
-        let key = account_key(Some(user), "");
-        let counts = self.store.failure_counts(&[&key]).await?;
-        let wait = Policy::ACCOUNT.wait(counts.first().map(|(_, c)| *c), now);
-        if wait > 0 {
+        let counters = Counters(vec![(
+            format!("current-password:user:{}", user.id),
+            Policy::CURRENT_PASSWORD,
+        )]);
+        if let Err(wait) = counters.reserve(self.store.as_ref(), now).await? {
             return Err(FormError::Throttled(wait));
         }
-        let verified = self
+        let verified = match self
             .hasher
             .verify(Password::new(password), Some(&user.password_hash))
-            .await?;
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => {
+                counters.give_back(self.store.as_ref(), 1).await?;
+                return Err(e.into());
+            }
+        };
         if !verified.matches {
-            self.store
-                .record_failure(&key, now, Policy::ACCOUNT.reset_after)
-                .await?;
             return Err(FormError::Invalid(FieldErrors::one(
                 field,
                 "Your password is not correct.",
             )));
         }
+        self.store.clear_failures(&counters.0[0].0).await?;
         Ok(())
     }
 

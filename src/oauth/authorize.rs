@@ -336,6 +336,7 @@ mod tests {
             algorithm: SigningAlgorithm::RS256,
             owner_id: None,
             created_at: 0,
+            reviewed: true,
         }
     }
 

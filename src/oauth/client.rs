@@ -117,6 +117,10 @@ pub struct Application {
     pub algorithm: SigningAlgorithm,
     pub owner_id: Option<i64>,
     pub created_at: i64,
+    /// False for apps people who are not staff registered, until staff
+    /// review them: their early authorization errors are shown on a page
+    /// rather than redirected (no open redirector on our domain).
+    pub reviewed: bool,
 }
 
 impl Application {

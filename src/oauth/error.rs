@@ -79,11 +79,24 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
+    /// An error with a description for the client's developer. RFC 6749
+    /// §5.2 allows only printable ASCII without `"` and `\\` there, so any
+    /// other character (as in a quoted piece of the request) becomes `?`:
+    /// the answer never echoes the input raw.
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        Self {
-            code,
-            description: description.into(),
-        }
+        let description = description.into();
+        let allowed = |c: char| matches!(c, '\x20'..='\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E');
+        let description = if description.chars().all(allowed) {
+            description
+        } else {
+            Cow::Owned(
+                description
+                    .chars()
+                    .map(|c| if allowed(c) { c } else { '?' })
+                    .collect(),
+            )
+        };
+        Self { code, description }
     }
     pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::InvalidRequest, description)
@@ -144,6 +157,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn descriptions_hold_only_the_characters_rfc_6749_allows() {
+        let e = OAuthError::invalid_scope("unknown scope: \"é\\\n\u{0}<");
+        assert_eq!(e.description, "unknown scope: ?????<");
+        assert!(e
+            .description
+            .chars()
+            .all(|c| (' '..='~').contains(&c) && c != '"' && c != '\\'));
+        let plain = OAuthError::invalid_request("missing code");
+        assert!(matches!(plain.description, Cow::Borrowed(_)));
+    }
+
+    #[test]
     fn statuses_follow_the_rfcs() {
         for code in [
             ErrorCode::InvalidRequest,
@@ -162,12 +187,15 @@ mod tests {
     }
 
     #[test]
-    fn json_body_is_escaped() {
+    fn json_body_is_valid_and_never_quotes_raw_input() {
         let e = OAuthError::invalid_request("bad \"x\"\n\u{1}");
         assert_eq!(
             e.to_json(),
-            r#"{"error":"invalid_request","error_description":"bad \"x\"\n\u0001"}"#
+            r#"{"error":"invalid_request","error_description":"bad ?x???"}"#
         );
+        let mut out = String::new();
+        push_json_string(&mut out, "a\"b\\c\n\u{1}");
+        assert_eq!(out, r#""a\"b\\c\n\u0001""#);
         let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
         assert_eq!(v["error"], "invalid_request");
     }

@@ -99,6 +99,14 @@ pub fn validate(
             "Public clients must use PKCE with S256.",
         );
     }
+    if client_type == Some(ClientType::Public) && grant_types.contains(&GrantType::Password) {
+        // RFC 9700 §2.4: the password grant MUST NOT be used; we keep it for
+        // trusted first-party apps that can keep a secret, never public ones.
+        errors.add(
+            "grant_types",
+            "Public clients cannot use the password grant.",
+        );
+    }
     if client_type == Some(ClientType::Public)
         && grant_types.contains(&GrantType::ClientCredentials)
     {
@@ -218,6 +226,8 @@ pub fn validate(
         algorithm,
         owner_id: form.owner_id,
         created_at: now,
+        // Made by the CLI or staff; the portal marks others' apps.
+        reviewed: true,
     };
     Ok((app, secret))
 }

@@ -74,6 +74,12 @@ impl ScopeSet {
         if text.len() > MAX_SCOPE_LEN {
             return Err(OAuthError::invalid_scope("the scope parameter is too long"));
         }
+        // RFC 6749 §3.3: at least one scope-token; only spaces names none.
+        if !text.is_empty() && text.bytes().all(|b| b == b' ') {
+            return Err(OAuthError::invalid_scope(
+                "the scope parameter names no scope",
+            ));
+        }
         let mut set = ScopeSet::EMPTY;
         // RFC 6749 §3.3: delimited by spaces (%x20) only.
         for name in text.split(' ').filter(|n| !n.is_empty()) {
@@ -81,9 +87,7 @@ impl ScopeSet {
                 Some(s) => set.insert(s),
                 None => {
                     let shown: String = name.chars().take(40).collect();
-                    return Err(OAuthError::invalid_scope(format!(
-                        "unknown scope \"{shown}\""
-                    )));
+                    return Err(OAuthError::invalid_scope(format!("unknown scope: {shown}")));
                 }
             }
         }
@@ -153,6 +157,7 @@ mod tests {
         assert_eq!(s.to_string(), "openid read write");
         assert!(s.contains(Scope::Read) && !s.contains(Scope::Email));
         assert_eq!(ScopeSet::parse("").unwrap(), ScopeSet::EMPTY);
+        assert!(ScopeSet::parse("   ").is_err(), "only spaces name no scope");
     }
 
     #[test]

@@ -755,6 +755,12 @@ impl OAuthService {
                     "too many attempts; try again in {wait} s"
                 )))
             }
+            Err(SignInError::Busy) => {
+                return Err(OAuthError::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "the server is busy checking other sign-ins; retry shortly",
+                ))
+            }
             Err(SignInError::Internal(e)) => {
                 tracing::error!(error = %e, "password grant failed");
                 return Err(OAuthError::server_error());
@@ -835,9 +841,14 @@ impl OAuthService {
         params: &Params,
         now: i64,
     ) -> Result<Introspection, OAuthError> {
-        match authorization {
+        // RFC 7662 §4: an app sees its own tokens; other apps' tokens only
+        // with the `introspection` permission staff granted it (as an
+        // allowed scope, or a bearer token holding that scope). Any other
+        // token is simply not active for this caller.
+        let only_app = match authorization {
             Some(AuthorizationHeader::Bearer(token)) => {
                 self.bearer(token, Scope::Introspection, now).await?;
+                None
             }
             _ => {
                 let auth = client_auth(authorization, params)?;
@@ -847,8 +858,9 @@ impl OAuthService {
                         "public clients cannot introspect tokens",
                     ));
                 }
+                (!app.scopes.contains(Scope::Introspection)).then_some(app.id)
             }
-        }
+        };
         let token = params.require("token")?;
         let digest = SecretDigest::of(token);
         let order = match hint(params)? {
@@ -862,7 +874,8 @@ impl OAuthService {
             }
             .map_err(internal)?;
             if let Some(found) = found {
-                if found.rotated || found.record.expires_at <= now {
+                let foreign = only_app.is_some_and(|id| id != found.record.application_id);
+                if foreign || found.rotated || found.record.expires_at <= now {
                     return Ok(Introspection::default());
                 }
                 return Ok(describe(found, kind));
@@ -1028,6 +1041,7 @@ mod tests {
             algorithm: SigningAlgorithm::RS256,
             owner_id: None,
             created_at: 0,
+            reviewed: true,
         }
     }
 

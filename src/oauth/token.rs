@@ -196,7 +196,7 @@ fn unsupported(grant_type: &str) -> OAuthError {
         .collect();
     OAuthError::new(
         super::ErrorCode::UnsupportedGrantType,
-        format!("grant_type \"{shown}\" is not supported"),
+        format!("grant_type {shown} is not supported"),
     )
 }
 

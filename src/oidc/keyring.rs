@@ -136,6 +136,15 @@ pub async fn load_or_create(
     now: i64,
     sealer: &Sealer,
 ) -> Result<KeyRing, KeyRingError> {
+    // Keys stored before key_encryption_key was set are sealed in place,
+    // so none stays readable on disk and none signs unencrypted.
+    if sealer.is_on() {
+        for (kid, der) in store.unsealed_signing_keys().await? {
+            let (sealed, _) = sealer.seal(&kid, &der)?;
+            store.seal_signing_key(&kid, &sealed).await?;
+            tracing::info!(%kid, "signing key sealed with key_encryption_key");
+        }
+    }
     let keys = store.signing_keys(now).await?;
     let mut added = false;
     for alg in ALGORITHMS {

@@ -195,11 +195,13 @@ impl KeyPair {
     /// The JWS signature of `message` (RFC 7518 §3: PKCS#1 v1.5 for RS256,
     /// r‖s for ES256; RFC 8037 for EdDSA).
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
-        use rsa::signature::{SignatureEncoding, Signer};
+        use rsa::signature::{RandomizedSigner, SignatureEncoding, Signer};
         match &self.inner {
             Inner::Rsa(k) => {
+                // Blinded (RUSTSEC-2023-0071): the private operation's
+                // timing does not depend on the key alone.
                 let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new((**k).clone());
-                signer.sign(message).to_vec()
+                signer.sign_with_rng(&mut OsRng, message).to_vec()
             }
             Inner::Es(k) => {
                 let sig: p256::ecdsa::Signature = k.sign(message);

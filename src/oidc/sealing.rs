@@ -67,8 +67,16 @@ impl Sealer {
     }
 
     /// Opens a stored key.
+    /// With a key_encryption_key set, an unencrypted key is refused: keys
+    /// are sealed at start ([`crate::oidc::keyring::load_or_create`]), so
+    /// one found later was planted or restored from an old backup.
     pub fn open(&self, kid: &str, stored: &[u8], sealed: bool) -> Result<Vec<u8>, KeyError> {
         if !sealed {
+            if self.is_on() {
+                return Err(KeyError::Decode(format!(
+                    "signing key {kid} is stored unencrypted although key_encryption_key is set"
+                )));
+            }
             return Ok(stored.to_vec());
         }
         let cipher = self.0.as_ref().ok_or_else(|| {
@@ -111,6 +119,14 @@ mod tests {
         assert!(other.open("kid-1", &sealed, true).is_err());
         assert!(Sealer::default().open("kid-1", &sealed, true).is_err());
         assert!(s.open("kid-1", &sealed[..5], true).is_err());
+        // With a key set, an unencrypted key is never read.
+        assert!(s.open("kid-1", b"private der", false).is_err());
+        assert_eq!(
+            Sealer::default()
+                .open("kid-1", b"private der", false)
+                .unwrap(),
+            b"private der"
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! `/admin/`: staff only. Find accounts, deactivate or reactivate them,
 //! and see every registered app.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::components::field::CsrfField;
 use crate::components::notice::Notice;
@@ -14,7 +14,7 @@ pub fn AdminPage() -> impl IntoView {
     let state = use_portal_state();
     let Some(admin) = state.admin.clone() else {
         return view! {
-            <Title text="Not found · Gatehouse" />
+            <PageTitle text="Not found · Gatehouse" />
             <section class="card"><h1>"Page not found"</h1></section>
         }
         .into_any();
@@ -22,7 +22,7 @@ pub fn AdminPage() -> impl IntoView {
     let csrf = state.csrf_token.clone();
     let refused = state.feedback.for_form("admin").message;
     view! {
-        <Title text="Administration · Gatehouse" />
+        <PageTitle text="Administration · Gatehouse" />
         <section class="card wide">
             <h1>"Accounts"</h1>
             <Notice message=refused kind="error" />
@@ -72,19 +72,40 @@ pub fn AdminPage() -> impl IntoView {
             <h2>"Applications"</h2>
             <table class="apps">
                 <thead>
-                    <tr><th>"Name"</th><th>"Client ID"</th><th>"Type"</th><th>"Owner"</th></tr>
+                    <tr>
+                        <th>"Name"</th>
+                        <th>"Client ID"</th>
+                        <th>"Type"</th>
+                        <th>"Owner"</th>
+                        <th>"Review"</th>
+                    </tr>
                 </thead>
                 <tbody>
                     {admin
                         .apps
                         .into_iter()
                         .map(|a| {
+                            let label = format!("Mark {} reviewed", a.name);
+                            let review = (!a.reviewed)
+                                .then(|| {
+                                    view! {
+                                        <form method="post" action=ADMIN>
+                                            <CsrfField token=csrf.clone() />
+                                            <input type="hidden" name="app_id" value=a.id.to_string() />
+                                            <input type="hidden" name="action" value="review" />
+                                            <button type="submit" class="secondary" aria-label=label>
+                                                "Mark reviewed"
+                                            </button>
+                                        </form>
+                                    }
+                                });
                             view! {
-                                <tr>
+                                <tr data-client-id=a.client_id.clone()>
                                     <td>{a.name.clone()}</td>
                                     <td><code>{a.client_id.clone()}</code></td>
                                     <td>{a.client_type.clone()}</td>
                                     <td>{a.owner.clone().unwrap_or_else(|| "(command line)".into())}</td>
+                                    <td>{if a.reviewed { "reviewed" } else { "not reviewed" }} {review}</td>
                                 </tr>
                             }
                         })

@@ -4,8 +4,8 @@
 //! the page state before rendering; links between these pages are full
 //! page loads (`rel="external"`) so each page gets its data.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
 use crate::components::field::{CsrfField, Field};
@@ -22,7 +22,7 @@ pub fn AppsPage() -> impl IntoView {
     }
     let apps = state.apps.clone().unwrap_or_default();
     view! {
-        <Title text="Your applications · Gatehouse" />
+        <PageTitle text="Your applications · Gatehouse" />
         <section class="card wide">
             <h1>"Your applications"</h1>
             <p>
@@ -249,7 +249,7 @@ pub fn RegisterAppPage() -> impl IntoView {
     };
     let feedback = state.feedback.for_form("app");
     view! {
-        <Title text="Register an application · Gatehouse" />
+        <PageTitle text="Register an application · Gatehouse" />
         <section class="card wide">
             <h1>"Register an application"</h1>
             <Notice message=feedback.message.clone() kind="error" />
@@ -314,7 +314,7 @@ pub fn AppDetailPage() -> impl IntoView {
     };
     let Some(page) = state.app.clone() else {
         return view! {
-            <Title text="Not found · Gatehouse" />
+            <PageTitle text="Not found · Gatehouse" />
             <section class="card">
                 <h1>"Application not found"</h1>
                 <p><a href=APPLICATIONS rel="external">"Your applications"</a></p>
@@ -331,7 +331,7 @@ pub fn AppDetailPage() -> impl IntoView {
     let has_playground = app.redirect_uris.contains(&page.playground_uri);
     let title = format!("{} · Gatehouse", app.name);
     view! {
-        <Title text=title />
+        <PageTitle text=title />
         <p><a href=APPLICATIONS rel="external">"← Your applications"</a></p>
         {page
             .secret

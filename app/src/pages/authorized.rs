@@ -1,7 +1,7 @@
 //! `/o/authorized_tokens/`: the apps you allowed, and a way to take it back.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
@@ -26,7 +26,7 @@ pub fn AuthorizedAppsPage() -> impl IntoView {
             .map(|name| format!("Access for {name} was revoked."))
     };
     view! {
-        <Title text="Authorized applications · Gatehouse" />
+        <PageTitle text="Authorized applications · Gatehouse" />
         <section class="card wide">
             <h1>"Authorized applications"</h1>
             {move || view! { <Notice message=revoked() /> }}

@@ -2,8 +2,8 @@
 //! the request before rendering this page; the form posts the request back
 //! with the decision.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::components::field::CsrfField;
 use crate::paths::AUTHORIZE;
@@ -14,7 +14,7 @@ pub fn ConsentPage() -> impl IntoView {
     let state = use_portal_state();
     let Some(consent) = state.consent.clone() else {
         return view! {
-            <Title text="Authorize · Gatehouse" />
+            <PageTitle text="Authorize · Gatehouse" />
             <section class="card">
                 <h1>"Nothing to authorize"</h1>
                 <p>"This page is reached from an application asking you to sign in."</p>
@@ -29,7 +29,7 @@ pub fn ConsentPage() -> impl IntoView {
         .unwrap_or_default();
     let title = format!("Authorize {} · Gatehouse", consent.app_name);
     view! {
-        <Title text=title />
+        <PageTitle text=title />
         <section class="card consent">
             <h1>"Allow " <strong>{consent.app_name.clone()}</strong> " to use your account?"</h1>
             <p>"Signed in as " {who} ". " {consent.app_name.clone()} " will be able to:"</p>

@@ -2,8 +2,8 @@
 //! by typing the code it shows (RFC 8628). Three steps on one path: enter
 //! the code; confirm the app and what it may do; the outcome.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
@@ -25,7 +25,7 @@ pub fn DevicePage() -> impl IntoView {
         }
         if let Some(device) = state.device.clone() {
             return view! {
-                <Title text="Connect a device · Gatehouse" />
+                <PageTitle text="Connect a device · Gatehouse" />
                 <section class="card consent">
                     <h1>
                         "Allow " <strong>{device.app_name.clone()}</strong>
@@ -59,7 +59,7 @@ pub fn DevicePage() -> impl IntoView {
         match query.get("result").as_deref() {
             Some("approved") => {
                 return view! {
-                    <Title text="Device connected · Gatehouse" />
+                    <PageTitle text="Device connected · Gatehouse" />
                     <section class="card">
                         <h1>"Your device is connected"</h1>
                         <p role="status">"You can close this page and return to your device."</p>
@@ -69,7 +69,7 @@ pub fn DevicePage() -> impl IntoView {
             }
             Some("denied") => {
                 return view! {
-                    <Title text="Device refused · Gatehouse" />
+                    <PageTitle text="Device refused · Gatehouse" />
                     <section class="card">
                         <h1>"Access denied"</h1>
                         <p role="status">
@@ -86,7 +86,7 @@ pub fn DevicePage() -> impl IntoView {
             .value("user_code")
             .or_else(|| query.get("user_code"));
         view! {
-            <Title text="Connect a device · Gatehouse" />
+            <PageTitle text="Connect a device · Gatehouse" />
             <section class="card">
                 <h1>"Connect a device"</h1>
                 <p>"Enter the code your device or program shows you."</p>

@@ -1,5 +1,5 @@
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::paths::{LOGIN, PROFILE, SIGNUP};
 use crate::state::use_portal_state;
@@ -8,7 +8,7 @@ use crate::state::use_portal_state;
 pub fn HomePage() -> impl IntoView {
     let state = use_portal_state();
     view! {
-        <Title text="Gatehouse" />
+        <PageTitle text="Gatehouse" />
         <section class="card">
             <h1>"One account for all the institute's applications"</h1>
             {match state.user {

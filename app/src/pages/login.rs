@@ -1,7 +1,7 @@
 //! `/accounts/login/`: sign in with username or email.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::field::{CsrfField, Field};
@@ -15,7 +15,7 @@ pub fn LoginPage() -> impl IntoView {
     let state = use_portal_state();
     let query = use_query_map();
     view! {
-        <Title text="Sign in · Gatehouse" />
+        <PageTitle text="Sign in · Gatehouse" />
         <section class="card">
             <h1>"Sign in"</h1>
             {move || {

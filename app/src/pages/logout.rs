@@ -2,8 +2,8 @@
 //! (OpenID Connect RP-Initiated Logout) without proving who is signed in,
 //! so the user confirms first.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::components::field::CsrfField;
 use crate::paths::{HOME, RP_LOGOUT};
@@ -19,7 +19,7 @@ pub fn LogoutPage() -> impl IntoView {
         .map(|name| format!("{name} asks to sign you out of Gatehouse."))
         .unwrap_or_else(|| "An application asks to sign you out of Gatehouse.".to_owned());
     view! {
-        <Title text="Sign out · Gatehouse" />
+        <PageTitle text="Sign out · Gatehouse" />
         <section class="card">
             <h1>"Sign out?"</h1>
             <p>{asker}</p>

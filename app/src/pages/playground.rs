@@ -2,8 +2,8 @@
 //! requests come back. Step one shows the code and asks for the client
 //! secret (confidential apps); step two shows what the exchange returned.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::components::field::{CsrfField, Field};
 use crate::components::notice::Notice;
@@ -15,7 +15,7 @@ pub fn PlaygroundPage() -> impl IntoView {
     let state = use_portal_state();
     let Some(view_state) = state.playground.clone() else {
         return view! {
-            <Title text="Playground · Gatehouse" />
+            <PageTitle text="Playground · Gatehouse" />
             <section class="card">
                 <h1>"Nothing to show"</h1>
                 <p>"Start from the Try it panel of one of your applications."</p>
@@ -26,7 +26,7 @@ pub fn PlaygroundPage() -> impl IntoView {
     let back = application(view_state.app_id);
     let feedback = state.feedback.for_form("playground");
     view! {
-        <Title text="Playground · Gatehouse" />
+        <PageTitle text="Playground · Gatehouse" />
         <p><a href=back rel="external">"← " {view_state.app_name.clone()}</a></p>
         <section class="card wide playground">
             <h1>"Playground: " {view_state.app_name.clone()}</h1>

@@ -1,8 +1,8 @@
 //! `/accounts/profile/`: edit the profile, change the password, delete the
 //! account. Signed-in users only.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
@@ -16,7 +16,7 @@ pub fn ProfilePage() -> impl IntoView {
     let state = use_portal_state();
     let query = use_query_map();
     view! {
-        <Title text="Your account · Gatehouse" />
+        <PageTitle text="Your account · Gatehouse" />
             {move || {
                 let saved = match query.get().get("saved").as_deref() {
                     Some("profile") => Some("Your profile was saved.".to_owned()),

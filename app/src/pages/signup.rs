@@ -1,7 +1,7 @@
 //! `/accounts/signup/`: create an account.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::field::{CsrfField, Field};
@@ -14,7 +14,7 @@ pub fn SignupPage() -> impl IntoView {
     let state = use_portal_state();
     let query = use_query_map();
     view! {
-        <Title text="Create account · Gatehouse" />
+        <PageTitle text="Create account · Gatehouse" />
         <section class="card">
             <h1>"Create your account"</h1>
             {move || {

@@ -103,6 +103,7 @@ pub async fn show(State(state): State<AppState>, req: Request) -> Response {
 struct ActForm {
     csrf_token: String,
     user_id: String,
+    app_id: String,
     action: String,
     q: String,
 }
@@ -122,6 +123,7 @@ pub async fn act(State(state): State<AppState>, req: Request) -> Response {
     let active = match form.action.as_str() {
         "activate" => true,
         "deactivate" => false,
+        "review" => return review(&state, &session, &form).await,
         _ => return render::bad_form(),
     };
     let Ok(user_id) = form.user_id.parse::<i64>() else {
@@ -170,6 +172,31 @@ pub async fn act(State(state): State<AppState>, req: Request) -> Response {
                 .append_pair("q", &form.q)
                 .finish();
             render::see_other(&format!("{}?{query}", app::paths::ADMIN), &[])
+        }
+        Err(e) => render::internal_error(e),
+    }
+}
+
+/// Marks an app reviewed: from now on its early authorization errors are
+/// redirected to it like any reviewed app's.
+async fn review(state: &AppState, session: &CurrentSession, form: &ActForm) -> Response {
+    let Ok(app_id) = form.app_id.parse::<i64>() else {
+        return render::bad_form();
+    };
+    let store = state.oauth.store();
+    let app = match store.application_by_id(app_id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return render::see_other(app::paths::ADMIN, &[]),
+        Err(e) => return render::internal_error(e),
+    };
+    let reviewed = gatehouse::oauth::client::Application {
+        reviewed: true,
+        ..app
+    };
+    match state.oauth.update_app(&reviewed, super::now()).await {
+        Ok(_) => {
+            tracing::info!(by = session.user.id, client_id = %reviewed.client_id, "application reviewed");
+            render::see_other(app::paths::ADMIN, &[])
         }
         Err(e) => render::internal_error(e),
     }

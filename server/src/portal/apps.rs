@@ -13,7 +13,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use gatehouse::account::FieldErrors;
-use gatehouse::oauth::client::Application;
+use gatehouse::oauth::client::{Application, GrantType};
 use gatehouse::oauth::registration::{self, Registration};
 use gatehouse::oauth::{Scope, ScopeSet};
 use gatehouse::secret::Secret;
@@ -54,6 +54,7 @@ pub(crate) fn app_view(app: &Application, owner: Option<String>) -> app::state::
         scopes: app.scopes.to_string(),
         algorithm: app.algorithm.as_str().to_owned(),
         skip_consent: app.skip_consent,
+        reviewed: app.reviewed,
         owner,
         created: date(app.created_at),
     }
@@ -189,7 +190,14 @@ fn check(
     let registration = Registration {
         name: &form.name,
         client_type,
-        grant_types: form.grant_types.iter().map(String::as_str).collect(),
+        // The password grant is a privilege staff grant (it hands the app
+        // people's passwords); others' forms cannot ask for it.
+        grant_types: form
+            .grant_types
+            .iter()
+            .map(String::as_str)
+            .filter(|g| staff || g.trim() != "password")
+            .collect(),
         redirect_uris: lines(&form.redirect_uris),
         post_logout_redirect_uris: lines(&form.post_logout_redirect_uris),
         allowed_origins: lines(&form.allowed_origins),
@@ -284,6 +292,9 @@ pub async fn register(State(state): State<AppState>, req: Request) -> Response {
         }
     };
     app.owner_id = Some(session.user.id);
+    // Anyone may register an app; staff review it before it may redirect
+    // people without their having seen a Gatehouse page first.
+    app.reviewed = session.user.is_staff;
     match state.oauth.store().create_application(&app).await {
         Ok(stored) => {
             tracing::info!(client_id = %stored.client_id, owner = session.user.id, "application registered");
@@ -418,9 +429,20 @@ pub async fn act(State(state): State<AppState>, Path(id): Path<String>, req: Req
                     return refused_on_app(&state, parts, &app, refusal).await;
                 }
             };
+            let same_targets = edited.redirect_uris == app.redirect_uris;
+            let mut grant_types = edited.grant_types;
+            // A privilege staff gave stays while its owner keeps it ticked
+            // (the owner may drop it, never add it).
+            if !session.user.is_staff
+                && app.allows(GrantType::Password)
+                && form.grant_types.iter().any(|g| g.trim() == "password")
+                && !grant_types.contains(&GrantType::Password)
+            {
+                grant_types.push(GrantType::Password);
+            }
             let updated = Application {
                 name: edited.name,
-                grant_types: edited.grant_types,
+                grant_types,
                 redirect_uris: edited.redirect_uris,
                 post_logout_redirect_uris: edited.post_logout_redirect_uris,
                 allowed_origins: edited.allowed_origins,
@@ -430,6 +452,8 @@ pub async fn act(State(state): State<AppState>, Path(id): Path<String>, req: Req
                 } else {
                     app.skip_consent
                 },
+                // New redirect targets need a new review.
+                reviewed: app.reviewed && (session.user.is_staff || same_targets),
                 ..app.clone()
             };
             save(&state, &updated).await

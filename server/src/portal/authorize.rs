@@ -36,7 +36,54 @@ fn refused_page(message: &str) -> Response {
     )
 }
 
-fn answer_error(state: &AppState, e: AuthorizeError) -> Response {
+/// An error for an app staff have not reviewed yet, before the person did
+/// anything on our pages: shown here, with a link back, never an automatic
+/// redirect (else anyone could register an app and use Gatehouse's domain
+/// as an open redirector, RFC 9700 §4.11.2).
+fn held_error(app: &Application, redirect_uri: &str, error: &OAuthError) -> Response {
+    let origin = origin_of(redirect_uri);
+    let body = format!(
+        "{} sent a request Gatehouse cannot answer ({}: {}). \
+         Nothing was shared with it.",
+        app.name, error.code, error.description
+    );
+    if origin.starts_with("https://") || origin.starts_with("http://") {
+        render::page_with_link(
+            StatusCode::BAD_REQUEST,
+            "Authorization request refused",
+            &body,
+            &format!("Return to {origin}"),
+            &origin,
+        )
+    } else {
+        render::plain_page(
+            StatusCode::BAD_REQUEST,
+            "Authorization request refused",
+            &body,
+        )
+    }
+}
+
+/// The unreviewed app a request names, if it names one.
+async fn unreviewed_app(state: &AppState, params: &Params) -> Option<Application> {
+    let client_id = params.get("client_id").ok().flatten()?;
+    match state.oauth.application(client_id).await {
+        Ok(Some(app)) if !app.reviewed => Some(app),
+        _ => None,
+    }
+}
+
+async fn answer_error(state: &AppState, params: &Params, e: AuthorizeError) -> Response {
+    if let AuthorizeError::Redirect {
+        redirect_uri,
+        error,
+        ..
+    } = &e
+    {
+        if let Some(app) = unreviewed_app(state, params).await {
+            return held_error(&app, redirect_uri, error);
+        }
+    }
     match e.location(state.oauth.issuer()) {
         Some(location) => found(&location),
         None => match e {
@@ -99,11 +146,11 @@ async fn authorize(
 ) -> Response {
     let (app, request) = match state.oauth.authorization_request(params).await {
         Ok(r) => r,
-        Err(e) => return answer_error(state, e),
+        Err(e) => return answer_error(state, params, e).await,
     };
     let Some(session) = current_session(&parts) else {
         if request.prompt.none {
-            return login_required(state, &request);
+            return login_required(state, &app, &request);
         }
         return to_login(&request, status);
     };
@@ -113,7 +160,7 @@ async fn authorize(
     let too_old = request.max_age.is_some_and(|max| now() - auth_time > max);
     if request.prompt.login || too_old {
         if request.prompt.none {
-            return login_required(state, &request);
+            return login_required(state, &app, &request);
         }
         return to_login(&request, status);
     }
@@ -129,12 +176,16 @@ async fn authorize(
         return approve(state, &session, &app, &request, status).await;
     }
     if request.prompt.none {
+        let error = OAuthError::new(
+            ErrorCode::ConsentRequired,
+            "the user has not granted these scopes",
+        );
+        if !app.reviewed {
+            return held_error(&app, &request.redirect_uri, &error);
+        }
         return found(&error_location(
             &request.redirect_uri,
-            &OAuthError::new(
-                ErrorCode::ConsentRequired,
-                "the user has not granted these scopes",
-            ),
+            &error,
             request.state.as_deref(),
             state.oauth.issuer(),
         ));
@@ -152,10 +203,14 @@ async fn authorize(
     response
 }
 
-fn login_required(state: &AppState, request: &AuthorizationRequest) -> Response {
+fn login_required(state: &AppState, app: &Application, request: &AuthorizationRequest) -> Response {
+    let error = OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in");
+    if !app.reviewed {
+        return held_error(app, &request.redirect_uri, &error);
+    }
     found(&error_location(
         &request.redirect_uri,
-        &OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in"),
+        &error,
         request.state.as_deref(),
         state.oauth.issuer(),
     ))
@@ -230,7 +285,7 @@ pub async fn decide(State(state): State<AppState>, req: Request) -> Response {
                     *response.status_mut() = StatusCode::SEE_OTHER;
                     response
                 }
-                Err(e) => answer_error(&state, e),
+                Err(e) => answer_error(&state, &params, e).await,
             };
         }
         Ok(Some(d)) => d,
@@ -242,7 +297,7 @@ pub async fn decide(State(state): State<AppState>, req: Request) -> Response {
     }
     let (app, request) = match state.oauth.authorization_request(&params).await {
         Ok(r) => r,
-        Err(e) => return answer_error(&state, e),
+        Err(e) => return answer_error(&state, &params, e).await,
     };
     let Some(session) = current_session(&parts) else {
         // Signed out in another tab: sign in again, then see the page again.

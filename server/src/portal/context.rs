@@ -56,8 +56,7 @@ pub async fn portal_context(
     next: Next,
 ) -> Response {
     let config = &state.config;
-    let session_cookie =
-        cookies::get(req.headers(), &config.session_cookie_name).map(str::to_owned);
+    let session_cookie = cookies::get(req.headers(), &config.session_cookie()).map(str::to_owned);
     let mut stale_session = false;
     let session = match session_cookie {
         Some(cookie) => match state.accounts.session_user(&cookie, now()).await {
@@ -91,7 +90,7 @@ pub async fn portal_context(
         let mut response = render::see_other(&format!("{}?next={next}", app::paths::LOGIN), &[]);
         *response.status_mut() = axum::http::StatusCode::FOUND;
         if stale_session {
-            let clear = cookies::clear(&config.session_cookie_name, config.secure_cookies());
+            let clear = cookies::clear(&config.session_cookie(), config.secure_cookies());
             if let Ok(v) = HeaderValue::from_str(&clear) {
                 response.headers_mut().append(SET_COOKIE, v);
             }
@@ -99,7 +98,7 @@ pub async fn portal_context(
         return response;
     }
 
-    let csrf_name = csrf_cookie_name(&config.session_cookie_name);
+    let csrf_name = csrf_cookie_name(&config.session_cookie());
     let csrf_cookie = cookies::get(req.headers(), &csrf_name)
         .filter(|v| looks_like_secret(v))
         .map(str::to_owned);
@@ -122,10 +121,10 @@ pub async fn portal_context(
     let headers = response.headers_mut();
     let sets_session = headers.get_all(SET_COOKIE).iter().any(|v| {
         v.as_bytes()
-            .starts_with(format!("{}=", config.session_cookie_name).as_bytes())
+            .starts_with(format!("{}=", config.session_cookie()).as_bytes())
     });
     if stale_session && !sets_session {
-        if let Ok(v) = HeaderValue::from_str(&cookies::clear(&config.session_cookie_name, secure)) {
+        if let Ok(v) = HeaderValue::from_str(&cookies::clear(&config.session_cookie(), secure)) {
             headers.append(SET_COOKIE, v);
         }
     }

@@ -84,6 +84,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
                 .insert(RETRY_AFTER, HeaderValue::from(wait.max(1) as u64));
             response
         }
+        Err(SignInError::Busy) => render::busy(),
         Err(SignInError::Internal(e)) => render::internal_error(e),
     }
 }

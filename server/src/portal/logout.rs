@@ -30,7 +30,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
         tracing::info!(user = session.user.id, "signed out");
     }
     let clear = cookies::clear(
-        &state.config.session_cookie_name,
+        &state.config.session_cookie(),
         state.config.secure_cookies(),
     );
     render::see_other(&format!("{}?signed_out=1", app::paths::LOGIN), &[clear])

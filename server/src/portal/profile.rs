@@ -77,7 +77,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
             if result.is_ok() {
                 tracing::info!(user = user.id, "account deleted");
                 let clear = cookies::clear(
-                    &state.config.session_cookie_name,
+                    &state.config.session_cookie(),
                     state.config.secure_cookies(),
                 );
                 return render::see_other(&format!("{}?deleted=1", app::paths::LOGIN), &[clear]);
@@ -104,6 +104,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
             Some(format!("Too many attempts. Try again in {wait} s.")),
             StatusCode::TOO_MANY_REQUESTS,
         ),
+        Err(FormError::Busy) => return render::busy(),
         Err(FormError::Internal(e)) => return render::internal_error(e),
     };
     let refusal = Refusal {

@@ -98,6 +98,31 @@ pub fn plain_page(status: StatusCode, title: &str, body: &str) -> Response {
     response
 }
 
+/// A page like [`plain_page`] that ends with a link (`href` must already be
+/// a safe URL: it is escaped, not checked).
+pub fn page_with_link(
+    status: StatusCode,
+    title: &str,
+    body: &str,
+    link_text: &str,
+    href: &str,
+) -> Response {
+    let (title, body, link_text, href) =
+        (escape(title), escape(body), escape(link_text), escape(href));
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Gatehouse</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main><section class=\"card\">\
+         <h1>{title}</h1><p>{body}</p><p><a href=\"{href}\" rel=\"noreferrer\">{link_text}</a></p>\
+         </section></main></body></html>"
+    );
+    let mut response = (status, html).into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
 /// A post whose origin or CSRF token is wrong.
 pub fn csrf_rejected() -> Response {
     plain_page(
@@ -117,6 +142,20 @@ pub fn bad_form() -> Response {
 }
 
 /// A failure that is not the user's doing: logged in full, shown generically.
+/// Too many password hashes are waiting: 503 with `Retry-After`, at once.
+pub fn busy() -> Response {
+    let mut response = plain_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Busy",
+        "Gatehouse is busy checking other sign-ins. Please try again in a few seconds.",
+    );
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("2"),
+    );
+    response
+}
+
 pub fn internal_error(error: impl std::fmt::Display) -> Response {
     tracing::error!(%error, "request failed");
     plain_page(

@@ -134,7 +134,7 @@ async fn logout(state: &AppState, mut parts: Parts, params: &Params, confirmed: 
 /// sign-in page.
 fn done(state: &AppState, redirect_to: Option<&str>, logout_state: Option<&str>) -> Response {
     let clear = cookies::clear(
-        &state.config.session_cookie_name,
+        &state.config.session_cookie(),
         state.config.secure_cookies(),
     );
     let location = match redirect_to {

@@ -8,7 +8,7 @@ use gatehouse::account::FormError;
 use serde::Deserialize;
 
 use super::render::{self, Refusal};
-use super::{csrf_refusal, current_session, now, signed_in_redirect};
+use super::{client_addr, csrf_refusal, current_session, now, signed_in_redirect};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -31,6 +31,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
     if let Some(r) = csrf_refusal(&state, &parts, &form.csrf_token) {
         return r;
     }
+    let addr = client_addr(&state, &parts);
     let result = state
         .accounts
         .sign_up(
@@ -40,6 +41,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
                 password: &form.password,
                 confirm: &form.confirm,
             },
+            &addr,
             now(),
         )
         .await;
@@ -82,6 +84,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
             )
             .await
         }
+        Err(FormError::Busy) => render::busy(),
         Err(FormError::Internal(e)) => render::internal_error(e),
     }
 }

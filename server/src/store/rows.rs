@@ -98,6 +98,7 @@ where
             .ok_or_else(|| unknown("applications.algorithm", &algorithm))?,
         owner_id: row.field("owner_id")?,
         created_at: row.field("created_at")?,
+        reviewed: row.field("reviewed")?,
     })
 }
 

@@ -10,7 +10,7 @@ use gatehouse::store::{
     AccountStore, NewUser, ProfileUpdate, SessionRecord, SessionStore, StoreError, ThrottleStore,
     UniqueError, User,
 };
-use gatehouse::throttle::FailureCount;
+use gatehouse::throttle::{FailureCount, Policy};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
@@ -242,12 +242,30 @@ impl AccountStore for SqliteStore {
     }
 
     async fn set_user_active(&self, id: i64, active: bool) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
         let done = sqlx::query("UPDATE users SET is_active = ? WHERE id = ?")
             .bind(active)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(err)?;
+        if !active {
+            // Deactivated: nothing issued before may come back to life.
+            for table in [
+                "sessions",
+                "access_tokens",
+                "refresh_tokens",
+                "authorization_codes",
+                "device_codes",
+            ] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE user_id = ?"))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().await.map_err(err)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -419,10 +437,46 @@ impl ThrottleStore for SqliteStore {
         })
     }
 
-    async fn forgive_failure(&self, key: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE login_failures SET failures = MAX(failures - 1, 0) WHERE throttle_key = ?",
+    async fn reserve_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        policy: &Policy,
+    ) -> Result<Option<FailureCount>, StoreError> {
+        // In the upsert's WHERE, bare column names are the stored row's.
+        let row = sqlx::query(
+            "INSERT INTO login_failures (throttle_key, failures, last_failure_at) VALUES (?1, 1, ?2) \
+             ON CONFLICT (throttle_key) DO UPDATE SET \
+               failures = CASE WHEN ?2 - last_failure_at >= ?3 THEN 1 ELSE failures + 1 END, \
+               last_failure_at = ?2 \
+             WHERE ?2 - last_failure_at >= ?3 OR failures < ?4 \
+               OR ?2 >= last_failure_at + MIN(?5 << MIN(failures - ?4, 30), ?6) \
+             RETURNING failures, last_failure_at",
         )
+        .bind(key)
+        .bind(now)
+        .bind(policy.reset_after)
+        .bind(i64::from(policy.free_failures))
+        .bind(policy.base_delay)
+        .bind(policy.max_delay)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
+        row.map(|row| {
+            Ok(FailureCount {
+                failures: row.try_get::<i64, _>("failures")?.clamp(0, u32::MAX as i64) as u32,
+                last_failure_at: row.try_get("last_failure_at")?,
+            })
+        })
+        .transpose()
+        .map_err(err)
+    }
+
+    async fn forgive_failures(&self, key: &str, n: u32) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE login_failures SET failures = MAX(failures - ?, 0) WHERE throttle_key = ?",
+        )
+        .bind(i64::from(n))
         .bind(key)
         .execute(&self.pool)
         .await

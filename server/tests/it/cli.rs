@@ -694,3 +694,48 @@ async fn client_ids_starting_with_a_dash_are_not_taken_for_options() {
         shown.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_stored_before_encryption_was_turned_on_are_sealed_at_start() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/cli.db", dir.path().display());
+    {
+        let db = db.clone();
+        let server = TestServer::start_with(|c| c.database_url = db).await;
+        drop(server);
+    }
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+            let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        }
+    };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM signing_keys WHERE sealed = 0").await,
+        3
+    );
+    let kek = base64::engine::general_purpose::STANDARD.encode([42u8; 32]);
+    let server = TestServer::start_with(|c| {
+        c.database_url = db.clone();
+        c.key_encryption_key = Some(kek.clone());
+    })
+    .await;
+    // The same keys are published (none was replaced), now sealed on disk.
+    let jwks: serde_json::Value = reqwest::get(server.url("/o/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
+    drop(server);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM signing_keys WHERE sealed = 0").await,
+        0
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM signing_keys").await, 3);
+}

@@ -14,7 +14,7 @@ fn app_fields<'a>(name: &'a str, redirect: &'a str) -> Vec<(&'a str, &'a str)> {
         ("client_type", "confidential"),
         ("grant_types", "authorization_code"),
         ("grant_types", "refresh_token"),
-        ("grant_types", "password"),
+        ("grant_types", "client_credentials"),
         ("redirect_uris", redirect),
         ("post_logout_redirect_uris", ""),
         ("allowed_origins", ""),
@@ -82,7 +82,7 @@ async fn register_show_once_rotate_and_delete() {
     let list = dev.get("/o/applications/").await;
     assert!(list.body.contains("Lab notebook"));
 
-    // The secret works at the token endpoint (password grant).
+    // The secret works at the token endpoint (client credentials).
     let token = |secret: String| {
         let server = &server;
         let client_id = client_id.clone();
@@ -91,11 +91,7 @@ async fn register_show_once_rotate_and_delete() {
                 server,
                 "/o/token/",
                 Some((&client_id, &secret)),
-                &[
-                    ("grant_type", "password"),
-                    ("username", "dev"),
-                    ("password", PASSWORD),
-                ],
+                &[("grant_type", "client_credentials"), ("scope", "read")],
             )
             .await
         }

@@ -25,7 +25,11 @@ async fn requests_are_counted_by_route_pattern() {
         .send()
         .await
         .unwrap();
-    let r = client.get(server.url("/metrics")).send().await.unwrap();
+    let r = client
+        .get(format!("{}/metrics", server.metrics_base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers()["content-type"]
         .to_str()
@@ -43,4 +47,7 @@ async fn requests_are_counted_by_route_pattern() {
     assert!(text.contains("route=\"/o/applications/{id}/\""), "{text}");
     assert!(!text.contains("nope"), "{text}");
     assert!(text.contains("process_resident_memory_bytes "), "{text}");
+    // Never on the public port.
+    let public = client.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
 }

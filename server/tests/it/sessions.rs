@@ -109,7 +109,8 @@ async fn cookie_name_is_configurable_and_secure_behind_https() {
     // Reached over plain http here (the cookie jar would not send Secure
     // cookies back), so carry the cookie and token by hand.
     let first = https.browser().get("/accounts/login/").await;
-    let csrf = first.cookie("gatehouse_session_csrf").unwrap();
+    // Under https the names carry the __Host- prefix.
+    let csrf = first.cookie("__Host-gatehouse_session_csrf").unwrap();
     assert!(csrf.contains("Secure"), "{csrf}");
     let token = crate::support::csrf_token(&first.body);
     let signed_up = reqwest::Client::builder()
@@ -118,7 +119,7 @@ async fn cookie_name_is_configurable_and_secure_behind_https() {
         .unwrap()
         .post(https.url("/accounts/signup/"))
         .header("origin", "https://id.example.org")
-        .header("cookie", format!("gatehouse_session_csrf={token}"))
+        .header("cookie", format!("__Host-gatehouse_session_csrf={token}"))
         .form(&[
             ("csrf_token", token.as_str()),
             ("username", "grace"),
@@ -135,7 +136,7 @@ async fn cookie_name_is_configurable_and_secure_behind_https() {
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("gatehouse_session="))
+        .find(|c| c.starts_with("__Host-gatehouse_session="))
         .expect("session cookie");
     assert!(session.contains("Secure"), "{session}");
 }

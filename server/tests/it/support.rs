@@ -10,6 +10,8 @@ use serde_json::Value;
 
 pub struct TestServer {
     pub base: String,
+    /// Where `/metrics` is served (its own listener, as `metrics_bind`).
+    pub metrics_base: String,
     pub state: gatehouse_server::state::AppState,
     task: tokio::task::JoinHandle<()>,
     // Dropped after the server (fields drop in order).
@@ -161,13 +163,18 @@ impl TestServer {
             .await
             .expect("state");
         let shared = state.clone();
+        let metrics = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind metrics");
+        let metrics_addr = metrics.local_addr().unwrap();
         let task = tokio::spawn(async move {
-            gatehouse_server::serve(state, listener)
+            gatehouse_server::serve_with(state, listener, Some(metrics), std::future::pending())
                 .await
                 .expect("serve");
         });
         Self {
             base: format!("http://{addr}"),
+            metrics_base: format!("http://{metrics_addr}"),
             state: shared,
             task,
             _db: db,

@@ -40,8 +40,8 @@ async fn repeated_failures_are_throttled_per_address() {
     let server = TestServer::start().await;
     server.signed_up("victim", PASSWORD).await;
     let attacker = server.browser();
-    // Twenty different (unknown) accounts from one address.
-    for i in 0..20 {
+    // Fifty different (unknown) accounts from one address: spraying.
+    for i in 0..50 {
         let page = attacker.sign_in(&format!("user{i}"), "guess guess").await;
         assert_eq!(page.status, StatusCode::UNAUTHORIZED, "attempt {i}");
     }

@@ -13,7 +13,8 @@ use crate::oauth::token::{client_auth, AuthorizationHeader, TokenResponse};
 use crate::oauth::{ErrorCode, OAuthError, Scope, ScopeSet};
 use crate::secret::{Secret, SecretDigest};
 use crate::store::{Claim, DeviceRecord, StoreError};
-use crate::throttle::Policy;
+use crate::throttle::attempt::Counters;
+use crate::throttle::{address_group, Policy};
 
 /// A user code someone entered, found pending.
 #[derive(Debug, Clone)]
@@ -38,22 +39,6 @@ pub enum DeviceEntryError {
     Internal(#[from] StoreError),
 }
 
-/// The address a throttle counts: IPv4 as is, IPv6 by its /64 (one
-/// subscriber's network, which its owner can rotate through freely).
-fn address_key(client_addr: &str) -> String {
-    match client_addr.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        Ok(std::net::IpAddr::V6(v6)) => v6
-            .to_ipv4_mapped()
-            .map(|v4| v4.to_string())
-            .unwrap_or_default(),
-        _ => client_addr.to_owned(),
-    }
-}
-
 /// The throttle counters a code entry is charged to, with their policies:
 /// this session, this address, and the whole server (last).
 fn entry_keys(session_key: &str, client_addr: &str) -> [(String, Policy); 3] {
@@ -63,7 +48,7 @@ fn entry_keys(session_key: &str, client_addr: &str) -> [(String, Policy); 3] {
             Policy::DEVICE_SESSION,
         ),
         (
-            format!("device:address:{}", address_key(client_addr)),
+            format!("device:address:{}", address_group(client_addr)),
             Policy::DEVICE_ADDRESS,
         ),
         ("device:global".to_owned(), Policy::DEVICE_GLOBAL),
@@ -151,42 +136,30 @@ impl OAuthService {
     ) -> Result<PendingDevice, DeviceEntryError> {
         let keys = entry_keys(session_key, client_addr);
         let names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
-        let before = self.store.failure_counts(&names).await?;
-        let count_of = |key: &str| before.iter().find(|(k, _)| k == key).map(|(_, c)| *c);
+        let before = self.store.failure_counts(&names[..2]).await?;
+        // The server-wide counter holds back only sessions and addresses
+        // that failed lately, so people typing real codes are not held
+        // up by an attack elsewhere; it counts every entry all the same.
         let failed_lately = keys[..2].iter().any(|(key, policy)| {
-            count_of(key)
-                .is_some_and(|c| c.failures > 0 && now - c.last_failure_at < policy.reset_after)
+            before.iter().any(|(k, c)| {
+                k == key && c.failures > 0 && now - c.last_failure_at < policy.reset_after
+            })
         });
-        // Which counters apply to this entry.
-        let applies = |i: usize| i < 2 || failed_lately;
-        let wait = keys
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| applies(*i))
-            .map(|(_, (key, policy))| policy.wait(count_of(key), now))
-            .max()
-            .unwrap_or(0);
-        if wait > 0 {
+        let [session, address, global] = keys;
+        let mut charged = vec![session, address];
+        if failed_lately {
+            charged.push(global.clone());
+        }
+        // Reserved before the lookup, atomically: a burst of parallel
+        // entries gets no more than the free tries.
+        let counters = Counters(charged);
+        if let Err(wait) = counters.reserve(self.store.as_ref(), now).await? {
             return Err(DeviceEntryError::Throttled(wait));
         }
-        // Count this entry now; a counter that grew by more than this one
-        // entry was raced by others, and past the free tries only the first
-        // of them goes on.
-        let mut raced = 0;
-        for (i, (key, policy)) in keys.iter().enumerate() {
-            let after = self
-                .store
-                .record_failure(key, now, policy.reset_after)
+        if !failed_lately {
+            self.store
+                .record_failure(&global.0, now, global.1.reset_after)
                 .await?;
-            let expected = count_of(key)
-                .filter(|c| now - c.last_failure_at < policy.reset_after)
-                .map_or(1, |c| c.failures + 1);
-            if applies(i) && after.failures > expected && after.failures > policy.free_failures {
-                raced = raced.max(policy.base_delay);
-            }
-        }
-        if raced > 0 {
-            return Err(DeviceEntryError::Throttled(raced));
         }
         let found = match normalize_user_code(typed) {
             Some(code) => {
@@ -210,8 +183,9 @@ impl OAuthService {
             return Err(DeviceEntryError::Invalid);
         };
         // The right code: this entry was no failure.
-        for (key, _) in &keys {
-            self.store.forgive_failure(key).await?;
+        counters.give_back(self.store.as_ref(), 1).await?;
+        if !failed_lately {
+            self.store.forgive_failures(&global.0, 1).await?;
         }
         Ok(PendingDevice {
             app,
@@ -331,25 +305,5 @@ impl OAuthService {
                 Err(invalid())
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::address_key;
-
-    #[test]
-    fn ipv6_addresses_count_by_their_64() {
-        assert_eq!(address_key("192.0.2.7"), "192.0.2.7");
-        assert_eq!(
-            address_key("2001:db8:1:2:aaaa::1"),
-            address_key("2001:db8:1:2:ffff:1:2:3")
-        );
-        assert_ne!(
-            address_key("2001:db8:1:2::1"),
-            address_key("2001:db8:1:3::1")
-        );
-        assert_eq!(address_key("::ffff:192.0.2.7"), "192.0.2.7");
-        assert_eq!(address_key("unknown"), "unknown");
     }
 }

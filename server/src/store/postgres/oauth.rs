@@ -21,7 +21,7 @@ use super::{err, PgStore};
 
 const APP_COLUMNS: &str = "id, client_id, secret_digest, name, client_type, grant_types, \
      redirect_uris, post_logout_redirect_uris, allowed_origins, scopes, skip_consent, \
-     allow_plain_pkce, algorithm, owner_id, created_at";
+     allow_plain_pkce, algorithm, owner_id, created_at, reviewed";
 
 /// Stores issued tokens on `conn` (in the caller's transaction).
 pub(super) async fn insert_tokens(
@@ -121,8 +121,9 @@ impl OAuthStore for PgStore {
         let row = sqlx::query(&format!(
             "INSERT INTO applications (client_id, secret_digest, name, client_type, grant_types, \
              redirect_uris, post_logout_redirect_uris, allowed_origins, scopes, skip_consent, \
-             allow_plain_pkce, algorithm, owner_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING {APP_COLUMNS}"
+             allow_plain_pkce, algorithm, owner_id, created_at, updated_at, reviewed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             RETURNING {APP_COLUMNS}"
         ))
         .bind(&app.client_id)
         .bind(&app.secret_digest)
@@ -139,6 +140,7 @@ impl OAuthStore for PgStore {
         .bind(app.owner_id)
         .bind(app.created_at)
         .bind(app.created_at)
+        .bind(app.reviewed)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| match &e {
@@ -238,7 +240,7 @@ impl OAuthStore for PgStore {
         let done = sqlx::query(
             "UPDATE applications SET name = $1, grant_types = $2, redirect_uris = $3, \
              post_logout_redirect_uris = $4, allowed_origins = $5, scopes = $6, skip_consent = $7, \
-             allow_plain_pkce = $8, algorithm = $9, updated_at = $10 WHERE id = $11",
+             allow_plain_pkce = $8, algorithm = $9, updated_at = $10, reviewed = $11 WHERE id = $12",
         )
         .bind(&app.name)
         .bind(grant_types.join(" "))
@@ -250,6 +252,7 @@ impl OAuthStore for PgStore {
         .bind(app.allow_plain_pkce)
         .bind(app.algorithm.as_str())
         .bind(now)
+        .bind(app.reviewed)
         .bind(app.id)
         .execute(&mut *tx)
         .await

@@ -56,6 +56,27 @@ impl KeyStore for SqliteStore {
         Ok(())
     }
 
+    async fn unsealed_signing_keys(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        sqlx::query_as(
+            "SELECT kid, private_key FROM signing_keys WHERE NOT sealed ORDER BY created_at",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)
+    }
+
+    async fn seal_signing_key(&self, kid: &str, sealed: &[u8]) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE signing_keys SET private_key = ?, sealed = TRUE WHERE kid = ? AND NOT sealed",
+        )
+        .bind(sealed)
+        .bind(kid)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
     async fn retire_signing_keys(
         &self,
         algorithm: SigningAlgorithm,

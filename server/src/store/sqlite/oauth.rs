@@ -20,7 +20,7 @@ use super::{err, SqliteStore};
 
 const APP_COLUMNS: &str = "id, client_id, secret_digest, name, client_type, grant_types, \
      redirect_uris, post_logout_redirect_uris, allowed_origins, scopes, skip_consent, \
-     allow_plain_pkce, algorithm, owner_id, created_at";
+     allow_plain_pkce, algorithm, owner_id, created_at, reviewed";
 
 /// Stores issued tokens on `conn` (in the caller's transaction).
 pub(super) async fn insert_tokens(
@@ -120,8 +120,8 @@ impl OAuthStore for SqliteStore {
         let row = sqlx::query(&format!(
             "INSERT INTO applications (client_id, secret_digest, name, client_type, grant_types, \
              redirect_uris, post_logout_redirect_uris, allowed_origins, scopes, skip_consent, \
-             allow_plain_pkce, algorithm, owner_id, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {APP_COLUMNS}"
+             allow_plain_pkce, algorithm, owner_id, created_at, updated_at, reviewed) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {APP_COLUMNS}"
         ))
         .bind(&app.client_id)
         .bind(&app.secret_digest)
@@ -138,6 +138,7 @@ impl OAuthStore for SqliteStore {
         .bind(app.owner_id)
         .bind(app.created_at)
         .bind(app.created_at)
+        .bind(app.reviewed)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| match &e {
@@ -236,7 +237,7 @@ impl OAuthStore for SqliteStore {
         let done = sqlx::query(
             "UPDATE applications SET name = ?, grant_types = ?, redirect_uris = ?, \
              post_logout_redirect_uris = ?, allowed_origins = ?, scopes = ?, skip_consent = ?, \
-             allow_plain_pkce = ?, algorithm = ?, updated_at = ? WHERE id = ?",
+             allow_plain_pkce = ?, algorithm = ?, updated_at = ?, reviewed = ? WHERE id = ?",
         )
         .bind(&app.name)
         .bind(grant_types.join(" "))
@@ -248,6 +249,7 @@ impl OAuthStore for SqliteStore {
         .bind(app.allow_plain_pkce)
         .bind(app.algorithm.as_str())
         .bind(now)
+        .bind(app.reviewed)
         .bind(app.id)
         .execute(&mut *tx)
         .await
