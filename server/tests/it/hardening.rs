@@ -232,7 +232,10 @@ async fn a_full_hashing_queue_answers_at_once() {
     // A refused attempt was never checked: it does not count against anyone.
     assert_eq!(
         server
-            .scalar("SELECT COALESCE(SUM(failures), 0) FROM login_failures WHERE throttle_key LIKE 'pair:%'")
+            .scalar(
+                "SELECT CAST(COALESCE(SUM(failures), 0) AS BIGINT) FROM login_failures \
+                 WHERE throttle_key LIKE 'pair:%'"
+            )
             .await as usize,
         checked
     );
