@@ -739,3 +739,49 @@ async fn keys_stored_before_encryption_was_turned_on_are_sealed_at_start() {
     );
     assert_eq!(count("SELECT COUNT(*) FROM signing_keys").await, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_app_never_gets_the_password_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/cli.db", dir.path().display());
+    let refused = gatehouse(
+        &db,
+        &[
+            "app",
+            "create",
+            "--name",
+            "Phone app",
+            "--client-type",
+            "public",
+            "--grant-types",
+            "password",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused
+            .stdout
+            .contains("Public clients cannot use the password grant."),
+        "{}",
+        refused.stdout
+    );
+    // A confidential app may be given it by the operator.
+    let allowed = gatehouse(
+        &db,
+        &[
+            "app",
+            "create",
+            "--name",
+            "Trusted service",
+            "--client-type",
+            "confidential",
+            "--grant-types",
+            "password",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(allowed.code, 0, "{}", allowed.stderr);
+}

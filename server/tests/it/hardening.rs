@@ -645,3 +645,53 @@ async fn an_unreviewed_apps_early_errors_stay_on_a_page_until_staff_review_it() 
             .starts_with("https://fresh.example/cb?error="));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_sign_ups_are_limited_per_address() {
+    let server = behind_proxy().await;
+    let sign_up = |name: String, addr: &'static str| {
+        let browser = server.browser();
+        async move {
+            let page = browser.get("/accounts/signup/").await;
+            let token = csrf_token(&page.body);
+            browser
+                .client
+                .post(format!("{}/accounts/signup/", browser.base))
+                .header("origin", &browser.base)
+                .header("x-forwarded-for", addr)
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("username", name.as_str()),
+                    ("email", format!("{name}@example.org").as_str()),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for i in 0..20 {
+        assert_eq!(
+            sign_up(format!("new{i}"), "198.51.100.7").await,
+            StatusCode::SEE_OTHER,
+            "sign-up {i}"
+        );
+    }
+    assert_eq!(
+        sign_up("onemore".into(), "198.51.100.7").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another address is not held back.
+    assert_eq!(
+        sign_up("elsewhere".into(), "203.0.113.7").await,
+        StatusCode::SEE_OTHER
+    );
+    // A taken username is refused (checked before the hash).
+    assert_eq!(
+        sign_up("elsewhere".into(), "203.0.113.8").await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(server.count_rows("users").await, 21);
+}
