@@ -8,6 +8,7 @@
 //! than the queue holds the caller is told at once ([`PasswordError::Busy`])
 //! instead of waiting without limit.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
@@ -131,6 +132,8 @@ pub struct PasswordHasher {
 
 struct Inner {
     jobs: SyncSender<Job>,
+    /// Jobs queued and not yet taken by a thread.
+    waiting: Arc<AtomicUsize>,
     /// Checked against when the account does not exist, so an unknown
     /// username costs the same time as a wrong password.
     dummy: PasswordHash,
@@ -145,17 +148,20 @@ impl PasswordHasher {
             .map_err(|e| PasswordError::Hash(e.to_string()))?;
         let (jobs, queue) = sync_channel::<Job>(pool.queue.max(1));
         let queue = Arc::new(Mutex::new(queue));
+        let waiting = Arc::new(AtomicUsize::new(0));
         for i in 0..pool.threads.max(1) {
             let queue = queue.clone();
             let params = params.clone();
+            let waiting = waiting.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || worker(&params, &queue))
+                .spawn(move || worker(&params, &queue, &waiting))
                 .map_err(task_error)?;
         }
         let (tx, rx) = std::sync::mpsc::channel();
         let mut random = [0u8; 24];
         rand::RngCore::fill_bytes(&mut OsRng, &mut random);
+        waiting.fetch_add(1, Ordering::AcqRel);
         jobs.send(Job {
             work: Work::Hash(Password::new(format!("{random:?}"))),
             reply: Box::new(move |r| {
@@ -168,7 +174,11 @@ impl PasswordHasher {
             Done::Verified(_) => return Err(PasswordError::Task("unexpected answer".into())),
         };
         Ok(Self {
-            inner: Arc::new(Inner { jobs, dummy }),
+            inner: Arc::new(Inner {
+                jobs,
+                waiting,
+                dummy,
+            }),
         })
     }
 
@@ -183,11 +193,17 @@ impl PasswordHasher {
                 let _ = tx.send(r);
             }),
         };
+        self.inner.waiting.fetch_add(1, Ordering::AcqRel);
         match self.inner.jobs.try_send(job) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(PasswordError::Busy),
-            Err(TrySendError::Disconnected(_)) => {
-                return Err(PasswordError::Task("hashing threads ended".into()))
+            Err(e) => {
+                self.inner.waiting.fetch_sub(1, Ordering::AcqRel);
+                return Err(match e {
+                    TrySendError::Full(_) => PasswordError::Busy,
+                    TrySendError::Disconnected(_) => {
+                        PasswordError::Task("hashing threads ended".into())
+                    }
+                });
             }
         }
         rx.await.map_err(task_error)?
@@ -224,15 +240,23 @@ impl PasswordHasher {
 }
 
 /// One hashing thread: its memory is allocated once, here, and reused for
-/// every job until the queue closes.
-fn worker(params: &Params, queue: &Mutex<Receiver<Job>>) {
+/// every job until the queue closes. It runs at a lower CPU priority than
+/// the request threads, so a sign-in flood slows sign-ins, not every
+/// other request. When it finds no job waiting after one, it gives its
+/// memory's pages back to the system (the allocation stays; the pages
+/// come back, zeroed, on the next hash): idle, the process is small; under
+/// load, nothing is given back or allocated.
+fn worker(params: &Params, queue: &Mutex<Receiver<Job>>, waiting: &AtomicUsize) {
+    lower_priority();
     let mut memory = vec![Block::default(); params.block_count()];
+    release(&mut memory);
     loop {
         let job = match queue.lock() {
             Ok(q) => q.recv(),
             Err(_) => return,
         };
         let Ok(job) = job else { return };
+        waiting.fetch_sub(1, Ordering::AcqRel);
         let result = match job.work {
             Work::Hash(p) => hash_with(params, p.expose(), &mut memory).map(Done::Hashed),
             Work::Verify(p, stored) => {
@@ -240,7 +264,49 @@ fn worker(params: &Params, queue: &Mutex<Receiver<Job>>) {
             }
         };
         (job.reply)(result);
+        if waiting.load(Ordering::Acquire) == 0 {
+            release(&mut memory);
+        }
     }
+}
+
+/// Nice 10 for the calling thread (on Linux, `setpriority` with a thread
+/// id applies to that thread only).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread's own id.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
+/// Gives the pages of `memory` back to the system without freeing the
+/// allocation (`MADV_DONTNEED`: they read as zeros when touched again,
+/// which argon2 does not mind, as it overwrites every block it uses).
+fn release(memory: &mut [Block]) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sysconf has no preconditions.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+        let start = memory.as_mut_ptr() as usize;
+        let end = start + std::mem::size_of_val(memory);
+        let first = start.div_ceil(page) * page;
+        let last = end / page * page;
+        if last > first {
+            // SAFETY: [first, last) lies inside `memory`, which we borrow
+            // mutably; Block is plain data, valid as all zeros.
+            unsafe {
+                libc::madvise(
+                    first as *mut libc::c_void,
+                    last - first,
+                    libc::MADV_DONTNEED,
+                );
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = memory;
 }
 
 fn task_error(e: impl std::fmt::Display) -> PasswordError {
