@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use app::components::title::escape_html;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
@@ -75,27 +76,9 @@ pub fn see_other(location: &str, cookies: &[String]) -> Response {
     response
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// A minimal page with a title and one paragraph (both escaped).
 pub fn plain_page(status: StatusCode, title: &str, body: &str) -> Response {
-    let (title, body) = (escape(title), escape(body));
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Gatehouse</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main><section class=\"card\">\
-         <h1>{title}</h1><p>{body}</p></section></main></body></html>"
-    );
-    let mut response = (status, html).into_response();
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    response
+    card_page(status, title, body, None)
 }
 
 /// A page like [`plain_page`] that ends with a link (`href` must already be
@@ -107,13 +90,26 @@ pub fn page_with_link(
     link_text: &str,
     href: &str,
 ) -> Response {
-    let (title, body, link_text, href) =
-        (escape(title), escape(body), escape(link_text), escape(href));
+    card_page(status, title, body, Some((link_text, href)))
+}
+
+/// A static page (no scripts): a card with a heading, a paragraph and
+/// perhaps a link, every piece escaped.
+fn card_page(status: StatusCode, title: &str, body: &str, link: Option<(&str, &str)>) -> Response {
+    let (title, body) = (escape_html(title), escape_html(body));
+    let link = link
+        .map(|(text, href)| {
+            format!(
+                "<p><a href=\"{}\" rel=\"noreferrer\">{}</a></p>",
+                escape_html(href),
+                escape_html(text)
+            )
+        })
+        .unwrap_or_default();
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Gatehouse</title>\
          <link rel=\"stylesheet\" href=\"/pkg/gatehouse.css\"></head><body><main><section class=\"card\">\
-         <h1>{title}</h1><p>{body}</p><p><a href=\"{href}\" rel=\"noreferrer\">{link_text}</a></p>\
-         </section></main></body></html>"
+         <h1>{title}</h1><p>{body}</p>{link}</section></main></body></html>"
     );
     let mut response = (status, html).into_response();
     response.headers_mut().insert(

@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 
-use crate::support::{post, Browser, TestServer};
+use crate::support::{input_value, post, Browser, TestServer};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -43,15 +43,6 @@ async fn register(browser: &Browser, name: &str) -> (String, String, String) {
     let client_id = input_value(&page.body, "client_id").expect("client id shown");
     assert!(page.body.contains("it will not be shown again"));
     (path, client_id, secret)
-}
-
-/// The value of the input with this id in a page.
-fn input_value(html: &str, id: &str) -> Option<String> {
-    let at = html.find(&format!("id=\"{id}\""))?;
-    let tag_end = at + html[at..].find('>')?;
-    let tag = &html[at..tag_end];
-    let v = tag.find("value=\"")? + 7;
-    Some(tag[v..v + tag[v..].find('"')?].to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,7 @@
 
 use reqwest::StatusCode;
 
-use crate::support::{csrf_token, post, Browser, TestServer};
+use crate::support::{csrf_token, input_value, post, Browser, Page, TestServer};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -49,6 +49,30 @@ fn allowed_tries(elapsed: std::time::Duration) -> usize {
         extra += 1;
     }
     5 + extra
+}
+
+/// Posts the portal's registration form: these grant types ticked, one
+/// redirect URI (or none), and any `extra` fields.
+async fn register_in_portal(
+    browser: &Browser,
+    name: &str,
+    client_type: &str,
+    grant_types: &[&str],
+    redirect_uri: &str,
+    extra: &[(&str, &str)],
+) -> Page {
+    let mut fields = vec![("name", name), ("client_type", client_type)];
+    fields.extend(grant_types.iter().map(|g| ("grant_types", *g)));
+    fields.extend([
+        ("redirect_uris", redirect_uri),
+        ("post_logout_redirect_uris", ""),
+        ("allowed_origins", ""),
+        ("algorithm", "RS256"),
+    ]);
+    fields.extend_from_slice(extra);
+    browser
+        .post_form("/o/applications/register/", &fields)
+        .await
 }
 
 /// A confidential app staff allowed the password grant.
@@ -339,23 +363,15 @@ async fn apps_see_only_their_own_tokens_without_the_introspection_permission() {
 async fn the_portal_gives_no_privileges_to_people_who_are_not_staff() {
     let server = TestServer::start().await;
     let dev = server.signed_up("dev", PASSWORD).await;
-    let done = dev
-        .post_form(
-            "/o/applications/register/",
-            &[
-                ("name", "Greedy"),
-                ("client_type", "confidential"),
-                ("grant_types", "authorization_code"),
-                ("grant_types", "password"),
-                ("redirect_uris", "https://greedy.example/cb"),
-                ("post_logout_redirect_uris", ""),
-                ("allowed_origins", ""),
-                ("skip_consent", "on"),
-                ("scopes", "read introspection"),
-                ("algorithm", "RS256"),
-            ],
-        )
-        .await;
+    let done = register_in_portal(
+        &dev,
+        "Greedy",
+        "confidential",
+        &["authorization_code", "password"],
+        "https://greedy.example/cb",
+        &[("skip_consent", "on"), ("scopes", "read introspection")],
+    )
+    .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let row = server
         .scalar(
@@ -369,35 +385,10 @@ async fn the_portal_gives_no_privileges_to_people_who_are_not_staff() {
     server
         .execute("UPDATE users SET is_staff = TRUE WHERE username = 'boss'")
         .await;
-    let done = staff
-        .post_form(
-            "/o/applications/register/",
-            &[
-                ("name", "Trusted"),
-                ("client_type", "confidential"),
-                ("grant_types", "password"),
-                ("redirect_uris", ""),
-                ("post_logout_redirect_uris", ""),
-                ("allowed_origins", ""),
-                ("algorithm", "RS256"),
-            ],
-        )
-        .await;
+    let done = register_in_portal(&staff, "Trusted", "confidential", &["password"], "", &[]).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    let public = staff
-        .post_form(
-            "/o/applications/register/",
-            &[
-                ("name", "Public password"),
-                ("client_type", "public"),
-                ("grant_types", "password"),
-                ("redirect_uris", ""),
-                ("post_logout_redirect_uris", ""),
-                ("allowed_origins", ""),
-                ("algorithm", "RS256"),
-            ],
-        )
-        .await;
+    let public =
+        register_in_portal(&staff, "Public password", "public", &["password"], "", &[]).await;
     assert_eq!(public.status, StatusCode::BAD_REQUEST);
     assert!(public
         .body
@@ -583,20 +574,15 @@ async fn pages_carry_a_content_security_policy_with_a_fresh_nonce() {
 async fn an_unreviewed_apps_early_errors_stay_on_a_page_until_staff_review_it() {
     let server = TestServer::start().await;
     let dev = server.signed_up("dev", PASSWORD).await;
-    let done = dev
-        .post_form(
-            "/o/applications/register/",
-            &[
-                ("name", "Fresh app"),
-                ("client_type", "confidential"),
-                ("grant_types", "authorization_code"),
-                ("redirect_uris", "https://fresh.example/cb"),
-                ("post_logout_redirect_uris", ""),
-                ("allowed_origins", ""),
-                ("algorithm", "RS256"),
-            ],
-        )
-        .await;
+    let done = register_in_portal(
+        &dev,
+        "Fresh app",
+        "confidential",
+        &["authorization_code"],
+        "https://fresh.example/cb",
+        &[],
+    )
+    .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let client_id = server
         .scalar("SELECT id FROM applications WHERE name = 'Fresh app' AND NOT reviewed")
@@ -605,12 +591,8 @@ async fn an_unreviewed_apps_early_errors_stay_on_a_page_until_staff_review_it() 
         client_id > 0,
         "a portal app by someone who is not staff starts unreviewed"
     );
-    let client_id: String = {
-        let page = dev.get(done.location().unwrap()).await;
-        let at = page.body.find("id=\"client_id\"").unwrap();
-        let v = at + page.body[at..].find("value=\"").unwrap() + 7;
-        page.body[v..v + page.body[v..].find('"').unwrap()].to_owned()
-    };
+    let page = dev.get(done.location().unwrap()).await;
+    let client_id = input_value(&page.body, "client_id").expect("client id shown");
     let bad = format!(
         "/o/authorize/?response_type=token&client_id={client_id}&redirect_uri=https%3A%2F%2Ffresh.example%2Fcb&state=x"
     );

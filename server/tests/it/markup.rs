@@ -8,7 +8,7 @@
 use reqwest::StatusCode;
 use scraper::{Html, Node, Selector};
 
-use crate::support::{post, Browser, TestServer, REDIRECT_URI};
+use crate::support::{input_value, post, Browser, TestServer, REDIRECT_URI};
 
 const PASSWORD: &str = "correct horse battery";
 const TITLE_BREAKER: &str = "</title><script>window.__x=1</script>";
@@ -121,10 +121,7 @@ async fn hostile_values_never_become_markup() {
         let app_path = done.location().unwrap().to_owned();
         let body = checked_page(&dev, &app_path).await;
         assert_eq!(title_of(&body), format!("{name} · Gatehouse"));
-        // The client id is on the app page, in its read-only input.
-        let at = body.find("id=\"client_id\"").expect("client id shown");
-        let v = at + body[at..].find("value=\"").unwrap() + 7;
-        let client_id = body[v..v + body[v..].find('"').unwrap()].to_owned();
+        let client_id = input_value(&body, "client_id").expect("client id shown");
 
         // The consent page, with hostile request parameters as well.
         let query = url::form_urlencoded::Serializer::new(String::new())

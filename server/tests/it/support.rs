@@ -305,6 +305,15 @@ async fn page(response: reqwest::Response) -> Page {
     }
 }
 
+/// The value of the input with this id in a page.
+pub fn input_value(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!("id=\"{id}\""))?;
+    let tag_end = at + html[at..].find('>')?;
+    let tag = &html[at..tag_end];
+    let v = tag.find("value=\"")? + 7;
+    Some(tag[v..v + tag[v..].find('"')?].to_owned())
+}
+
 /// The value of the hidden `csrf_token` field in a page.
 pub fn csrf_token(html: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
