@@ -8,6 +8,7 @@ pub mod device;
 pub mod error;
 pub mod metadata;
 pub mod params;
+pub mod paths;
 pub mod redirect;
 pub mod scope;
 

@@ -1,4 +1,5 @@
-//! OpenID Connect: signing keys (and, as it grows, id_tokens and claims).
+//! OpenID Connect: id_tokens and their claims, and the signing keys
+//! (created, rotated, sealed at rest, published as a JWKS).
 
 pub mod id_token;
 pub mod keyring;

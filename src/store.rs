@@ -195,8 +195,14 @@ pub trait KeyStore: Send + Sync {
 }
 
 /// Everything Gatehouse stores.
-pub trait Store: AccountStore + SessionStore + ThrottleStore + OAuthStore + KeyStore {}
-impl<T: AccountStore + SessionStore + ThrottleStore + OAuthStore + KeyStore> Store for T {}
+pub trait Store:
+    AccountStore + SessionStore + ThrottleStore + AppStore + OAuthStore + DeviceStore + KeyStore
+{
+}
+impl<T> Store for T where
+    T: AccountStore + SessionStore + ThrottleStore + AppStore + OAuthStore + DeviceStore + KeyStore
+{
+}
 
 /// A client id collided with an existing app's.
 #[derive(Debug, thiserror::Error)]
@@ -314,8 +320,9 @@ pub struct DevicePoll {
     pub too_fast: bool,
 }
 
+/// Registered applications.
 #[async_trait]
-pub trait OAuthStore: Send + Sync {
+pub trait AppStore: Send + Sync {
     /// Stores a new app (its `id` is assigned) and its allowed origins.
     async fn create_application(&self, app: &Application) -> Result<Application, ApplicationError>;
     async fn application_by_client_id(
@@ -339,7 +346,11 @@ pub trait OAuthStore: Send + Sync {
     async fn delete_application(&self, application_id: i64) -> Result<bool, StoreError>;
     /// Whether any app lists `origin` among its allowed origins.
     async fn origin_allowed(&self, origin: &str) -> Result<bool, StoreError>;
+}
 
+/// What people grant apps, and the codes and tokens issued on it.
+#[async_trait]
+pub trait OAuthStore: Send + Sync {
     /// The scopes the user has granted the app, if any.
     async fn granted_scopes(
         &self,
@@ -398,6 +409,15 @@ pub trait OAuthStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Removes every access and refresh token of a family.
     async fn revoke_family(&self, family: &str) -> Result<u64, StoreError>;
+
+    /// Removes expired tokens, codes and device authorizations (and rotated
+    /// refresh tokens past their expiry); returns how many rows went.
+    async fn delete_expired_tokens(&self, now: i64) -> Result<u64, StoreError>;
+}
+
+/// Device authorizations (RFC 8628).
+#[async_trait]
+pub trait DeviceStore: Send + Sync {
     /// Stores a new device authorization; false when its user code is
     /// already taken (the caller draws another).
     async fn create_device_code(&self, record: &DeviceRecord) -> Result<bool, StoreError>;
@@ -430,8 +450,4 @@ pub trait OAuthStore: Send + Sync {
         now: i64,
         tokens: &IssuedTokens,
     ) -> Result<Claim, StoreError>;
-
-    /// Removes expired tokens, codes and device authorizations (and rotated
-    /// refresh tokens past their expiry); returns how many rows went.
-    async fn delete_expired_tokens(&self, now: i64) -> Result<u64, StoreError>;
 }

@@ -1,12 +1,13 @@
 //! Portal paths, shared by the router, the links and the server's handlers.
+//! The two protocol endpoints that are portal pages come from the core.
+
+pub use gatehouse::oauth::paths::{AUTHORIZE, END_SESSION as RP_LOGOUT};
 
 pub const HOME: &str = "/";
 pub const SIGNUP: &str = "/accounts/signup/";
 pub const LOGIN: &str = "/accounts/login/";
 pub const LOGOUT: &str = "/accounts/logout/";
 pub const PROFILE: &str = "/accounts/profile/";
-pub const AUTHORIZE: &str = "/o/authorize/";
-pub const RP_LOGOUT: &str = "/o/logout/";
 pub const DEVICE: &str = "/device/";
 pub const APPLICATIONS: &str = "/o/applications/";
 pub const REGISTER_APP: &str = "/o/applications/register/";

@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
 use gatehouse::account::{FieldErrors, FormError};
+use gatehouse::oauth::paths::{API_BEARER_PROFILE, BEARER_PROFILE};
 use gatehouse::oauth::token::AuthorizationHeader;
 use gatehouse::oauth::{OAuthError, Scope};
 use gatehouse::store::User;
@@ -27,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use crate::oauth::{authorization, bearer_error, json};
-use crate::portal::{client_addr, now};
+use crate::cors;
+use crate::http::{authorization, bearer_error, client_addr, json, now, oauth_error, to_json};
 use crate::state::AppState;
 
 pub const SIGNUP: &str = "/api/signup/";
@@ -36,8 +37,13 @@ pub const ME: &str = "/api/me/";
 pub const PASSWORD: &str = "/api/password/";
 pub const OPENAPI: &str = "/api/openapi.json";
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
+        // Bearer-protected like the protocol endpoints, and as open to
+        // other origins (the apps' registered ones).
+        .route(BEARER_PROFILE, get(profile))
+        .route(API_BEARER_PROFILE, get(profile))
+        .layer(axum::middleware::from_fn_with_state(state, cors::cors))
         .route(SIGNUP, post(signup))
         .route(ME, get(me).patch(update_me))
         .route(PASSWORD, put(change_password))
@@ -441,6 +447,61 @@ async fn change_password(State(state): State<AppState>, req: Request) -> Respons
     }
 }
 
+/// The signed-in user's account (also at `/profile/`, the path of
+/// django-oauth-toolkit's example resource).
+#[utoipa::path(
+    get,
+    path = "/api/profile/",
+    tag = "account",
+    security(("bearer" = ["read"])),
+    responses(
+        (status = 200, description = "The account", body = UserBody),
+        (status = 401, description = "No token, or an invalid, expired or revoked one", body = ApiError),
+        (status = 403, description = "The token lacks scope read", body = ApiError),
+    )
+)]
+async fn profile(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let (mut response, client) = profile_answer(&state, &parts).await;
+    cors::allow(&state, &parts.headers, client.as_deref(), &mut response).await;
+    response
+}
+
+/// The profile answer and the client the token belongs to (if valid).
+async fn profile_answer(state: &AppState, parts: &Parts) -> (Response, Option<String>) {
+    let needs = Scope::Read;
+    let token = match authorization(parts) {
+        Some(AuthorizationHeader::Bearer(t)) if !t.is_empty() => t,
+        _ => {
+            let e =
+                OAuthError::invalid_token("an access token is required (Authorization: Bearer …)");
+            return (bearer_error(&e, false, needs), None);
+        }
+    };
+    let found = match state.oauth.bearer(token, needs, now()).await {
+        Ok(f) => f,
+        Err(e) => return (bearer_error(&e, true, needs), None),
+    };
+    let client = Some(found.client_id.clone());
+    let Some(user_id) = found.record.user_id else {
+        let e = OAuthError::invalid_token("this token was issued to a client, not a user");
+        return (bearer_error(&e, true, needs), client);
+    };
+    let response = match state.accounts.store().user_by_id(user_id).await {
+        Ok(Some(user)) if user.is_active => to_json(&UserBody::of(&user)),
+        Ok(_) => bearer_error(
+            &OAuthError::invalid_token("the access token is invalid, expired or revoked"),
+            true,
+            needs,
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "loading the profile failed");
+            oauth_error(&OAuthError::server_error())
+        }
+    };
+    (response, client)
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -449,7 +510,7 @@ async fn change_password(State(state): State<AppState>, req: Request) -> Respons
                        (the device flow for command-line tools), then call these with \
                        `Authorization: Bearer <token>`."
     ),
-    paths(signup, me, update_me, change_password, crate::oauth::profile),
+    paths(signup, me, update_me, change_password, profile),
     components(schemas(UserBody, SignupRequest, ProfilePatch, PasswordChange, ApiError)),
     modifiers(&BearerScheme),
     tags((name = "account", description = "Your own account"))

@@ -255,7 +255,7 @@ pub async fn create_user(
                 is_superuser: superuser,
             },
             FieldErrors::default(),
-            crate::portal::now(),
+            crate::http::now(),
         )
         .await;
     match result {
@@ -327,7 +327,7 @@ pub async fn create_app(state: &AppState, args: &AppCreateArgs) -> Outcome {
         client_secret: args.client_secret.as_deref(),
         owner_id,
     };
-    let (app, secret) = match validate(&form, crate::portal::now()) {
+    let (app, secret) = match validate(&form, crate::http::now()) {
         Ok(v) => v,
         Err(fields) => {
             return Outcome::fail(args.json, "invalid application details", Some(&fields))
@@ -369,7 +369,7 @@ pub async fn create_app(state: &AppState, args: &AppCreateArgs) -> Outcome {
 
 /// `cleartokens`.
 pub async fn clear_tokens(state: &AppState, json: bool) -> Outcome {
-    match state.oauth.clear_expired(crate::portal::now()).await {
+    match state.oauth.clear_expired(crate::http::now()).await {
         Ok(n) if json => Outcome::ok(serde_json::json!({ "removed": n }).to_string() + "\n"),
         Ok(n) => Outcome::ok(format!("Removed {n} expired tokens and codes.\n")),
         Err(e) => Outcome::fail(json, &e.to_string(), None),
@@ -460,7 +460,7 @@ pub async fn rotate_app_secret(state: &AppState, args: &AppRef) -> Outcome {
         Ok(app) => app,
         Err(outcome) => return outcome,
     };
-    match state.oauth.rotate_secret(&app, crate::portal::now()).await {
+    match state.oauth.rotate_secret(&app, crate::http::now()).await {
         Ok(Some(secret)) if args.json => Outcome::ok(
             serde_json::json!({ "client_id": app.client_id, "client_secret": secret }).to_string()
                 + "\n",
@@ -531,7 +531,7 @@ pub async fn rotate_keys(state: &AppState, algorithm: Option<&str>, json: bool) 
     match rotate(
         state.oauth.store(),
         &algs,
-        crate::portal::now(),
+        crate::http::now(),
         publish_for,
         &state.sealer,
     )

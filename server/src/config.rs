@@ -20,7 +20,9 @@ pub struct Config {
     /// port, no path). Decides the `Secure` cookie flag and the allowed
     /// `Origin` of form posts.
     pub public_url: String,
-    /// `sqlite://path` (created if missing).
+    /// `sqlite://PATH` (the file is created if missing) or
+    /// `postgres://USER@HOST/DATABASE` (the database must exist; Gatehouse
+    /// creates its tables).
     pub database_url: String,
     /// Largest number of pooled database connections.
     pub database_max_connections: u32,

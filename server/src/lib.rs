@@ -4,6 +4,8 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+mod cors;
+pub mod http;
 pub mod metrics;
 pub mod net;
 pub mod oauth;
@@ -89,7 +91,7 @@ pub async fn build_state(
     let sealer =
         gatehouse::oidc::sealing::Sealer::from_config(config.key_encryption_key.as_deref())
             .map_err(StartError::Task)?;
-    let keys = gatehouse::oidc::keyring::load_or_create(&store, portal::now(), &sealer).await?;
+    let keys = gatehouse::oidc::keyring::load_or_create(&store, http::now(), &sealer).await?;
     let oauth = OAuthService::new(
         &config.public_url,
         store,
@@ -120,8 +122,9 @@ pub fn leptos_options(config: &Config) -> Result<LeptosOptions, StartError> {
     Ok(options)
 }
 
-/// Every route: the portal (Leptos pages, their server function and form
-/// posts, behind the session/CSRF middleware), health, static files.
+/// Every route: the portal (Leptos pages and the handlers of their form
+/// posts, behind the session/CSRF middleware), the protocol endpoints, the
+/// account API, health and static files.
 pub fn build_router(state: AppState) -> Router {
     // Walking the route tree flips process-wide Leptos state (it suppresses
     // resource loading while it runs), so do it once per process, never
@@ -155,7 +158,7 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(oauth::routes(state.clone()))
-        .merge(api::routes())
+        .merge(api::routes(state.clone()))
         .merge(portal)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
@@ -292,14 +295,14 @@ async fn housekeeping(accounts: AccountService, oauth: OAuthService) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
         every.tick().await;
-        match accounts.delete_expired(portal::now()).await {
+        match accounts.delete_expired(http::now()).await {
             Ok((sessions, failures)) if sessions + failures > 0 => {
                 tracing::info!(sessions, failures, "removed expired rows")
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
         }
-        match oauth.clear_expired(portal::now()).await {
+        match oauth.clear_expired(http::now()).await {
             Ok(0) => {}
             Ok(tokens) => tracing::info!(tokens, "removed expired tokens and codes"),
             Err(e) => tracing::warn!(error = %e, "token housekeeping failed"),
@@ -316,7 +319,7 @@ async fn reload_keys(state: AppState) {
         every.tick().await;
         let store = state.oauth.store();
         match store
-            .signing_keys(portal::now())
+            .signing_keys(http::now())
             .await
             .map(|keys| gatehouse::oidc::keyring::KeyRing::from_stored(&keys, &state.sealer))
         {

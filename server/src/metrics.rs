@@ -110,8 +110,8 @@ pub async fn count(State(metrics): State<Metrics>, req: Request, next: Next) -> 
     response
 }
 
-pub async fn serve(State(state): State<crate::state::AppState>) -> Response {
-    let mut response = state.metrics.render().into_response();
+pub async fn serve(State(metrics): State<Metrics>) -> Response {
+    let mut response = metrics.render().into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

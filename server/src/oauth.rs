@@ -1,38 +1,30 @@
-//! The protocol endpoints: token, revocation, introspection and the
-//! bearer-protected profile. Each decodes the request into the core's
+//! The protocol endpoints: token, device authorization, revocation,
+//! introspection, userinfo, metadata and keys. Each decodes the request into the core's
 //! types (`gatehouse::oauth`), calls the service, and encodes the answer:
 //! JSON, `Cache-Control: no-store`, RFC 6749/6750 errors.
 //! The authorization endpoint lives with the portal (it renders a page).
 
-mod cors;
-
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use gatehouse::oauth::params::Params;
+use gatehouse::oauth::paths::{
+    DEVICE_AUTHORIZATION, DISCOVERY, DISCOVERY_UNDER_O, INTROSPECT, JWKS, OAUTH_METADATA, REVOKE,
+    TOKEN, USERINFO,
+};
 use gatehouse::oauth::token::{client_auth, AuthorizationHeader};
-use gatehouse::oauth::{ErrorCode, OAuthError, Scope};
-use serde::Serialize;
+use gatehouse::oauth::{OAuthError, Scope};
 
-use crate::portal::{client_addr, now};
+use crate::cors;
+use crate::http::{
+    authorization, bearer_error, client_addr, json, now, oauth_error as error, public_json, to_json,
+};
 use crate::state::AppState;
-
-pub const TOKEN: &str = "/o/token/";
-pub const REVOKE: &str = "/o/revoke_token/";
-pub const INTROSPECT: &str = "/o/introspect/";
-pub const PROFILE: &str = "/profile/";
-pub const API_PROFILE: &str = "/api/profile/";
-pub const METADATA: &str = "/.well-known/oauth-authorization-server";
-pub const JWKS: &str = "/o/.well-known/jwks.json";
-pub const DISCOVERY: &str = "/.well-known/openid-configuration";
-pub const DISCOVERY_UNDER_O: &str = "/o/.well-known/openid-configuration";
-pub const USERINFO: &str = "/o/userinfo/";
-pub const DEVICE_AUTHORIZATION: &str = "/o/device-authorization/";
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
@@ -40,11 +32,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(DEVICE_AUTHORIZATION, post(device_authorization))
         .route(REVOKE, post(revoke))
         .route(INTROSPECT, get(introspect).post(introspect))
-        .route(PROFILE, get(profile))
-        .route(API_PROFILE, get(profile))
         .route(USERINFO, get(userinfo).post(userinfo))
         .layer(axum::middleware::from_fn_with_state(state, cors::cors))
-        .route(METADATA, get(metadata))
+        .route(OAUTH_METADATA, get(metadata))
         .route(DISCOVERY, get(metadata))
         .route(DISCOVERY_UNDER_O, get(metadata))
         .route(JWKS, get(jwks))
@@ -62,87 +52,6 @@ async fn jwks(State(state): State<AppState>) -> Response {
 /// RFC 8414 metadata: public, the same for everyone, cacheable.
 async fn metadata(State(state): State<AppState>) -> Response {
     public_json(state.metadata.to_string(), "public, max-age=3600")
-}
-
-/// A public JSON document any origin may read, cacheable as `cache`.
-fn public_json(body: String, cache: &'static str) -> Response {
-    let mut response = (StatusCode::OK, body).into_response();
-    let h = response.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
-    h.insert(
-        axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    response
-}
-
-/// A JSON answer that no cache may keep (RFC 6749 §5.1).
-pub(crate) fn json(status: StatusCode, body: String) -> Response {
-    let mut response = (status, body).into_response();
-    let h = response.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-    response
-}
-
-fn to_json(value: &impl Serialize) -> Response {
-    match serde_json::to_string(value) {
-        Ok(body) => json(StatusCode::OK, body),
-        Err(e) => {
-            tracing::error!(error = %e, "encoding a response failed");
-            error(&OAuthError::server_error())
-        }
-    }
-}
-
-/// RFC 6749 §5.2 error JSON; `invalid_client` carries a Basic challenge.
-fn error(e: &OAuthError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut response = json(status, e.to_json());
-    if e.code == ErrorCode::InvalidClient {
-        response.headers_mut().insert(
-            WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"gatehouse\""),
-        );
-    }
-    response
-}
-
-/// RFC 6750 §3 error: the challenge names the error (unless no token was
-/// sent at all) and, for `insufficient_scope`, the scope needed.
-pub(crate) fn bearer_error(e: &OAuthError, token_sent: bool, needs: Scope) -> Response {
-    let mut response = error(e);
-    let challenge = if !token_sent {
-        "Bearer realm=\"gatehouse\"".to_owned()
-    } else {
-        let description: String = e
-            .description
-            .chars()
-            .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
-            .collect();
-        let mut c = format!(
-            "Bearer realm=\"gatehouse\", error=\"{}\", error_description=\"{description}\"",
-            e.code
-        );
-        if e.code == ErrorCode::InsufficientScope {
-            c.push_str(&format!(", scope=\"{}\"", needs.as_str()));
-        }
-        c
-    };
-    if let Ok(v) = HeaderValue::from_str(&challenge) {
-        response.headers_mut().insert(WWW_AUTHENTICATE, v);
-    }
-    response
-}
-
-pub(crate) fn authorization(parts: &Parts) -> Option<AuthorizationHeader<'_>> {
-    parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(AuthorizationHeader::parse)
 }
 
 /// Reads the parameters of a protocol request: the form body of a POST
@@ -290,59 +199,4 @@ async fn userinfo(State(state): State<AppState>, req: Request) -> Response {
         cors::allow(&state, &parts.headers, client.as_deref(), &mut response).await;
     }
     response
-}
-
-/// The signed-in user's account (also at `/profile/`, the path of
-/// django-oauth-toolkit's example resource).
-#[utoipa::path(
-    get,
-    path = "/api/profile/",
-    tag = "account",
-    security(("bearer" = ["read"])),
-    responses(
-        (status = 200, description = "The account", body = crate::api::UserBody),
-        (status = 401, description = "No token, or an invalid, expired or revoked one", body = crate::api::ApiError),
-        (status = 403, description = "The token lacks scope read", body = crate::api::ApiError),
-    )
-)]
-pub(crate) async fn profile(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, _) = req.into_parts();
-    let (mut response, client) = profile_answer(&state, &parts).await;
-    cors::allow(&state, &parts.headers, client.as_deref(), &mut response).await;
-    response
-}
-
-/// The profile answer and the client the token belongs to (if valid).
-async fn profile_answer(state: &AppState, parts: &Parts) -> (Response, Option<String>) {
-    let needs = Scope::Read;
-    let token = match authorization(parts) {
-        Some(AuthorizationHeader::Bearer(t)) if !t.is_empty() => t,
-        _ => {
-            let e =
-                OAuthError::invalid_token("an access token is required (Authorization: Bearer …)");
-            return (bearer_error(&e, false, needs), None);
-        }
-    };
-    let found = match state.oauth.bearer(token, needs, now()).await {
-        Ok(f) => f,
-        Err(e) => return (bearer_error(&e, true, needs), None),
-    };
-    let client = Some(found.client_id.clone());
-    let Some(user_id) = found.record.user_id else {
-        let e = OAuthError::invalid_token("this token was issued to a client, not a user");
-        return (bearer_error(&e, true, needs), client);
-    };
-    let response = match state.accounts.store().user_by_id(user_id).await {
-        Ok(Some(user)) if user.is_active => to_json(&crate::api::UserBody::of(&user)),
-        Ok(_) => bearer_error(
-            &OAuthError::invalid_token("the access token is invalid, expired or revoked"),
-            true,
-            needs,
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "loading the profile failed");
-            error(&OAuthError::server_error())
-        }
-    };
-    (response, client)
 }

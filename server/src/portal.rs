@@ -12,6 +12,7 @@ mod context;
 mod cookies;
 mod csrf;
 mod device;
+mod extract;
 mod grants;
 mod login;
 mod logout;
@@ -20,10 +21,12 @@ mod profile;
 mod render;
 mod rp_logout;
 mod signup;
+mod views;
 
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::http::now;
 use crate::state::AppState;
 
 pub use context::{portal_context, CurrentSession};
@@ -73,14 +76,6 @@ pub fn renders_itself(path: &str) -> bool {
         || path == app::paths::ADMIN
 }
 
-/// Current time in Unix seconds.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// Checks the post's origin and CSRF token against the cookie; returns the
 /// refusal page when they fail.
 pub(crate) fn csrf_refusal(
@@ -114,16 +109,6 @@ pub(crate) fn current_session(parts: &axum::http::request::Parts) -> Option<Curr
         .flatten()
 }
 
-/// The client's address for throttling: the socket peer, or what a
-/// trusted proxy reports in `X-Forwarded-For` (see [`crate::net`]).
-pub fn client_addr(state: &AppState, parts: &axum::http::request::Parts) -> String {
-    let peer = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    state.proxies.client(peer, &parts.headers)
-}
-
 /// Signs `user_id` in: ends the session the browser had (the id is never
 /// reused across a sign-in), starts a new one and redirects to `next`.
 pub(crate) async fn signed_in_redirect(
@@ -148,4 +133,17 @@ pub(crate) async fn signed_in_redirect(
         None,
     );
     render::see_other(gatehouse::next::next_or_default(Some(next)), &[cookie])
+}
+
+/// The app with this id (as typed in the path) if `user_id` owns it.
+pub(crate) async fn owned_app(
+    state: &AppState,
+    user_id: i64,
+    id: &str,
+) -> Result<Option<gatehouse::oauth::client::Application>, gatehouse::store::StoreError> {
+    let Ok(id) = id.parse::<i64>() else {
+        return Ok(None);
+    };
+    let app = state.oauth.store().application_by_id(id).await?;
+    Ok(app.filter(|a| a.owner_id == Some(user_id)))
 }

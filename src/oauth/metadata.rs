@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::Scope;
+use super::{paths, Scope};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Metadata {
@@ -39,14 +39,14 @@ pub fn metadata(public_url: &str) -> Metadata {
     let at = |path: &str| format!("{issuer}{path}");
     let client_auth = vec!["client_secret_basic", "client_secret_post", "none"];
     Metadata {
-        authorization_endpoint: at("/o/authorize/"),
-        token_endpoint: at("/o/token/"),
-        revocation_endpoint: at("/o/revoke_token/"),
-        introspection_endpoint: at("/o/introspect/"),
-        userinfo_endpoint: at("/o/userinfo/"),
-        jwks_uri: at("/o/.well-known/jwks.json"),
-        end_session_endpoint: at("/o/logout/"),
-        device_authorization_endpoint: at("/o/device-authorization/"),
+        authorization_endpoint: at(paths::AUTHORIZE),
+        token_endpoint: at(paths::TOKEN),
+        revocation_endpoint: at(paths::REVOKE),
+        introspection_endpoint: at(paths::INTROSPECT),
+        userinfo_endpoint: at(paths::USERINFO),
+        jwks_uri: at(paths::JWKS),
+        end_session_endpoint: at(paths::END_SESSION),
+        device_authorization_endpoint: at(paths::DEVICE_AUTHORIZATION),
         subject_types_supported: vec!["public"],
         id_token_signing_alg_values_supported: vec!["RS256", "ES256", "EdDSA"],
         claims_supported: vec![

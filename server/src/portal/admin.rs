@@ -10,9 +10,10 @@ use axum::response::Response;
 use gatehouse::account::FieldErrors;
 use serde::Deserialize;
 
-use super::apps::{app_view, date, signed_in};
+use super::extract::{signed_in, Answer, CheckedForm, PortalError};
 use super::render::{self, Refusal};
-use super::{csrf_refusal, CurrentSession};
+use super::views::{app_view, date};
+use super::CurrentSession;
 use crate::state::AppState;
 
 const MAX_USERS: i64 = 200;
@@ -23,17 +24,17 @@ struct Query {
     q: String,
 }
 
-/// The signed-in staff member, or the answer for anyone else.
-async fn staff(state: &AppState, parts: Parts) -> Result<(Parts, CurrentSession), Response> {
-    let session = signed_in(&parts)?;
-    if !session.user.is_staff {
-        return Err(render::page(state, parts, StatusCode::NOT_FOUND).await);
-    }
-    Ok((parts, session))
+/// The signed-in staff member; None for anyone else, who gets 404.
+fn staff(parts: &Parts) -> Result<Option<CurrentSession>, PortalError> {
+    Ok(Some(signed_in(parts)?).filter(|s| s.user.is_staff))
+}
+
+async fn not_found(state: &AppState, parts: Parts) -> Response {
+    render::page(state, parts, StatusCode::NOT_FOUND).await
 }
 
 /// Loads the page's data into the request for rendering.
-async fn load(state: &AppState, parts: &mut Parts, query: &str) -> Result<(), Response> {
+async fn load(state: &AppState, parts: &mut Parts, query: &str) -> Result<(), PortalError> {
     let store = state.oauth.store();
     let query: String = query
         .trim()
@@ -41,21 +42,12 @@ async fn load(state: &AppState, parts: &mut Parts, query: &str) -> Result<(), Re
         .filter(|c| !c.is_control())
         .take(100)
         .collect();
-    let users = store
-        .search_users(&query, MAX_USERS)
-        .await
-        .map_err(render::internal_error)?;
-    let apps = store
-        .applications(None)
-        .await
-        .map_err(render::internal_error)?;
+    let users = store.search_users(&query, MAX_USERS).await?;
+    let apps = store.applications(None).await?;
     let mut owners: Vec<i64> = apps.iter().filter_map(|a| a.owner_id).collect();
     owners.sort_unstable();
     owners.dedup();
-    let names = store
-        .usernames(&owners)
-        .await
-        .map_err(render::internal_error)?;
+    let names = store.usernames(&owners).await?;
     let owner_name = |id: Option<i64>| {
         id.and_then(|id| names.iter().find(|(i, _)| *i == id))
             .map(|(_, n)| n.clone())
@@ -84,55 +76,45 @@ async fn load(state: &AppState, parts: &mut Parts, query: &str) -> Result<(), Re
     Ok(())
 }
 
-pub async fn show(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, _) = req.into_parts();
-    let (mut parts, _) = match staff(&state, parts).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+pub async fn show(State(state): State<AppState>, req: Request) -> Answer {
+    let (mut parts, _) = req.into_parts();
+    if staff(&parts)?.is_none() {
+        return Ok(not_found(&state, parts).await);
+    }
     let query: Query =
         serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).unwrap_or_default();
-    if let Err(r) = load(&state, &mut parts, &query.q).await {
-        return r;
-    }
-    render::page(&state, parts, StatusCode::OK).await
+    load(&state, &mut parts, &query.q).await?;
+    Ok(render::page(&state, parts, StatusCode::OK).await)
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct ActForm {
-    csrf_token: String,
+pub struct ActForm {
     user_id: String,
     app_id: String,
     action: String,
     q: String,
 }
 
-pub async fn act(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, form) = match render::read_form::<ActForm>(req, state.config.max_body_bytes).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if let Some(r) = csrf_refusal(&state, &parts, &form.csrf_token) {
-        return r;
-    }
-    let (mut parts, session) = match staff(&state, parts).await {
-        Ok(x) => x,
-        Err(r) => return r,
+pub async fn act(
+    State(state): State<AppState>,
+    CheckedForm { mut parts, form }: CheckedForm<ActForm>,
+) -> Answer {
+    let Some(session) = staff(&parts)? else {
+        return Ok(not_found(&state, parts).await);
     };
     let active = match form.action.as_str() {
         "activate" => true,
         "deactivate" => false,
         "review" => return review(&state, &session, &form).await,
-        _ => return render::bad_form(),
+        _ => return Err(PortalError::BadForm),
     };
-    let Ok(user_id) = form.user_id.parse::<i64>() else {
-        return render::bad_form();
-    };
+    let user_id = form
+        .user_id
+        .parse::<i64>()
+        .map_err(|_| PortalError::BadForm)?;
     if user_id == session.user.id && !active {
-        if let Err(r) = load(&state, &mut parts, &form.q).await {
-            return r;
-        }
+        load(&state, &mut parts, &form.q).await?;
         let refusal = Refusal {
             form: "admin",
             errors: FieldErrors::default(),
@@ -140,17 +122,13 @@ pub async fn act(State(state): State<AppState>, req: Request) -> Response {
             values: vec![],
             status: StatusCode::BAD_REQUEST,
         };
-        return render::refused(&state, parts, refusal).await;
+        return Ok(render::refused(&state, parts, refusal).await);
     }
-    let target = match state.oauth.store().user_by_id(user_id).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return render::see_other(app::paths::ADMIN, &[]),
-        Err(e) => return render::internal_error(e),
+    let Some(target) = state.oauth.store().user_by_id(user_id).await? else {
+        return Ok(render::see_other(app::paths::ADMIN, &[]));
     };
     if target.is_superuser && !session.user.is_superuser {
-        if let Err(r) = load(&state, &mut parts, &form.q).await {
-            return r;
-        }
+        load(&state, &mut parts, &form.q).await?;
         let refusal = Refusal {
             form: "admin",
             errors: FieldErrors::default(),
@@ -158,46 +136,42 @@ pub async fn act(State(state): State<AppState>, req: Request) -> Response {
             values: vec![],
             status: StatusCode::FORBIDDEN,
         };
-        return render::refused(&state, parts, refusal).await;
+        return Ok(render::refused(&state, parts, refusal).await);
     }
-    match state.oauth.store().set_user_active(user_id, active).await {
-        Ok(_) => {
-            tracing::info!(
-                by = session.user.id,
-                user = user_id,
-                active,
-                "account status changed"
-            );
-            let query = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("q", &form.q)
-                .finish();
-            render::see_other(&format!("{}?{query}", app::paths::ADMIN), &[])
-        }
-        Err(e) => render::internal_error(e),
-    }
+    state.oauth.store().set_user_active(user_id, active).await?;
+    tracing::info!(
+        by = session.user.id,
+        user = user_id,
+        active,
+        "account status changed"
+    );
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("q", &form.q)
+        .finish();
+    Ok(render::see_other(
+        &format!("{}?{query}", app::paths::ADMIN),
+        &[],
+    ))
 }
 
 /// Marks an app reviewed: from now on its early authorization errors are
 /// redirected to it like any reviewed app's.
-async fn review(state: &AppState, session: &CurrentSession, form: &ActForm) -> Response {
-    let Ok(app_id) = form.app_id.parse::<i64>() else {
-        return render::bad_form();
-    };
-    let store = state.oauth.store();
-    let app = match store.application_by_id(app_id).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return render::see_other(app::paths::ADMIN, &[]),
-        Err(e) => return render::internal_error(e),
+async fn review(state: &AppState, session: &CurrentSession, form: &ActForm) -> Answer {
+    let app_id = form
+        .app_id
+        .parse::<i64>()
+        .map_err(|_| PortalError::BadForm)?;
+    let Some(app) = state.oauth.store().application_by_id(app_id).await? else {
+        return Ok(render::see_other(app::paths::ADMIN, &[]));
     };
     let reviewed = gatehouse::oauth::client::Application {
         reviewed: true,
         ..app
     };
-    match state.oauth.update_app(&reviewed, super::now()).await {
-        Ok(_) => {
-            tracing::info!(by = session.user.id, client_id = %reviewed.client_id, "application reviewed");
-            render::see_other(app::paths::ADMIN, &[])
-        }
-        Err(e) => render::internal_error(e),
-    }
+    state
+        .oauth
+        .update_app(&reviewed, crate::http::now())
+        .await?;
+    tracing::info!(by = session.user.id, client_id = %reviewed.client_id, "application reviewed");
+    Ok(render::see_other(app::paths::ADMIN, &[]))
 }

@@ -19,100 +19,53 @@ use gatehouse::oauth::{Scope, ScopeSet};
 use gatehouse::secret::Secret;
 
 use super::context::looks_like_secret;
+use super::extract::{Answer, FromForm, PortalError, SignedIn, SignedInForm};
+use super::playground::{playground_uri, TRY_COOKIE};
 use super::render::{self, Refusal};
-use super::{cookies, csrf_refusal, current_session, now, CurrentSession};
+use super::views::app_view;
+use super::{cookies, owned_app};
+use crate::http::now;
 use crate::state::AppState;
 
 /// Carries a new client secret to the app's page, once.
 const SECRET_COOKIE: &str = "gatehouse_new_secret";
-/// The Try-it panel's pending request: `app id.state.verifier`.
-pub(super) const TRY_COOKIE: &str = "gatehouse_try";
 
-/// `YYYY-MM-DD HH:MM UTC`.
-pub(crate) fn date(unix: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_default()
+/// What a post to an app's page asks for (its `action` field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AppAction {
+    /// Save the edited fields.
+    Edit,
+    /// Add the Try-it panel's redirect URI (and the code grant).
+    AddPlayground,
+    /// Issue a new client secret.
+    Rotate,
+    /// Delete the app (with the confirmation ticked).
+    Delete,
+    /// Build an authorization request for the Try-it panel.
+    Try,
 }
 
-pub(crate) fn app_view(app: &Application, owner: Option<String>) -> app::state::AppView {
-    app::state::AppView {
-        id: app.id,
-        client_id: app.client_id.clone(),
-        name: app.name.clone(),
-        client_type: app.client_type.as_str().to_owned(),
-        grant_types: app
-            .grant_types
-            .iter()
-            .map(|g| g.as_str().to_owned())
-            .collect(),
-        redirect_uris: app.redirect_uris.clone(),
-        post_logout_redirect_uris: app.post_logout_redirect_uris.clone(),
-        allowed_origins: app.allowed_origins.clone(),
-        scopes: app.scopes.to_string(),
-        algorithm: app.algorithm.as_str().to_owned(),
-        skip_consent: app.skip_consent,
-        reviewed: app.reviewed,
-        owner,
-        created: date(app.created_at),
+impl AppAction {
+    fn parse(action: &str) -> Option<Self> {
+        Some(match action {
+            "edit" => Self::Edit,
+            "add_playground" => Self::AddPlayground,
+            "rotate" => Self::Rotate,
+            "delete" => Self::Delete,
+            "try" => Self::Try,
+            _ => return None,
+        })
     }
-}
-
-/// The signed-in user, or the answer that sends the browser to sign in
-/// and back here.
-#[allow(clippy::result_large_err)] // the response is returned at once, never stored
-pub(super) fn signed_in(parts: &Parts) -> Result<CurrentSession, Response> {
-    current_session(parts).ok_or_else(|| {
-        let here = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
-        render::see_other(
-            &format!(
-                "{}?next={}",
-                app::paths::LOGIN,
-                gatehouse::next::encode_next(here)
-            ),
-            &[],
-        )
-    })
 }
 
 fn portal(parts: &mut Parts) -> Option<&mut app::state::PortalState> {
     parts.extensions.get_mut::<app::state::PortalState>()
 }
 
-pub(super) fn playground_uri(state: &AppState) -> String {
-    format!(
-        "{}{}",
-        state.oauth.issuer(),
-        app::paths::PLAYGROUND_CALLBACK
-    )
-}
-
-/// The app with this id if `user` owns it.
-pub(super) async fn owned_app(
-    state: &AppState,
-    user_id: i64,
-    id: &str,
-) -> Result<Option<Application>, Response> {
-    let Ok(id) = id.parse::<i64>() else {
-        return Ok(None);
-    };
-    match state.oauth.store().application_by_id(id).await {
-        Ok(app) => Ok(app.filter(|a| a.owner_id == Some(user_id))),
-        Err(e) => Err(render::internal_error(e)),
-    }
-}
-
 /// The fields of the registration and edit forms. Grant types repeat
 /// (checkboxes), so the body is read as pairs.
 #[derive(Default)]
-struct AppForm {
-    csrf_token: String,
+pub struct AppForm {
     action: String,
     name: String,
     client_type: String,
@@ -127,13 +80,12 @@ struct AppForm {
     scope: String,
 }
 
-impl AppForm {
-    fn parse(body: &[u8]) -> AppForm {
+impl FromForm for AppForm {
+    fn from_form(body: &[u8]) -> Option<Self> {
         let mut form = AppForm::default();
         for (k, v) in url::form_urlencoded::parse(body) {
             let v = v.into_owned();
             match k.as_ref() {
-                "csrf_token" => form.csrf_token = v,
                 "action" => form.action = v,
                 "name" => form.name = v,
                 "client_type" => form.client_type = v,
@@ -149,9 +101,11 @@ impl AppForm {
                 _ => {}
             }
         }
-        form
+        Some(form)
     }
+}
 
+impl AppForm {
     /// What the user typed, to show again after a refusal.
     fn values(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -210,47 +164,28 @@ fn check(
     registration::validate(&registration, now())
 }
 
-async fn read_body(state: &AppState, req: Request) -> Result<(Parts, AppForm), Response> {
-    let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, state.config.max_body_bytes)
-        .await
-        .map_err(|_| render::bad_form())?;
-    let form = AppForm::parse(&bytes);
-    if let Some(r) = csrf_refusal(state, &parts, &form.csrf_token) {
-        return Err(r);
-    }
-    Ok((parts, form))
-}
-
 /// GET `/o/applications/`.
-pub async fn list(State(state): State<AppState>, req: Request) -> Response {
+pub async fn list(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    req: Request,
+) -> Answer {
     let (mut parts, _) = req.into_parts();
-    let session = match signed_in(&parts) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let apps = match state
+    let apps = state
         .oauth
         .store()
         .applications(Some(session.user.id))
-        .await
-    {
-        Ok(a) => a,
-        Err(e) => return render::internal_error(e),
-    };
+        .await?;
     if let Some(page) = portal(&mut parts) {
         page.apps = Some(apps.iter().map(|a| app_view(a, None)).collect());
     }
-    render::page(&state, parts, StatusCode::OK).await
+    Ok(render::page(&state, parts, StatusCode::OK).await)
 }
 
 /// GET `/o/applications/register/`.
-pub async fn register_form(State(state): State<AppState>, req: Request) -> Response {
+pub async fn register_form(State(state): State<AppState>, _: SignedIn, req: Request) -> Answer {
     let (parts, _) = req.into_parts();
-    if let Err(r) = signed_in(&parts) {
-        return r;
-    }
-    render::page(&state, parts, StatusCode::OK).await
+    Ok(render::page(&state, parts, StatusCode::OK).await)
 }
 
 /// The app's page, carrying a new secret to be shown once.
@@ -269,15 +204,12 @@ fn to_app_page(state: &AppState, app: &Application, secret: Option<&str>) -> Res
 }
 
 /// POST `/o/applications/register/`.
-pub async fn register(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, form) = match read_body(&state, req).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let session = match signed_in(&parts) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn register(State(state): State<AppState>, post: SignedInForm<AppForm>) -> Answer {
+    let SignedInForm {
+        parts,
+        form,
+        session,
+    } = post;
     let (mut app, secret) = match check(&form, &form.client_type, "", session.user.is_staff) {
         Ok(x) => x,
         Err(errors) => {
@@ -288,20 +220,21 @@ pub async fn register(State(state): State<AppState>, req: Request) -> Response {
                 values: form.values(),
                 status: StatusCode::BAD_REQUEST,
             };
-            return render::refused(&state, parts, refusal).await;
+            return Ok(render::refused(&state, parts, refusal).await);
         }
     };
     app.owner_id = Some(session.user.id);
     // Anyone may register an app; staff review it before it may redirect
     // people without their having seen a Gatehouse page first.
     app.reviewed = session.user.is_staff;
-    match state.oauth.store().create_application(&app).await {
-        Ok(stored) => {
-            tracing::info!(client_id = %stored.client_id, owner = session.user.id, "application registered");
-            to_app_page(&state, &stored, secret.as_deref())
-        }
-        Err(e) => render::internal_error(e),
-    }
+    let stored = state
+        .oauth
+        .store()
+        .create_application(&app)
+        .await
+        .map_err(PortalError::internal)?;
+    tracing::info!(client_id = %stored.client_id, owner = session.user.id, "application registered");
+    Ok(to_app_page(&state, &stored, secret.as_deref()))
 }
 
 /// Renders the app's page (the request's path) with whatever else the
@@ -353,16 +286,15 @@ async fn not_found(state: &AppState, parts: Parts) -> Response {
 }
 
 /// GET `/o/applications/<id>/`.
-pub async fn show(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
+pub async fn show(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path(id): Path<String>,
+    req: Request,
+) -> Answer {
     let (parts, _) = req.into_parts();
-    let session = match signed_in(&parts) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let app = match owned_app(&state, session.user.id, &id).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return not_found(&state, parts).await,
-        Err(r) => return r,
+    let Some(app) = owned_app(&state, session.user.id, &id).await? else {
+        return Ok(not_found(&state, parts).await);
     };
     let flashed = cookies::get(&parts.headers, SECRET_COOKIE)
         .filter(|v| looks_like_secret(v))
@@ -375,7 +307,7 @@ pub async fn show(State(state): State<AppState>, Path(id): Path<String>, req: Re
             .headers_mut()
             .append(axum::http::header::SET_COOKIE, v);
     }
-    response
+    Ok(response)
 }
 
 /// The header that removes the one-time secret cookie, when it was sent.
@@ -391,24 +323,23 @@ fn flashed_cookie_clear(state: &AppState, parts: &Parts, app: &Application) -> O
     HeaderValue::from_str(&clear).ok()
 }
 
-/// POST `/o/applications/<id>/`: `action` is edit, rotate, delete,
-/// add_playground or try.
-pub async fn act(State(state): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
-    let (parts, form) = match read_body(&state, req).await {
-        Ok(x) => x,
-        Err(r) => return r,
+/// POST `/o/applications/<id>/`: see [`AppAction`].
+pub async fn act(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    post: SignedInForm<AppForm>,
+) -> Answer {
+    let SignedInForm {
+        parts,
+        form,
+        session,
+    } = post;
+    let Some(app) = owned_app(&state, session.user.id, &id).await? else {
+        return Ok(not_found(&state, parts).await);
     };
-    let session = match signed_in(&parts) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let app = match owned_app(&state, session.user.id, &id).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return not_found(&state, parts).await,
-        Err(r) => return r,
-    };
-    match form.action.as_str() {
-        "edit" => {
+    let action = AppAction::parse(&form.action).ok_or(PortalError::BadForm)?;
+    match action {
+        AppAction::Edit => {
             let scopes = app.scopes.to_string();
             let checked = check(
                 &form,
@@ -426,7 +357,7 @@ pub async fn act(State(state): State<AppState>, Path(id): Path<String>, req: Req
                         values: form.values(),
                         status: StatusCode::BAD_REQUEST,
                     };
-                    return refused_on_app(&state, parts, &app, refusal).await;
+                    return Ok(refused_on_app(&state, parts, &app, refusal).await);
                 }
             };
             let same_targets = edited.redirect_uris == app.redirect_uris;
@@ -458,31 +389,27 @@ pub async fn act(State(state): State<AppState>, Path(id): Path<String>, req: Req
             };
             save(&state, &updated).await
         }
-        "add_playground" => {
+        AppAction::AddPlayground => {
             let uri = playground_uri(&state);
             let mut updated = app.clone();
             if !updated.redirect_uris.contains(&uri) {
                 updated.redirect_uris.push(uri);
             }
-            if !updated
-                .grant_types
-                .contains(&gatehouse::oauth::client::GrantType::AuthorizationCode)
-            {
-                updated
-                    .grant_types
-                    .push(gatehouse::oauth::client::GrantType::AuthorizationCode);
+            if !updated.grant_types.contains(&GrantType::AuthorizationCode) {
+                updated.grant_types.push(GrantType::AuthorizationCode);
             }
             save(&state, &updated).await
         }
-        "rotate" => match state.oauth.rotate_secret(&app, now()).await {
-            Ok(Some(secret)) => {
-                tracing::info!(client_id = %app.client_id, "client secret rotated in the portal");
-                to_app_page(&state, &app, Some(&secret))
-            }
-            Ok(None) => render::bad_form(),
-            Err(e) => render::internal_error(e),
-        },
-        "delete" => {
+        AppAction::Rotate => {
+            let secret = state
+                .oauth
+                .rotate_secret(&app, now())
+                .await?
+                .ok_or(PortalError::BadForm)?;
+            tracing::info!(client_id = %app.client_id, "client secret rotated in the portal");
+            Ok(to_app_page(&state, &app, Some(&secret)))
+        }
+        AppAction::Delete => {
             if form.confirm != "yes" {
                 let refusal = Refusal {
                     form: "delete",
@@ -491,32 +418,25 @@ pub async fn act(State(state): State<AppState>, Path(id): Path<String>, req: Req
                     values: vec![],
                     status: StatusCode::BAD_REQUEST,
                 };
-                return refused_on_app(&state, parts, &app, refusal).await;
+                return Ok(refused_on_app(&state, parts, &app, refusal).await);
             }
-            match state.oauth.delete_app(&app).await {
-                Ok(_) => {
-                    tracing::info!(client_id = %app.client_id, "application deleted in the portal");
-                    render::see_other(app::paths::APPLICATIONS, &[])
-                }
-                Err(e) => render::internal_error(e),
-            }
+            state.oauth.delete_app(&app).await?;
+            tracing::info!(client_id = %app.client_id, "application deleted in the portal");
+            Ok(render::see_other(app::paths::APPLICATIONS, &[]))
         }
-        "try" => try_it(&state, parts, &app, &form).await,
-        _ => render::bad_form(),
+        AppAction::Try => try_it(&state, parts, &app, &form).await,
     }
 }
 
-async fn save(state: &AppState, app: &Application) -> Response {
-    match state.oauth.update_app(app, now()).await {
-        Ok(_) => render::see_other(&app::paths::application(app.id), &[]),
-        Err(e) => render::internal_error(e),
-    }
+async fn save(state: &AppState, app: &Application) -> Answer {
+    state.oauth.update_app(app, now()).await?;
+    Ok(render::see_other(&app::paths::application(app.id), &[]))
 }
 
 /// Builds an authorization request (code flow, PKCE S256) for one of the
 /// app's redirect URIs. The state and verifier are kept in a cookie for
 /// the playground callback, which finishes the exchange.
-async fn try_it(state: &AppState, parts: Parts, app: &Application, form: &AppForm) -> Response {
+async fn try_it(state: &AppState, parts: Parts, app: &Application, form: &AppForm) -> Answer {
     let mut errors = FieldErrors::default();
     if !app.redirect_uris.contains(&form.redirect_uri) {
         errors.add("redirect_uri", "Choose one of the app's redirect URIs.");
@@ -544,7 +464,7 @@ async fn try_it(state: &AppState, parts: Parts, app: &Application, form: &AppFor
             values: vec![("scope", form.scope.clone())],
             status: StatusCode::BAD_REQUEST,
         };
-        return refused_on_app(state, parts, app, refusal).await;
+        return Ok(refused_on_app(state, parts, app, refusal).await);
     }
     let request_state = Secret::generate().expose()[..22].to_owned();
     let verifier = Secret::generate().expose().to_owned();
@@ -584,5 +504,5 @@ async fn try_it(state: &AppState, parts: Parts, app: &Application, form: &AppFor
             .headers_mut()
             .append(axum::http::header::SET_COOKIE, v);
     }
-    response
+    Ok(response)
 }

@@ -17,7 +17,9 @@ use gatehouse::oauth::client::Application;
 use gatehouse::oauth::params::Params;
 use gatehouse::oauth::{ErrorCode, OAuthError};
 
-use super::{csrf_refusal, current_session, now, render, CurrentSession};
+use super::views::scope_views;
+use super::{csrf_refusal, current_session, render, CurrentSession};
+use crate::http::now;
 use crate::state::AppState;
 
 fn found(location: &str) -> Response {
@@ -219,14 +221,7 @@ fn login_required(state: &AppState, app: &Application, request: &AuthorizationRe
 fn consent_view(app: &Application, request: &AuthorizationRequest) -> app::state::ConsentView {
     app::state::ConsentView {
         app_name: app.name.clone(),
-        scopes: request
-            .scopes
-            .iter()
-            .map(|s| app::state::ScopeView {
-                name: s.as_str().to_owned(),
-                description: s.description().to_owned(),
-            })
-            .collect(),
+        scopes: scope_views(request.scopes),
         redirect_origin: origin_of(&request.redirect_uri),
         request: request
             .to_pairs()

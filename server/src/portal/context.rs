@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use gatehouse::secret::{Secret, SecretDigest};
 use gatehouse::store::User;
 
-use super::{cookies, now, render};
+use super::{cookies, render};
+use crate::http::now;
 use crate::state::AppState;
 
 /// Paths whose GET needs a signed-in user.

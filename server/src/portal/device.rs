@@ -6,59 +6,37 @@
 //! decision. Both lookups count wrong codes against the session, the
 //! address and the whole server (see `OAuthService::find_device`).
 
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::header::CONTENT_SECURITY_POLICY;
 use axum::http::{HeaderValue, StatusCode};
-use axum::response::Response;
 use gatehouse::account::FieldErrors;
-use gatehouse::oauth::service::{DeviceEntryError, PendingDevice};
+use gatehouse::oauth::service::DeviceEntryError;
 use serde::Deserialize;
 
+use super::extract::{Answer, PortalError, SignedInForm};
 use super::render::{self, Refusal};
-use super::{client_addr, csrf_refusal, current_session, now};
+use super::views::device_view;
+use crate::http::{client_addr, now};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct DeviceForm {
-    csrf_token: String,
+pub struct DeviceForm {
     user_code: String,
     decision: String,
 }
 
-fn device_view(device: &PendingDevice) -> app::state::DeviceView {
-    app::state::DeviceView {
-        app_name: device.app.name.clone(),
-        scopes: device
-            .scopes
-            .iter()
-            .map(|s| app::state::ScopeView {
-                name: s.as_str().to_owned(),
-                description: s.description().to_owned(),
-            })
-            .collect(),
-        user_code: device.display_code.clone(),
-    }
-}
-
-pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
-    let (mut parts, form) =
-        match render::read_form::<DeviceForm>(req, state.config.max_body_bytes).await {
-            Ok(x) => x,
-            Err(r) => return r,
-        };
-    if let Some(r) = csrf_refusal(&state, &parts, &form.csrf_token) {
-        return r;
-    }
-    let Some(session) = current_session(&parts) else {
-        let next = gatehouse::next::encode_next(app::paths::DEVICE);
-        return render::see_other(&format!("{}?next={next}", app::paths::LOGIN), &[]);
-    };
+pub async fn submit(State(state): State<AppState>, post: SignedInForm<DeviceForm>) -> Answer {
+    let SignedInForm {
+        mut parts,
+        form,
+        session,
+    } = post;
     let decision = match form.decision.as_str() {
         "" => None,
         "allow" => Some(true),
         "deny" => Some(false),
-        _ => return render::bad_form(),
+        _ => return Err(PortalError::BadForm),
     };
     let addr = client_addr(&state, &parts);
     let refuse = |message: Option<String>, error: Option<&'static str>, status| Refusal {
@@ -83,14 +61,14 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
                 "This code is not valid. Check it against your device; codes expire after a few minutes and work once."
             };
             let refusal = refuse(None, Some(why), StatusCode::BAD_REQUEST);
-            return render::refused(&state, parts, refusal).await;
+            return Ok(render::refused(&state, parts, refusal).await);
         }
         Err(DeviceEntryError::Throttled(wait)) => {
             let message = format!("Too many wrong codes. Try again in {wait} s.");
             let refusal = refuse(Some(message), None, StatusCode::TOO_MANY_REQUESTS);
-            return render::refused(&state, parts, refusal).await;
+            return Ok(render::refused(&state, parts, refusal).await);
         }
-        Err(DeviceEntryError::Internal(e)) => return render::internal_error(e),
+        Err(DeviceEntryError::Internal(e)) => return Err(PortalError::internal(e)),
     };
     let Some(allow) = decision else {
         if let Some(page) = parts.extensions.get_mut::<app::state::PortalState>() {
@@ -102,23 +80,23 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
             CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("frame-ancestors 'none'"),
         );
-        return response;
+        return Ok(response);
     };
     let approved_by = allow.then_some((session.user.id, session.signed_in_at));
-    match state.oauth.decide_device(&device, approved_by, now()).await {
-        Ok(true) => {
-            let result = if allow { "approved" } else { "denied" };
-            tracing::info!(client_id = %device.app.client_id, result, "device sign-in decided");
-            render::see_other(&format!("{}?result={result}", app::paths::DEVICE), &[])
-        }
-        Ok(false) => {
-            let refusal = refuse(
-                None,
-                Some("This code has expired or was already used. Start again on your device."),
-                StatusCode::BAD_REQUEST,
-            );
-            render::refused(&state, parts, refusal).await
-        }
-        Err(e) => render::internal_error(e),
+    if !state
+        .oauth
+        .decide_device(&device, approved_by, now())
+        .await?
+    {
+        let refusal = refuse(
+            None,
+            Some("This code has expired or was already used. Start again on your device."),
+            StatusCode::BAD_REQUEST,
+        );
+        return Ok(render::refused(&state, parts, refusal).await);
     }
+    let result = if allow { "approved" } else { "denied" };
+    tracing::info!(client_id = %device.app.client_id, result, "device sign-in decided");
+    let done = format!("{}?result={result}", app::paths::DEVICE);
+    Ok(render::see_other(&done, &[]))
 }

@@ -4,91 +4,58 @@
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use serde::Deserialize;
 
-use super::apps::{date, signed_in};
+use super::extract::{Answer, PortalError, SignedIn, SignedInForm};
 use super::render;
-use super::{csrf_refusal, now};
+use super::views::grant_view;
+use crate::http::now;
 use crate::state::AppState;
 
-pub async fn show(State(state): State<AppState>, req: Request) -> Response {
+pub async fn show(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    req: Request,
+) -> Answer {
     let (mut parts, _) = req.into_parts();
-    let session = match signed_in(&parts) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let grants = match state.oauth.user_grants(session.user.id).await {
-        Ok(g) => g,
-        Err(e) => return render::internal_error(e),
-    };
-    let views = grants
-        .iter()
-        .map(|g| app::state::GrantView {
-            app_id: g.application_id,
-            app_name: g.app_name.clone(),
-            scopes: g
-                .scopes
-                .iter()
-                .map(|s| app::state::ScopeView {
-                    name: s.as_str().to_owned(),
-                    description: s.description().to_owned(),
-                })
-                .collect(),
-            granted: date(g.granted_at),
-            last_used: g.last_used_at.map(date),
-        })
-        .collect();
+    let grants = state.oauth.user_grants(session.user.id).await?;
     if let Some(page) = parts.extensions.get_mut::<app::state::PortalState>() {
-        page.grants = Some(views);
+        page.grants = Some(grants.iter().map(grant_view).collect());
     }
-    render::page(&state, parts, StatusCode::OK).await
+    Ok(render::page(&state, parts, StatusCode::OK).await)
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct RevokeForm {
-    csrf_token: String,
+pub struct RevokeForm {
     app_id: String,
 }
 
-pub async fn revoke(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, form) =
-        match render::read_form::<RevokeForm>(req, state.config.max_body_bytes).await {
-            Ok(x) => x,
-            Err(r) => return r,
-        };
-    if let Some(r) = csrf_refusal(&state, &parts, &form.csrf_token) {
-        return r;
-    }
-    let session = match signed_in(&parts) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let Ok(app_id) = form.app_id.parse::<i64>() else {
-        return render::bad_form();
-    };
+pub async fn revoke(State(state): State<AppState>, post: SignedInForm<RevokeForm>) -> Answer {
+    let SignedInForm { form, session, .. } = post;
+    let app_id = form
+        .app_id
+        .parse::<i64>()
+        .map_err(|_| PortalError::BadForm)?;
     // Only apps this user granted: another app's name is not revealed.
-    let name = match state.oauth.user_grants(session.user.id).await {
-        Ok(grants) => match grants.into_iter().find(|g| g.application_id == app_id) {
-            Some(g) => g.app_name,
-            None => return render::see_other(app::paths::AUTHORIZED_TOKENS, &[]),
-        },
-        Err(e) => return render::internal_error(e),
+    let grants = state.oauth.user_grants(session.user.id).await?;
+    let Some(name) = grants
+        .into_iter()
+        .find(|g| g.application_id == app_id)
+        .map(|g| g.app_name)
+    else {
+        return Ok(render::see_other(app::paths::AUTHORIZED_TOKENS, &[]));
     };
-    match state.oauth.revoke_grant(session.user.id, app_id).await {
-        Ok(_) => {
-            tracing::info!(
-                user = session.user.id,
-                app = app_id,
-                at = now(),
-                "grant revoked by the user"
-            );
-            let query = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("revoked", &name)
-                .finish();
-            render::see_other(&format!("{}?{query}", app::paths::AUTHORIZED_TOKENS), &[])
-        }
-        Err(e) => render::internal_error(e),
-    }
+    state.oauth.revoke_grant(session.user.id, app_id).await?;
+    tracing::info!(
+        user = session.user.id,
+        app = app_id,
+        at = now(),
+        "grant revoked by the user"
+    );
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("revoked", &name)
+        .finish();
+    let done = format!("{}?{query}", app::paths::AUTHORIZED_TOKENS);
+    Ok(render::see_other(&done, &[]))
 }

@@ -1,34 +1,29 @@
 //! POST `/accounts/login/`.
 
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
-use axum::response::Response;
 use gatehouse::account::{FieldErrors, SignInError};
 use serde::Deserialize;
 
+use super::extract::{Answer, CheckedForm, PortalError};
 use super::render::{self, Refusal};
-use super::{client_addr, csrf_refusal, current_session, now, signed_in_redirect};
+use super::{current_session, signed_in_redirect};
+use crate::http::{client_addr, now};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct LoginForm {
-    csrf_token: String,
+pub struct LoginForm {
     login: String,
     password: String,
     next: String,
 }
 
-pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, form) = match render::read_form::<LoginForm>(req, state.config.max_body_bytes).await
-    {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if let Some(r) = csrf_refusal(&state, &parts, &form.csrf_token) {
-        return r;
-    }
+pub async fn submit(
+    State(state): State<AppState>,
+    CheckedForm { parts, form }: CheckedForm<LoginForm>,
+) -> Answer {
     let values = vec![("login", form.login.clone()), ("next", form.next.clone())];
     let mut errors = FieldErrors::default();
     if form.login.trim().is_empty() {
@@ -45,14 +40,14 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
             values,
             status: StatusCode::BAD_REQUEST,
         };
-        return render::refused(&state, parts, refusal).await;
+        return Ok(render::refused(&state, parts, refusal).await);
     }
     let addr = client_addr(&state, &parts);
     let result = state
         .accounts
         .sign_in(&form.login, &form.password, &addr, now())
         .await;
-    match result {
+    let answer = match result {
         Ok(user) => {
             tracing::info!(user = user.id, "signed in");
             let previous = current_session(&parts);
@@ -84,7 +79,8 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
                 .insert(RETRY_AFTER, HeaderValue::from(wait.max(1) as u64));
             response
         }
-        Err(SignInError::Busy) => render::busy(),
-        Err(SignInError::Internal(e)) => render::internal_error(e),
-    }
+        Err(SignInError::Busy) => return Err(PortalError::Busy),
+        Err(SignInError::Internal(e)) => return Err(PortalError::internal(e)),
+    };
+    Ok(answer)
 }

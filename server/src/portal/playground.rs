@@ -17,10 +17,23 @@ use gatehouse::oauth::{ErrorCode, Scope};
 use gatehouse::secret::constant_time_eq;
 use serde::Deserialize;
 
-use super::apps::{owned_app, playground_uri, signed_in, TRY_COOKIE};
+use super::extract::{Answer, SignedIn, SignedInForm};
 use super::render::{self, Refusal};
-use super::{client_addr, cookies, csrf_refusal, now};
+use super::{cookies, owned_app};
+use crate::http::{client_addr, now};
 use crate::state::AppState;
+
+/// The Try-it panel's pending request: `app id.state.verifier`.
+pub(super) const TRY_COOKIE: &str = "gatehouse_try";
+
+/// The Try-it panel's redirect URI.
+pub(super) fn playground_uri(state: &AppState) -> String {
+    format!(
+        "{}{}",
+        state.oauth.issuer(),
+        app::paths::PLAYGROUND_CALLBACK
+    )
+}
 
 /// The pending Try-it request: app id, state and PKCE verifier.
 struct Pending {
@@ -65,7 +78,7 @@ async fn pending_app(
     state: &AppState,
     parts: &Parts,
     user_id: i64,
-) -> Result<Option<(Pending, Application)>, Response> {
+) -> Result<Option<(Pending, Application)>, gatehouse::store::StoreError> {
     let Some(p) = pending(parts) else {
         return Ok(None);
     };
@@ -84,16 +97,14 @@ struct Callback {
 }
 
 /// GET: the authorization response.
-pub async fn show(State(state): State<AppState>, req: Request) -> Response {
+pub async fn show(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    req: Request,
+) -> Answer {
     let (parts, _) = req.into_parts();
-    let session = match signed_in(&parts) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let (pending, app) = match pending_app(&state, &parts, session.user.id).await {
-        Ok(Some(x)) => x,
-        Ok(None) => return show_page(&state, parts, None, StatusCode::BAD_REQUEST).await,
-        Err(r) => return r,
+    let Some((pending, app)) = pending_app(&state, &parts, session.user.id).await? else {
+        return Ok(show_page(&state, parts, None, StatusCode::BAD_REQUEST).await);
     };
     let query: Callback =
         serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).unwrap_or_default();
@@ -108,24 +119,23 @@ pub async fn show(State(state): State<AppState>, req: Request) -> Response {
              for it. Build the authorization URL again."
                 .into(),
         );
-        return show_page(&state, parts, Some(v), StatusCode::BAD_REQUEST).await;
+        return Ok(show_page(&state, parts, Some(v), StatusCode::BAD_REQUEST).await);
     }
     if let Some(error) = query.error {
         v.error = Some(format!(
             "The authorization failed: {error}: {}",
             query.error_description.unwrap_or_default()
         ));
-        return show_page(&state, parts, Some(v), StatusCode::OK).await;
+        return Ok(show_page(&state, parts, Some(v), StatusCode::OK).await);
     }
     v.code = query.code;
     v.state = pending.state;
-    show_page(&state, parts, Some(v), StatusCode::OK).await
+    Ok(show_page(&state, parts, Some(v), StatusCode::OK).await)
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Exchange {
-    csrf_token: String,
+pub struct Exchange {
     code: String,
     state: String,
     client_secret: String,
@@ -143,28 +153,19 @@ fn jws_payload(jws: &str) -> Option<String> {
 }
 
 /// POST: exchanges the code with the client's credentials.
-pub async fn exchange(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, form) = match render::read_form::<Exchange>(req, state.config.max_body_bytes).await
-    {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    if let Some(r) = csrf_refusal(&state, &parts, &form.csrf_token) {
-        return r;
-    }
-    let session = match signed_in(&parts) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let (pending, app) = match pending_app(&state, &parts, session.user.id).await {
-        Ok(Some(x)) => x,
-        Ok(None) => return show_page(&state, parts, None, StatusCode::BAD_REQUEST).await,
-        Err(r) => return r,
+pub async fn exchange(State(state): State<AppState>, post: SignedInForm<Exchange>) -> Answer {
+    let SignedInForm {
+        parts,
+        form,
+        session,
+    } = post;
+    let Some((pending, app)) = pending_app(&state, &parts, session.user.id).await? else {
+        return Ok(show_page(&state, parts, None, StatusCode::BAD_REQUEST).await);
     };
     let mut v = view(&app);
     if !constant_time_eq(&form.state, &pending.state) {
         v.error = Some("This exchange is not for the pending request. Start again.".into());
-        return show_page(&state, parts, Some(v), StatusCode::BAD_REQUEST).await;
+        return Ok(show_page(&state, parts, Some(v), StatusCode::BAD_REQUEST).await);
     }
     let redirect_uri = playground_uri(&state);
     let mut pairs = vec![
@@ -195,14 +196,14 @@ pub async fn exchange(State(state): State<AppState>, req: Request) -> Response {
                 values: vec![],
                 status: StatusCode::UNAUTHORIZED,
             };
-            return render::refused(&state, parts, refusal).await;
+            return Ok(render::refused(&state, parts, refusal).await);
         }
         Err(e) => {
             v.error = Some(format!(
                 "The token endpoint refused the code: {}: {}",
                 e.code, e.description
             ));
-            return show_page(&state, parts, Some(v), StatusCode::BAD_REQUEST).await;
+            return Ok(show_page(&state, parts, Some(v), StatusCode::BAD_REQUEST).await);
         }
     };
     let token_response = serde_json::to_string_pretty(&tokens).unwrap_or_default();
@@ -236,5 +237,5 @@ pub async fn exchange(State(state): State<AppState>, req: Request) -> Response {
             .headers_mut()
             .append(axum::http::header::SET_COOKIE, h);
     }
-    response
+    Ok(response)
 }

@@ -1,20 +1,20 @@
 //! POST `/accounts/profile/`: the profile, password and delete forms, told
 //! apart by their hidden `action` field.
 
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use gatehouse::account::{FieldErrors, FormError};
 use serde::Deserialize;
 
+use super::cookies;
+use super::extract::{Answer, PortalError, SignedInForm};
 use super::render::{self, Refusal};
-use super::{cookies, csrf_refusal, current_session, now};
+use crate::http::now;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct ProfileForm {
-    csrf_token: String,
+pub struct ProfileForm {
     action: String,
     first_name: String,
     last_name: String,
@@ -25,19 +25,12 @@ struct ProfileForm {
     delete_password: String,
 }
 
-pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, form) =
-        match render::read_form::<ProfileForm>(req, state.config.max_body_bytes).await {
-            Ok(x) => x,
-            Err(r) => return r,
-        };
-    if let Some(r) = csrf_refusal(&state, &parts, &form.csrf_token) {
-        return r;
-    }
-    let Some(session) = current_session(&parts) else {
-        let login = format!("{}?next={}", app::paths::LOGIN, app::paths::PROFILE);
-        return render::see_other(&login, &[]);
-    };
+pub async fn submit(State(state): State<AppState>, post: SignedInForm<ProfileForm>) -> Answer {
+    let SignedInForm {
+        parts,
+        form,
+        session,
+    } = post;
     let user = &session.user;
     let (name, values, result, done) = match form.action.as_str() {
         "profile" => (
@@ -80,7 +73,8 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
                     &state.config.session_cookie(),
                     state.config.secure_cookies(),
                 );
-                return render::see_other(&format!("{}?deleted=1", app::paths::LOGIN), &[clear]);
+                let signed_out = format!("{}?deleted=1", app::paths::LOGIN);
+                return Ok(render::see_other(&signed_out, &[clear]));
             }
             ("delete", Vec::new(), result, String::new())
         }
@@ -92,7 +86,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
         ),
     };
     let (errors, message, status) = match result {
-        Ok(()) => return render::see_other(&done, &[]),
+        Ok(()) => return Ok(render::see_other(&done, &[])),
         Err(FormError::Invalid(errors)) => {
             let message = errors
                 .is_empty()
@@ -104,8 +98,8 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
             Some(format!("Too many attempts. Try again in {wait} s.")),
             StatusCode::TOO_MANY_REQUESTS,
         ),
-        Err(FormError::Busy) => return render::busy(),
-        Err(FormError::Internal(e)) => return render::internal_error(e),
+        Err(FormError::Busy) => return Err(PortalError::Busy),
+        Err(FormError::Internal(e)) => return Err(PortalError::internal(e)),
     };
     let refusal = Refusal {
         form: name,
@@ -114,5 +108,5 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
         values,
         status,
     };
-    render::refused(&state, parts, refusal).await
+    Ok(render::refused(&state, parts, refusal).await)
 }

@@ -11,7 +11,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse::account::FieldErrors;
-use serde::de::DeserializeOwned;
 
 use crate::state::AppState;
 
@@ -159,28 +158,4 @@ pub fn internal_error(error: impl std::fmt::Display) -> Response {
         "Something went wrong",
         "Gatehouse could not complete this request. Please try again in a moment.",
     )
-}
-
-/// Splits a form post into its request parts and its decoded fields.
-/// Missing fields decode as empty (the form structs use `#[serde(default)]`),
-/// so they are reported beside the field like any other invalid value.
-pub async fn read_form<T: DeserializeOwned>(
-    req: Request,
-    limit: usize,
-) -> Result<(Parts, T), Response> {
-    let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(_) => {
-            return Err(plain_page(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Too large",
-                "The form was larger than Gatehouse accepts.",
-            ))
-        }
-    };
-    match serde_urlencoded::from_bytes::<T>(&bytes) {
-        Ok(form) => Ok((parts, form)),
-        Err(_) => Err(bad_form()),
-    }
 }

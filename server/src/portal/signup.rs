@@ -1,20 +1,20 @@
 //! POST `/accounts/signup/`.
 
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use gatehouse::account::service::SignUp;
 use gatehouse::account::FormError;
 use serde::Deserialize;
 
+use super::extract::{Answer, CheckedForm, PortalError};
 use super::render::{self, Refusal};
-use super::{client_addr, csrf_refusal, current_session, now, signed_in_redirect};
+use super::{current_session, signed_in_redirect};
+use crate::http::{client_addr, now};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct SignupForm {
-    csrf_token: String,
+pub struct SignupForm {
     username: String,
     email: String,
     password: String,
@@ -22,15 +22,10 @@ struct SignupForm {
     next: String,
 }
 
-pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, form) =
-        match render::read_form::<SignupForm>(req, state.config.max_body_bytes).await {
-            Ok(x) => x,
-            Err(r) => return r,
-        };
-    if let Some(r) = csrf_refusal(&state, &parts, &form.csrf_token) {
-        return r;
-    }
+pub async fn submit(
+    State(state): State<AppState>,
+    CheckedForm { parts, form }: CheckedForm<SignupForm>,
+) -> Answer {
     let addr = client_addr(&state, &parts);
     let result = state
         .accounts
@@ -50,7 +45,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
         ("email", form.email.clone()),
         ("next", form.next.clone()),
     ];
-    match result {
+    let answer = match result {
         Ok(user) => {
             tracing::info!(user = user.id, "account created");
             let previous = current_session(&parts);
@@ -84,7 +79,8 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> Response {
             )
             .await
         }
-        Err(FormError::Busy) => render::busy(),
-        Err(FormError::Internal(e)) => render::internal_error(e),
-    }
+        Err(FormError::Busy) => return Err(PortalError::Busy),
+        Err(FormError::Internal(e)) => return Err(PortalError::internal(e)),
+    };
+    Ok(answer)
 }

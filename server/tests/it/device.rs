@@ -377,7 +377,7 @@ async fn guessing_elsewhere_never_locks_out_a_person_with_the_right_code() {
         .execute(&format!(
             "INSERT INTO login_failures (throttle_key, failures, last_failure_at) \
              VALUES ('device:global', 100000, {})",
-            gatehouse_server::portal::now()
+            gatehouse_server::http::now()
         ))
         .await;
     let honest = server.signed_up("ada", PASSWORD).await;

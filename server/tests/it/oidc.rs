@@ -106,7 +106,7 @@ async fn sign_in_with(alg: &'static str, expected: CoreJwsSigningAlgorithm) {
     // Rotate this algorithm's key and reload it, as `gatehouse keys rotate`
     // and the periodic reload do.
     let store = server.state.oauth.store().clone();
-    let now = gatehouse_server::portal::now();
+    let now = gatehouse_server::http::now();
     let rotated = gatehouse::oidc::keyring::rotate(
         &store,
         &[gatehouse::oauth::client::SigningAlgorithm::parse(alg).unwrap()],

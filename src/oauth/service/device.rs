@@ -2,7 +2,9 @@
 //! pair, the person enters the user code at `/device/` and decides, the
 //! device polls the token endpoint until then.
 
-use super::{internal, new_family, Grant, IdTokenSubject, OAuthService};
+use super::oidc::IdTokenSubject;
+use super::token::Grant;
+use super::{internal, new_family, OAuthService};
 use crate::oauth::authorize::default_scopes;
 use crate::oauth::client::{Application, GrantType};
 use crate::oauth::device::{

@@ -10,8 +10,6 @@ use gatehouse::store::{IssuedTokens, StoreError};
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::oauth::insert_tokens;
-
 /// At most this many grants per transaction.
 const MAX_BATCH: usize = 256;
 
@@ -82,14 +80,14 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
 
 async fn store_one(pool: &SqlitePool, tokens: &IssuedTokens) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    insert_tokens(&mut tx, tokens).await?;
+    insert_tokens!(&mut *tx, tokens).await?;
     tx.commit().await
 }
 
 async fn store(pool: &SqlitePool, batch: &[Job]) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     for (tokens, _) in batch {
-        insert_tokens(&mut tx, tokens).await?;
+        insert_tokens!(&mut *tx, tokens).await?;
     }
     tx.commit().await
 }

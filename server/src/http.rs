@@ -1,0 +1,111 @@
+//! What every HTTP handler shares: the clock, the client's address, JSON
+//! answers and the RFC 6749 / RFC 6750 error responses.
+
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gatehouse::oauth::token::AuthorizationHeader;
+use gatehouse::oauth::{ErrorCode, OAuthError, Scope};
+use serde::Serialize;
+
+use crate::state::AppState;
+
+/// Current time in Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The client's address for throttling: the socket peer, or what a
+/// trusted proxy reports in `X-Forwarded-For` (see [`crate::net`]).
+pub fn client_addr(state: &AppState, parts: &Parts) -> String {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    state.proxies.client(peer, &parts.headers)
+}
+
+/// A public JSON document any origin may read, cacheable as `cache`.
+pub fn public_json(body: String, cache: &'static str) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+    h.insert(
+        axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+/// A JSON answer that no cache may keep (RFC 6749 §5.1).
+pub fn json(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+pub fn to_json(value: &impl Serialize) -> Response {
+    match serde_json::to_string(value) {
+        Ok(body) => json(StatusCode::OK, body),
+        Err(e) => {
+            tracing::error!(error = %e, "encoding a response failed");
+            oauth_error(&OAuthError::server_error())
+        }
+    }
+}
+
+/// RFC 6749 §5.2 error JSON; `invalid_client` carries a Basic challenge.
+pub fn oauth_error(e: &OAuthError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = json(status, e.to_json());
+    if e.code == ErrorCode::InvalidClient {
+        response.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"gatehouse\""),
+        );
+    }
+    response
+}
+
+/// RFC 6750 §3 error: the challenge names the error (unless no token was
+/// sent at all) and, for `insufficient_scope`, the scope needed.
+pub fn bearer_error(e: &OAuthError, token_sent: bool, needs: Scope) -> Response {
+    let mut response = oauth_error(e);
+    let challenge = if !token_sent {
+        "Bearer realm=\"gatehouse\"".to_owned()
+    } else {
+        let description: String = e
+            .description
+            .chars()
+            .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+            .collect();
+        let mut c = format!(
+            "Bearer realm=\"gatehouse\", error=\"{}\", error_description=\"{description}\"",
+            e.code
+        );
+        if e.code == ErrorCode::InsufficientScope {
+            c.push_str(&format!(", scope=\"{}\"", needs.as_str()));
+        }
+        c
+    };
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(WWW_AUTHENTICATE, v);
+    }
+    response
+}
+
+pub fn authorization(parts: &Parts) -> Option<AuthorizationHeader<'_>> {
+    parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(AuthorizationHeader::parse)
+}

@@ -1,0 +1,351 @@
+//! People and their browser sessions.
+
+use async_trait::async_trait;
+use gatehouse::password::PasswordHash;
+use gatehouse::secret::SecretDigest;
+use gatehouse::store::{
+    AccountStore, NewUser, ProfileUpdate, SessionRecord, SessionStore, StoreError, UniqueError,
+    User,
+};
+use sqlx::Row;
+
+use super::rows::user_from_row;
+use super::{err, unique_error, Db, SqlStore};
+
+/// The columns of `users`, in the order `user_from_row` expects; with a
+/// table alias prefix when given one.
+macro_rules! user_columns {
+    () => {
+        "id, username, email, first_name, last_name, password_hash, \
+         is_active, is_staff, is_superuser, date_joined, last_login"
+    };
+    (u) => {
+        "u.id, u.username, u.email, u.first_name, u.last_name, u.password_hash, \
+         u.is_active, u.is_staff, u.is_superuser, u.date_joined, u.last_login"
+    };
+}
+
+/// What a deactivated account leaves behind: nothing issued before may
+/// come back to life.
+const ISSUED_TO_USER: [&str; 5] = [
+    "DELETE FROM sessions WHERE user_id = $1",
+    "DELETE FROM access_tokens WHERE user_id = $1",
+    "DELETE FROM refresh_tokens WHERE user_id = $1",
+    "DELETE FROM authorization_codes WHERE user_id = $1",
+    "DELETE FROM device_codes WHERE user_id = $1",
+];
+
+#[async_trait]
+impl AccountStore for SqlStore {
+    async fn create_user(&self, new: NewUser<'_>) -> Result<User, UniqueError> {
+        const SQL: &str = concat!(
+            "INSERT INTO users (username, email, password_hash, is_staff, is_superuser, date_joined) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+            user_columns!()
+        );
+        with_pool!(self, |pool| {
+            let row = sqlx::query(SQL)
+                .bind(new.username)
+                .bind(new.email)
+                .bind(new.password_hash.as_str())
+                .bind(new.is_staff)
+                .bind(new.is_superuser)
+                .bind(new.now)
+                .fetch_one(pool)
+                .await
+                .map_err(unique_error)?;
+            user_from_row(&row).map_err(|e| UniqueError::Store(err(e)))
+        })
+    }
+
+    async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+        const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
+        with_pool!(self, |pool| {
+            let row = sqlx::query(SQL)
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+                .map_err(err)?;
+            row.as_ref().map(user_from_row).transpose().map_err(err)
+        })
+    }
+
+    async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
+        // Usernames cannot contain `@`, so a login with one is an email.
+        // Each comparison is the expression of its unique index: ASCII
+        // case folding (SQLite's NOCASE column, PostgreSQL's lower() under
+        // the "C" collation).
+        let sql = match (login.contains('@'), self.dialect()) {
+            (true, super::Dialect::Sqlite) => {
+                concat!("SELECT ", user_columns!(), " FROM users WHERE email = $1")
+            }
+            (false, super::Dialect::Sqlite) => {
+                concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    " FROM users WHERE username = $1"
+                )
+            }
+            (true, super::Dialect::Postgres) => concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users WHERE lower(email COLLATE \"C\") = lower($1 COLLATE \"C\")"
+            ),
+            (false, super::Dialect::Postgres) => concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users WHERE lower(username COLLATE \"C\") = lower($1 COLLATE \"C\")"
+            ),
+        };
+        with_pool!(self, |pool| {
+            let row = sqlx::query(sql)
+                .bind(login)
+                .fetch_optional(pool)
+                .await
+                .map_err(err)?;
+            row.as_ref().map(user_from_row).transpose().map_err(err)
+        })
+    }
+
+    async fn update_profile(&self, id: i64, update: ProfileUpdate<'_>) -> Result<(), UniqueError> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE users SET first_name = $1, last_name = $2, email = $3 WHERE id = $4",
+            )
+            .bind(update.first_name)
+            .bind(update.last_name)
+            .bind(update.email)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map_err(unique_error)?;
+        });
+        Ok(())
+    }
+
+    async fn set_password(&self, id: i64, hash: &PasswordHash) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(hash.as_str())
+                .bind(id)
+                .execute(pool)
+                .await
+                .map_err(err)?;
+        });
+        Ok(())
+    }
+
+    async fn record_login(&self, id: i64, now: i64) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(pool)
+                .await
+                .map_err(err)?;
+        });
+        Ok(())
+    }
+
+    async fn delete_user(&self, id: i64) -> Result<(), StoreError> {
+        // Sessions, grants and tokens go with it through ON DELETE CASCADE.
+        with_pool!(self, |pool| {
+            sqlx::query("DELETE FROM users WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await
+                .map_err(err)?;
+        });
+        Ok(())
+    }
+
+    async fn search_users(&self, query: &str, limit: i64) -> Result<Vec<User>, StoreError> {
+        // instr()/strpos() rather than LIKE: `%` and `_` typed in a search
+        // are literal.
+        let sql = self.sql(
+            concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users \
+                 WHERE $1 = '' OR instr(lower(username), lower($1)) > 0 \
+                    OR instr(lower(email), lower($1)) > 0 \
+                 ORDER BY username COLLATE NOCASE LIMIT $2"
+            ),
+            concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users \
+                 WHERE $1 = '' OR strpos(lower(username COLLATE \"C\"), lower($1 COLLATE \"C\")) > 0 \
+                    OR strpos(lower(email COLLATE \"C\"), lower($1 COLLATE \"C\")) > 0 \
+                 ORDER BY lower(username COLLATE \"C\") LIMIT $2"
+            ),
+        );
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(sql)
+                .bind(query)
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+                .map_err(err)?;
+            rows.iter()
+                .map(user_from_row)
+                .collect::<Result<_, _>>()
+                .map_err(err)
+        })
+    }
+
+    async fn set_user_active(&self, id: i64, active: bool) -> Result<bool, StoreError> {
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(err)?;
+            let done = sqlx::query("UPDATE users SET is_active = $1 WHERE id = $2")
+                .bind(active)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            if !active {
+                for sql in ISSUED_TO_USER {
+                    sqlx::query(sql)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                }
+            }
+            tx.commit().await.map_err(err)?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    async fn usernames(&self, ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One query however many ids: PostgreSQL takes them as an array,
+        // SQLite as a JSON array unpacked by json_each.
+        match &self.db {
+            Db::Sqlite(db) => {
+                let list = serde_json::to_string(ids).map_err(StoreError::new)?;
+                sqlx::query_as(
+                    "SELECT id, username FROM users WHERE id IN (SELECT value FROM json_each($1))",
+                )
+                .bind(list)
+                .fetch_all(&db.pool)
+                .await
+            }
+            Db::Postgres(db) => {
+                sqlx::query_as("SELECT id, username FROM users WHERE id = ANY($1)")
+                    .bind(ids)
+                    .fetch_all(&db.pool)
+                    .await
+            }
+        }
+        .map_err(err)
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqlStore {
+    async fn create_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO sessions (id_digest, user_id, created_at, last_seen_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(s.digest.as_str())
+            .bind(s.user_id)
+            .bind(s.created_at)
+            .bind(s.last_seen_at)
+            .execute(pool)
+            .await
+            .map_err(err)?;
+        });
+        Ok(())
+    }
+
+    async fn session_with_user(
+        &self,
+        digest: &SecretDigest,
+    ) -> Result<Option<(SessionRecord, User)>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT s.id_digest, s.user_id, s.created_at, s.last_seen_at, ",
+            user_columns!(u),
+            " FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_digest = $1 AND u.is_active"
+        );
+        with_pool!(self, |pool| {
+            let row = sqlx::query(SQL)
+                .bind(digest.as_str())
+                .fetch_optional(pool)
+                .await
+                .map_err(err)?;
+            let Some(row) = row else { return Ok(None) };
+            let session = SessionRecord {
+                digest: SecretDigest::from_stored(row.try_get("id_digest").map_err(err)?),
+                user_id: row.try_get("user_id").map_err(err)?,
+                created_at: row.try_get("created_at").map_err(err)?,
+                last_seen_at: row.try_get("last_seen_at").map_err(err)?,
+            };
+            let user = user_from_row(&row).map_err(err)?;
+            Ok(Some((session, user)))
+        })
+    }
+
+    async fn touch_session(&self, digest: &SecretDigest, now: i64) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_digest = $2")
+                .bind(now)
+                .bind(digest.as_str())
+                .execute(pool)
+                .await
+                .map_err(err)?;
+        });
+        Ok(())
+    }
+
+    async fn delete_session(&self, digest: &SecretDigest) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query("DELETE FROM sessions WHERE id_digest = $1")
+                .bind(digest.as_str())
+                .execute(pool)
+                .await
+                .map_err(err)?;
+        });
+        Ok(())
+    }
+
+    async fn delete_user_sessions(
+        &self,
+        user_id: i64,
+        keep: Option<&SecretDigest>,
+    ) -> Result<u64, StoreError> {
+        with_pool!(self, |pool| {
+            let done = sqlx::query(
+                "DELETE FROM sessions WHERE user_id = $1 AND id_digest IS DISTINCT FROM $2",
+            )
+            .bind(user_id)
+            .bind(keep.map(|d| d.as_str()))
+            .execute(pool)
+            .await
+            .map_err(err)?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    async fn delete_expired_sessions(
+        &self,
+        idle_before: i64,
+        created_before: i64,
+    ) -> Result<u64, StoreError> {
+        with_pool!(self, |pool| {
+            let done =
+                sqlx::query("DELETE FROM sessions WHERE last_seen_at <= $1 OR created_at <= $2")
+                    .bind(idle_before)
+                    .bind(created_before)
+                    .execute(pool)
+                    .await
+                    .map_err(err)?;
+            Ok(done.rows_affected())
+        })
+    }
+}

@@ -1,0 +1,361 @@
+//! Protected resources and the rest of the protocol surface: RFC 6750
+//! bearer errors, hostile input, CORS, RFC 8414 metadata.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_errors_follow_rfc_6750() {
+    let server = TestServer::start().await;
+    let (id, secret) = server
+        .register(|f| {
+            f.grant_types = vec!["client_credentials", "password"];
+            f.scopes = "read write introspection";
+        })
+        .await;
+    let secret = secret.unwrap();
+    server.signed_up("ada", PASSWORD).await;
+
+    let none = reqwest::Client::new()
+        .get(server.url("/profile/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        none.headers()["www-authenticate"],
+        "Bearer realm=\"gatehouse\""
+    );
+
+    let bad = profile(&server, "not-a-token").await;
+    assert_error(&bad, StatusCode::UNAUTHORIZED, "invalid_token");
+    assert!(bad.headers["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("error=\"invalid_token\""));
+
+    let write_only = post(
+        &server,
+        "/o/token/",
+        Some((&id, &secret)),
+        &[
+            ("grant_type", "password"),
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("scope", "write"),
+        ],
+    )
+    .await;
+    let token = write_only.json["access_token"].as_str().unwrap();
+    let insufficient = profile(&server, token).await;
+    assert_error(&insufficient, StatusCode::FORBIDDEN, "insufficient_scope");
+    assert!(insufficient.headers["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("scope=\"read\""));
+
+    // A resource server may introspect with a token holding `introspection`.
+    let rs = post(
+        &server,
+        "/o/token/",
+        Some((&id, &secret)),
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "introspection"),
+        ],
+    )
+    .await;
+    let rs_token = rs.json["access_token"].as_str().unwrap();
+    let r = reqwest::Client::new()
+        .post(server.url("/o/introspect/"))
+        .bearer_auth(rs_token)
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    let a = answer(r).await;
+    assert_eq!(a.json["active"], true, "{}", a.json);
+    assert_eq!(a.json["scope"], "write");
+    // GET works as well as POST.
+    let r = reqwest::Client::new()
+        .get(server.url(&format!("/o/introspect/?token={token}")))
+        .bearer_auth(rs_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer(r).await.json["active"], true);
+    // Without that scope, no.
+    let r = reqwest::Client::new()
+        .post(server.url("/o/introspect/"))
+        .bearer_auth(token)
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        &answer(r).await,
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+    );
+    // Inactive tokens say only that.
+    assert_eq!(
+        introspect(&server, &id, &secret, "no-such-token").await,
+        serde_json::json!({"active": false})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_a_4xx_json_error_and_changes_nothing() {
+    let server = TestServer::start_with(|c| c.max_body_bytes = 16 * 1024).await;
+    let (id, secret) = server
+        .register(|f| f.grant_types = vec!["client_credentials"])
+        .await;
+    let secret = secret.unwrap();
+    let client = reqwest::Client::new();
+    let raw = |body: Vec<u8>, content_type: &'static str| {
+        client
+            .post(server.url("/o/token/"))
+            .basic_auth(&id, Some(&secret))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let form = "application/x-www-form-urlencoded";
+    for (body, ctype) in [
+        (b"grant_type=client_credentials&scope=%FF%FE".to_vec(), form),
+        (b"grant_type=\xff\xfe".to_vec(), form),
+        (b"\x00\x01\x02garbage".to_vec(), form),
+        (
+            b"{\"grant_type\":\"client_credentials\"}".to_vec(),
+            "application/json",
+        ),
+        (
+            format!(
+                "grant_type=client_credentials&scope={}",
+                "read+".repeat(2000)
+            )
+            .into_bytes(),
+            form,
+        ),
+        (
+            format!("grant_type=client_credentials&x={}", "a".repeat(8000)).into_bytes(),
+            form,
+        ),
+        (
+            (0..100)
+                .map(|i| format!("p{i}=1"))
+                .collect::<Vec<_>>()
+                .join("&")
+                .into_bytes(),
+            form,
+        ),
+    ] {
+        let a = answer(raw(body, ctype).await.unwrap()).await;
+        assert!(a.status.is_client_error(), "{} {}", a.status, a.json);
+        assert!(a.json["error"].is_string());
+    }
+    let huge = raw(vec![b'a'; 20 * 1024], form).await.unwrap();
+    assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let a = answer(huge).await;
+    assert_eq!(a.json["error"], "invalid_request");
+    // Nothing was issued by any of it.
+    assert_eq!(server.count_rows("access_tokens").await, 0);
+    // And a good request still works.
+    let ok = post(
+        &server,
+        "/o/token/",
+        Some((&id, &secret)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(server.count_rows("access_tokens").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_follows_each_apps_registered_origins() {
+    let server = TestServer::start().await;
+    let spa = "http://127.0.0.1:5173";
+    let (with_origin, secret_a) = server
+        .register(|f| {
+            f.allowed_origins = vec![spa];
+            f.grant_types = vec!["client_credentials"];
+        })
+        .await;
+    let (without, secret_b) = server
+        .register(|f| f.grant_types = vec!["client_credentials"])
+        .await;
+    let client = reqwest::Client::new();
+    // Preflights cannot name the client: any app's origin passes them.
+    for (origin, allowed) in [(spa, true), ("https://evil.example", false)] {
+        let pre = client
+            .request(reqwest::Method::OPTIONS, server.url("/o/token/"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pre.status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            pre.headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap()),
+            allowed.then_some(origin),
+            "{origin}"
+        );
+    }
+    // The response itself is readable only for the app that registered it.
+    for (id, secret, origin, allowed) in [
+        (&with_origin, &secret_a, spa, true),
+        (&without, &secret_b, spa, false),
+        (&with_origin, &secret_a, "https://evil.example", false),
+    ] {
+        let r = client
+            .post(server.url("/o/token/"))
+            .header("origin", origin)
+            .basic_auth(id, secret.as_deref())
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(
+            r.headers().get("access-control-allow-origin").is_some(),
+            allowed,
+            "{id} from {origin}"
+        );
+        assert!(r.headers()["vary"].to_str().unwrap().contains("Origin"));
+        let token = answer(r).await.json["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let p = client
+            .get(server.url("/profile/"))
+            .header("origin", origin)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        // A client token has no profile, but the error is readable by the
+        // right origin.
+        assert_eq!(p.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            p.headers().get("access-control-allow-origin").is_some(),
+            allowed
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc_8414_metadata_names_every_endpoint() {
+    let server = TestServer::start().await;
+    let r = reqwest::get(server.url("/.well-known/oauth-authorization-server"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age"));
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(m["issuer"], server.base.as_str());
+    // Every advertised endpoint exists and answers as documented.
+    let (id, secret) = server
+        .register(|f| f.grant_types = vec!["client_credentials"])
+        .await;
+    let secret = secret.unwrap();
+    let token_url = m["token_endpoint"].as_str().unwrap();
+    let t = reqwest::Client::new()
+        .post(token_url)
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(t.status(), StatusCode::OK);
+    for key in ["revocation_endpoint", "introspection_endpoint"] {
+        let r = reqwest::Client::new()
+            .post(m[key].as_str().unwrap())
+            .basic_auth(&id, Some(&secret))
+            .form(&[("token", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{key}");
+    }
+    let authorize = reqwest::get(m["authorization_endpoint"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(authorize.status(), StatusCode::BAD_REQUEST);
+    for grant in [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "password",
+    ] {
+        assert!(m["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g == grant));
+    }
+    assert_eq!(m["code_challenge_methods_supported"][0], "S256");
+    assert_eq!(m["authorization_response_iss_parameter_supported"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_in_the_discovery_document_is_served() {
+    let server = TestServer::start().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for document in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+        "/o/.well-known/openid-configuration",
+    ] {
+        let meta: Value = client
+            .get(server.url(document))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let urls: Vec<(&str, &str)> = meta
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.ends_with("_endpoint") || k.as_str() == "jwks_uri")
+            .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+            .collect();
+        assert_eq!(urls.len(), 8, "{document}: {urls:?}");
+        for (name, url) in urls {
+            let path = url
+                .strip_prefix(&server.base)
+                .unwrap_or_else(|| panic!("{name} {url} is not under the issuer {}", server.base));
+            // The method each endpoint's specification names first.
+            let posted = matches!(
+                name,
+                "token_endpoint"
+                    | "revocation_endpoint"
+                    | "introspection_endpoint"
+                    | "device_authorization_endpoint"
+            );
+            let request = if posted {
+                client.post(server.url(path)).form(&[("x", "y")])
+            } else {
+                client.get(server.url(path))
+            };
+            let status = request.send().await.unwrap().status();
+            assert!(
+                status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{document}: {name} at {path} answered {status}"
+            );
+        }
+    }
+}
