@@ -10,9 +10,10 @@ pub use validation::{
 };
 
 #[cfg(feature = "server")]
+mod errors;
+#[cfg(feature = "server")]
 pub mod service;
 #[cfg(feature = "server")]
-pub use service::{
-    AccountService, FieldErrors, FormError, InternalError, NewAccount, SessionPolicy, SignInError,
-    SignUp,
-};
+pub use errors::{FieldErrors, FormError, InternalError, SignInError};
+#[cfg(feature = "server")]
+pub use service::{AccountService, NewAccount, SessionPolicy, SignUp};

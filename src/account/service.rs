@@ -2,9 +2,9 @@
 //! Each takes plain values and the current time and returns typed errors;
 //! the web layer only maps them to pages and status codes.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::errors::{FieldErrors, FormError, SignInError};
 use super::validation::{
     normalize_email, validate_email, validate_name, validate_new_password, validate_username,
 };
@@ -13,89 +13,6 @@ use crate::secret::{Secret, SecretDigest};
 use crate::store::{NewUser, ProfileUpdate, SessionRecord, Store, StoreError, UniqueError, User};
 use crate::throttle::attempt::Counters;
 use crate::throttle::{address_group, Policy};
-
-/// Messages keyed by form field name, shown beside that field.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldErrors(pub BTreeMap<&'static str, String>);
-
-impl FieldErrors {
-    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.entry(field).or_insert_with(|| message.into());
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-    pub fn one(field: &'static str, message: impl Into<String>) -> Self {
-        let mut e = Self::default();
-        e.add(field, message);
-        e
-    }
-}
-
-/// A form that could not be accepted.
-#[derive(Debug, thiserror::Error)]
-pub enum FormError {
-    #[error("invalid input")]
-    Invalid(FieldErrors),
-    #[error("too many attempts; retry in {0} s")]
-    Throttled(i64),
-    /// Too many password hashes waiting: try again in a moment.
-    #[error("busy; retry shortly")]
-    Busy,
-    #[error(transparent)]
-    Internal(#[from] InternalError),
-}
-
-/// Failures that are not the user's doing: logged, never shown.
-#[derive(Debug, thiserror::Error)]
-pub enum InternalError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Password(#[from] PasswordError),
-}
-
-impl From<StoreError> for FormError {
-    fn from(e: StoreError) -> Self {
-        Self::Internal(e.into())
-    }
-}
-impl From<PasswordError> for FormError {
-    fn from(e: PasswordError) -> Self {
-        match e {
-            PasswordError::Busy => Self::Busy,
-            e => Self::Internal(e.into()),
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SignInError {
-    /// Unknown account, wrong password or deactivated account: one answer.
-    #[error("invalid credentials")]
-    InvalidCredentials,
-    #[error("too many attempts; retry in {0} s")]
-    Throttled(i64),
-    /// Too many password hashes waiting: try again in a moment.
-    #[error("busy; retry shortly")]
-    Busy,
-    #[error(transparent)]
-    Internal(#[from] InternalError),
-}
-
-impl From<StoreError> for SignInError {
-    fn from(e: StoreError) -> Self {
-        Self::Internal(e.into())
-    }
-}
-impl From<PasswordError> for SignInError {
-    fn from(e: PasswordError) -> Self {
-        match e {
-            PasswordError::Busy => Self::Busy,
-            e => Self::Internal(e.into()),
-        }
-    }
-}
 
 /// How long sessions live, in seconds.
 #[derive(Debug, Clone, Copy)]

@@ -12,11 +12,33 @@ use serde::Deserialize;
 
 use super::extract::{signed_in, Answer, CheckedForm, PortalError};
 use super::render::{self, Refusal};
-use super::views::{app_view, date};
+use super::views::{admin_user_view, app_view};
 use super::CurrentSession;
 use crate::state::AppState;
 
 const MAX_USERS: i64 = 200;
+
+/// What a post to `/admin/` asks for (its `action` field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AdminAction {
+    /// Let the account sign in again.
+    Activate,
+    /// Stop the account: no sign-in, and its sessions and tokens end.
+    Deactivate,
+    /// Mark an app reviewed.
+    Review,
+}
+
+impl AdminAction {
+    fn parse(action: &str) -> Option<Self> {
+        Some(match action {
+            "activate" => Self::Activate,
+            "deactivate" => Self::Deactivate,
+            "review" => Self::Review,
+            _ => return None,
+        })
+    }
+}
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -54,17 +76,7 @@ async fn load(state: &AppState, parts: &mut Parts, query: &str) -> Result<(), Po
     };
     let view = app::state::AdminView {
         query,
-        users: users
-            .iter()
-            .map(|u| app::state::AdminUserView {
-                id: u.id,
-                username: u.username.clone(),
-                email: u.email.clone(),
-                is_active: u.is_active,
-                is_staff: u.is_staff,
-                joined: date(u.date_joined),
-            })
-            .collect(),
+        users: users.iter().map(admin_user_view).collect(),
         apps: apps
             .iter()
             .map(|a| app_view(a, owner_name(a.owner_id)))
@@ -103,11 +115,10 @@ pub async fn act(
     let Some(session) = staff(&parts)? else {
         return Ok(not_found(&state, parts).await);
     };
-    let active = match form.action.as_str() {
-        "activate" => true,
-        "deactivate" => false,
-        "review" => return review(&state, &session, &form).await,
-        _ => return Err(PortalError::BadForm),
+    let active = match AdminAction::parse(&form.action).ok_or(PortalError::BadForm)? {
+        AdminAction::Activate => true,
+        AdminAction::Deactivate => false,
+        AdminAction::Review => return review(&state, &session, &form).await,
     };
     let user_id = form
         .user_id

@@ -506,3 +506,24 @@ async fn try_it(state: &AppState, parts: Parts, app: &Application, form: &AppFor
     }
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::AppAction;
+
+    #[test]
+    fn every_action_the_app_page_posts_is_known() {
+        for (field, action) in [
+            ("edit", AppAction::Edit),
+            ("add_playground", AppAction::AddPlayground),
+            ("rotate", AppAction::Rotate),
+            ("delete", AppAction::Delete),
+            ("try", AppAction::Try),
+        ] {
+            assert_eq!(AppAction::parse(field), Some(action));
+        }
+        for unknown in ["", "Edit", "review", "delete "] {
+            assert_eq!(AppAction::parse(unknown), None);
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use gatehouse::oauth::client::Application;
 use gatehouse::oauth::service::PendingDevice;
 use gatehouse::oauth::ScopeSet;
-use gatehouse::store::GrantRecord;
+use gatehouse::store::{GrantRecord, User};
 
 /// `YYYY-MM-DD HH:MM UTC`.
 pub fn date(unix: i64) -> String {
@@ -67,5 +67,17 @@ pub fn device_view(device: &PendingDevice) -> app::state::DeviceView {
         app_name: device.app.name.clone(),
         scopes: scope_views(device.scopes),
         user_code: device.display_code.clone(),
+    }
+}
+
+/// An account as staff see it on `/admin/`.
+pub fn admin_user_view(user: &User) -> app::state::AdminUserView {
+    app::state::AdminUserView {
+        id: user.id,
+        username: user.username.clone(),
+        email: user.email.clone(),
+        is_active: user.is_active,
+        is_staff: user.is_staff,
+        joined: date(user.date_joined),
     }
 }
