@@ -125,6 +125,46 @@ impl SqlStore {
     }
 }
 
+/// A value both backends can bind as a statement parameter, for helpers
+/// that run one statement with a key of the caller's type.
+trait Param<'q>:
+    sqlx::Encode<'q, sqlx::Sqlite>
+    + sqlx::Type<sqlx::Sqlite>
+    + sqlx::Encode<'q, sqlx::Postgres>
+    + sqlx::Type<sqlx::Postgres>
+    + Send
+    + 'q
+{
+}
+
+impl<'q, T> Param<'q> for T where
+    T: sqlx::Encode<'q, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+        + sqlx::Encode<'q, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + Send
+        + 'q
+{
+}
+
+impl SqlStore {
+    /// The record `sql` finds with its one parameter `key`, if any.
+    async fn find<'q, T: rows::FromRow>(
+        &self,
+        sql: &'static str,
+        key: impl Param<'q>,
+    ) -> Result<Option<T>, StoreError> {
+        with_pool!(self, |pool| {
+            let row = sqlx::query(sql)
+                .bind(key)
+                .fetch_optional(pool)
+                .await
+                .map_err(err)?;
+            row.as_ref().map(T::from_row).transpose().map_err(err)
+        })
+    }
+}
+
 fn err(e: sqlx::Error) -> StoreError {
     StoreError::new(e)
 }

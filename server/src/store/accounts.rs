@@ -60,14 +60,7 @@ impl AccountStore for SqlStore {
 
     async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
         const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
-        with_pool!(self, |pool| {
-            let row = sqlx::query(SQL)
-                .bind(id)
-                .fetch_optional(pool)
-                .await
-                .map_err(err)?;
-            row.as_ref().map(user_from_row).transpose().map_err(err)
-        })
+        self.find(SQL, id).await
     }
 
     async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
@@ -97,14 +90,7 @@ impl AccountStore for SqlStore {
                 " FROM users WHERE lower(username COLLATE \"C\") = lower($1 COLLATE \"C\")"
             ),
         };
-        with_pool!(self, |pool| {
-            let row = sqlx::query(sql)
-                .bind(login)
-                .fetch_optional(pool)
-                .await
-                .map_err(err)?;
-            row.as_ref().map(user_from_row).transpose().map_err(err)
-        })
+        self.find(sql, login).await
     }
 
     async fn update_profile(&self, id: i64, update: ProfileUpdate<'_>) -> Result<(), UniqueError> {

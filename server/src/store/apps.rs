@@ -76,33 +76,21 @@ impl AppStore for SqlStore {
         &self,
         client_id: &str,
     ) -> Result<Option<Application>, StoreError> {
-        with_pool!(self, |pool| {
-            let row = sqlx::query(concat!(
-                "SELECT ",
-                app_columns!(),
-                " FROM applications WHERE client_id = $1"
-            ))
-            .bind(client_id)
-            .fetch_optional(pool)
-            .await
-            .map_err(err)?;
-            row.map(|r| app_from_row(&r)).transpose().map_err(err)
-        })
+        const SQL: &str = concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM applications WHERE client_id = $1"
+        );
+        self.find(SQL, client_id).await
     }
 
     async fn application_by_id(&self, id: i64) -> Result<Option<Application>, StoreError> {
-        with_pool!(self, |pool| {
-            let row = sqlx::query(concat!(
-                "SELECT ",
-                app_columns!(),
-                " FROM applications WHERE id = $1"
-            ))
-            .bind(id)
-            .fetch_optional(pool)
-            .await
-            .map_err(err)?;
-            row.map(|r| app_from_row(&r)).transpose().map_err(err)
-        })
+        const SQL: &str = concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM applications WHERE id = $1"
+        );
+        self.find(SQL, id).await
     }
 
     async fn applications(&self, owner: Option<i64>) -> Result<Vec<Application>, StoreError> {

@@ -144,3 +144,38 @@ where
         auth_time: row.field("auth_time")?,
     })
 }
+
+/// A record one row of either backend decodes to, for helpers that fetch
+/// any of them.
+pub trait FromRow: Sized {
+    fn from_row<'r, R: StoreRow<'r>>(row: &'r R) -> Result<Self, sqlx::Error>
+    where
+        &'r str: Decode<'r, R::Database> + Type<R::Database>,
+        String: Decode<'r, R::Database> + Type<R::Database>,
+        i64: Decode<'r, R::Database> + Type<R::Database>,
+        bool: Decode<'r, R::Database> + Type<R::Database>;
+}
+
+impl FromRow for User {
+    fn from_row<'r, R: StoreRow<'r>>(row: &'r R) -> Result<Self, sqlx::Error>
+    where
+        &'r str: Decode<'r, R::Database> + Type<R::Database>,
+        String: Decode<'r, R::Database> + Type<R::Database>,
+        i64: Decode<'r, R::Database> + Type<R::Database>,
+        bool: Decode<'r, R::Database> + Type<R::Database>,
+    {
+        user_from_row(row)
+    }
+}
+
+impl FromRow for Application {
+    fn from_row<'r, R: StoreRow<'r>>(row: &'r R) -> Result<Self, sqlx::Error>
+    where
+        &'r str: Decode<'r, R::Database> + Type<R::Database>,
+        String: Decode<'r, R::Database> + Type<R::Database>,
+        i64: Decode<'r, R::Database> + Type<R::Database>,
+        bool: Decode<'r, R::Database> + Type<R::Database>,
+    {
+        app_from_row(row)
+    }
+}

@@ -8,6 +8,26 @@ use sqlx::Row;
 
 use super::{err, Db, SqlStore};
 
+/// Counts an attempt unless the key is waiting out its delay, `$delay`
+/// seconds after the last failure: then the upsert's WHERE leaves the row
+/// alone and nothing returns.
+macro_rules! reserve_sql {
+    ($delay:literal) => {
+        concat!(
+            "INSERT INTO login_failures (throttle_key, failures, last_failure_at) \
+             VALUES ($1, 1, $2) \
+             ON CONFLICT (throttle_key) DO UPDATE SET \
+               failures = CASE WHEN $2 - login_failures.last_failure_at >= $3 THEN 1 \
+                          ELSE login_failures.failures + 1 END, \
+               last_failure_at = $2 \
+             WHERE $2 - login_failures.last_failure_at >= $3 OR login_failures.failures < $4 \
+               OR $2 >= login_failures.last_failure_at + ",
+            $delay,
+            " RETURNING failures, last_failure_at"
+        )
+    };
+}
+
 /// Reads `failures, last_failure_at` (counts beyond `u32` saturate).
 fn count<R: Row>(row: &R) -> Result<FailureCount, sqlx::Error>
 where
@@ -18,6 +38,18 @@ where
         failures: row.try_get::<i64, _>("failures")?.clamp(0, u32::MAX as i64) as u32,
         last_failure_at: row.try_get("last_failure_at")?,
     })
+}
+
+/// Each row's `throttle_key` with its count.
+fn keyed_counts<R: Row>(rows: &[R]) -> Result<Vec<(String, FailureCount)>, sqlx::Error>
+where
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    rows.iter()
+        .map(|r| Ok((r.try_get("throttle_key")?, count(r)?)))
+        .collect()
 }
 
 #[async_trait]
@@ -42,9 +74,7 @@ impl ThrottleStore for SqlStore {
                 .fetch_all(&db.pool)
                 .await
                 .map_err(err)?;
-                rows.iter()
-                    .map(|r| Ok((r.try_get("throttle_key")?, count(r)?)))
-                    .collect::<Result<_, sqlx::Error>>()
+                keyed_counts(&rows)
             }
             Db::Postgres(db) => {
                 let rows = sqlx::query(
@@ -55,9 +85,7 @@ impl ThrottleStore for SqlStore {
                 .fetch_all(&db.pool)
                 .await
                 .map_err(err)?;
-                rows.iter()
-                    .map(|r| Ok((r.try_get("throttle_key")?, count(r)?)))
-                    .collect::<Result<_, sqlx::Error>>()
+                keyed_counts(&rows)
             }
         }
         .map_err(err)
@@ -100,24 +128,8 @@ impl ThrottleStore for SqlStore {
         // then the upsert's WHERE leaves the row alone and nothing returns.
         // The dialects differ only in their two-argument min().
         let sql = self.sql(
-            "INSERT INTO login_failures (throttle_key, failures, last_failure_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (throttle_key) DO UPDATE SET \
-               failures = CASE WHEN $2 - login_failures.last_failure_at >= $3 THEN 1 \
-                          ELSE login_failures.failures + 1 END, \
-               last_failure_at = $2 \
-             WHERE $2 - login_failures.last_failure_at >= $3 OR login_failures.failures < $4 \
-               OR $2 >= login_failures.last_failure_at \
-                  + MIN($5 << MIN(login_failures.failures - $4, 30), $6) \
-             RETURNING failures, last_failure_at",
-            "INSERT INTO login_failures (throttle_key, failures, last_failure_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (throttle_key) DO UPDATE SET \
-               failures = CASE WHEN $2 - login_failures.last_failure_at >= $3 THEN 1 \
-                          ELSE login_failures.failures + 1 END, \
-               last_failure_at = $2 \
-             WHERE $2 - login_failures.last_failure_at >= $3 OR login_failures.failures < $4 \
-               OR $2 >= login_failures.last_failure_at \
-                  + LEAST($5::BIGINT << LEAST(login_failures.failures - $4, 30)::INT, $6) \
-             RETURNING failures, last_failure_at",
+            reserve_sql!("MIN($5 << MIN(login_failures.failures - $4, 30), $6)"),
+            reserve_sql!("LEAST($5::BIGINT << LEAST(login_failures.failures - $4, 30)::INT, $6)"),
         );
         with_pool!(self, |pool| {
             let row = sqlx::query(sql)
