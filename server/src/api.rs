@@ -29,13 +29,30 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::cors;
-use crate::http::{authorization, bearer_error, client_addr, json, now, oauth_error, to_json};
+use crate::http::{
+    authorization, bearer_error, bearer_token, client_addr, json, now, oauth_error,
+    private_if_query, to_json, TokenPlace,
+};
 use crate::state::AppState;
+
+mod dot;
 
 pub const SIGNUP: &str = "/api/signup/";
 pub const ME: &str = "/api/me/";
 pub const PASSWORD: &str = "/api/password/";
 pub const OPENAPI: &str = "/api/openapi.json";
+
+/// The paths this module serves that end in a slash (for the
+/// missing-slash redirect).
+pub const PATHS: &[&str] = &[
+    BEARER_PROFILE,
+    API_BEARER_PROFILE,
+    SIGNUP,
+    ME,
+    PASSWORD,
+    dot::SIGNUP,
+    dot::PASSWORD,
+];
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
@@ -47,6 +64,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(SIGNUP, post(signup))
         .route(ME, get(me).patch(update_me))
         .route(PASSWORD, put(change_password))
+        .route(dot::SIGNUP, post(dot::users_signup))
+        .route(dot::PASSWORD, put(dot::users_password))
         .route(OPENAPI, get(openapi))
 }
 
@@ -463,6 +482,14 @@ async fn change_password(State(state): State<AppState>, req: Request) -> Respons
 async fn profile(State(state): State<AppState>, req: Request) -> Response {
     let (parts, _) = req.into_parts();
     let (mut response, client) = profile_answer(&state, &parts).await;
+    // Every answer to a query-token request: the token is in the URL.
+    if parts
+        .uri
+        .query()
+        .is_some_and(|q| q.contains("access_token"))
+    {
+        private_if_query(Some(TokenPlace::Query), &mut response);
+    }
     cors::allow(&state, &parts.headers, client.as_deref(), &mut response).await;
     response
 }
@@ -470,15 +497,17 @@ async fn profile(State(state): State<AppState>, req: Request) -> Response {
 /// The profile answer and the client the token belongs to (if valid).
 async fn profile_answer(state: &AppState, parts: &Parts) -> (Response, Option<String>) {
     let needs = Scope::Read;
-    let token = match authorization(parts) {
-        Some(AuthorizationHeader::Bearer(t)) if !t.is_empty() => t,
-        _ => {
-            let e =
-                OAuthError::invalid_token("an access token is required (Authorization: Bearer …)");
+    let token = match bearer_token(parts, None) {
+        Ok(Some((t, _))) => t,
+        Ok(None) => {
+            let e = OAuthError::invalid_token(
+                "an access token is required (Authorization: Bearer …, or access_token)",
+            );
             return (bearer_error(&e, false, needs), None);
         }
+        Err(e) => return (bearer_error(&e, true, needs), None),
     };
-    let found = match state.oauth.bearer(token, needs, now()).await {
+    let found = match state.oauth.bearer(&token, needs, now()).await {
         Ok(f) => f,
         Err(e) => return (bearer_error(&e, true, needs), None),
     };
@@ -510,10 +539,32 @@ async fn profile_answer(state: &AppState, parts: &Parts) -> (Response, Option<St
                        (the device flow for command-line tools), then call these with \
                        `Authorization: Bearer <token>`."
     ),
-    paths(signup, me, update_me, change_password, profile),
-    components(schemas(UserBody, SignupRequest, ProfilePatch, PasswordChange, ApiError)),
+    paths(
+        signup,
+        me,
+        update_me,
+        change_password,
+        profile,
+        dot::users_signup,
+        dot::users_password
+    ),
+    components(schemas(
+        UserBody,
+        SignupRequest,
+        ProfilePatch,
+        PasswordChange,
+        ApiError,
+        dot::DotSignup,
+        dot::DotPasswordChange,
+        dot::FieldMessages,
+        dot::Detail
+    )),
     modifiers(&BearerScheme),
-    tags((name = "account", description = "Your own account"))
+    tags(
+        (name = "account", description = "Your own account"),
+        (name = "django-oauth-toolkit", description = "The account endpoints of the django-oauth-toolkit \
+            site Gatehouse replaces, in its shape: form or JSON bodies, Django REST framework errors")
+    )
 )]
 struct ApiDoc;
 

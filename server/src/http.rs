@@ -5,6 +5,7 @@ use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use gatehouse::oauth::params::Params;
 use gatehouse::oauth::token::AuthorizationHeader;
 use gatehouse::oauth::{ErrorCode, OAuthError, Scope};
 use serde::Serialize;
@@ -108,4 +109,68 @@ pub fn authorization(parts: &Parts) -> Option<AuthorizationHeader<'_>> {
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(AuthorizationHeader::parse)
+}
+
+/// Where a request to a protected resource put its bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPlace {
+    /// `Authorization: Bearer` (RFC 6750 §2.1).
+    Header,
+    /// A form body's `access_token` (§2.2).
+    Body,
+    /// The query's `access_token` (§2.3).
+    Query,
+}
+
+/// The bearer token of a request to a protected resource, from the header,
+/// the form body (`form`, when the caller read one) or the query, as
+/// django-oauth-toolkit accepts them. Using more than one of these is
+/// `invalid_request` (RFC 6750 §3.1); none is `Ok(None)`.
+pub fn bearer_token(
+    parts: &Parts,
+    form: Option<&Params>,
+) -> Result<Option<(String, TokenPlace)>, OAuthError> {
+    let mut found = Vec::with_capacity(1);
+    if let Some(AuthorizationHeader::Bearer(t)) = authorization(parts) {
+        found.push((t.to_owned(), TokenPlace::Header));
+    }
+    if let Some(t) = form.map(|f| f.get("access_token")).transpose()?.flatten() {
+        found.push((t.to_owned(), TokenPlace::Body));
+    }
+    let query = parts.uri.query().unwrap_or("");
+    if query.contains("access_token") {
+        if let Some(t) = Params::parse(query.as_bytes())?.get("access_token")? {
+            found.push((t.to_owned(), TokenPlace::Query));
+        }
+    }
+    match found.len() {
+        0 | 1 => Ok(found.pop().filter(|(t, _)| !t.is_empty())),
+        _ => Err(OAuthError::invalid_request(
+            "the access token was sent in more than one way: use one of the Authorization \
+             header, the form body or the query",
+        )),
+    }
+}
+
+/// Marks an answer to a request that carried its token in the query:
+/// caches may not keep it for others (RFC 6750 §2.3).
+pub fn private_if_query(place: Option<TokenPlace>, response: &mut Response) {
+    if place == Some(TokenPlace::Query) {
+        response
+            .headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    }
+}
+
+/// Whether the request's body says it is an url-encoded form.
+pub fn is_form(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }

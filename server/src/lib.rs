@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod net;
 pub mod oauth;
 pub mod portal;
+mod slash;
 pub mod state;
 pub mod store;
 
@@ -129,17 +130,25 @@ pub fn build_router(state: AppState) -> Router {
     // Walking the route tree flips process-wide Leptos state (it suppresses
     // resource loading while it runs), so do it once per process, never
     // while another server in the same process is rendering.
-    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
-        std::sync::OnceLock::new();
-    let routes = ROUTES
+    type Listing = (Vec<leptos_axum::AxumRouteListing>, Vec<String>);
+    static ROUTES: std::sync::OnceLock<Listing> = std::sync::OnceLock::new();
+    let (routes, page_paths) = ROUTES
         .get_or_init(|| {
             let mut routes = generate_route_list(app::App);
+            let paths = routes.iter().map(|r| r.path().to_owned()).collect();
             // Their GET handlers check the request or load the page's data
             // before rendering (see `portal::form_routes`).
             routes.retain(|r| !portal::renders_itself(r.path()));
-            routes
+            (routes, paths)
         })
         .clone();
+    let slashed = std::sync::Arc::new(slash::Known::new(
+        page_paths
+            .iter()
+            .map(String::as_str)
+            .chain(oauth::PATHS.iter().copied())
+            .chain(api::PATHS.iter().copied()),
+    ));
     let options = state.leptos_options.clone();
     let portal = Router::new()
         .leptos_routes(&state, routes, move || app::shell(options.clone()))
@@ -155,12 +164,26 @@ pub fn build_router(state: AppState) -> Router {
             move |_| app::shell(options.clone()),
         )
     };
+    // A path served with a trailing slash, asked for without it, is
+    // redirected to it (as Django's APPEND_SLASH does); anything else is a
+    // static file or the 404 page.
+    let fallback = move |uri: axum::http::Uri,
+                         state: axum::extract::State<AppState>,
+                         req: axum::extract::Request| {
+        let (slashed, not_found) = (slashed.clone(), not_found.clone());
+        async move {
+            match slashed.redirect(req.method(), &uri) {
+                Some(redirect) => redirect,
+                None => not_found(uri, state, req).await,
+            }
+        }
+    };
     Router::new()
         .route("/healthz", get(healthz))
         .merge(oauth::routes(state.clone()))
         .merge(api::routes(state.clone()))
         .merge(portal)
-        .fallback(not_found)
+        .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::count,

@@ -6,7 +6,6 @@
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -22,9 +21,14 @@ use gatehouse::oauth::{OAuthError, Scope};
 
 use crate::cors;
 use crate::http::{
-    authorization, bearer_error, client_addr, json, now, oauth_error as error, public_json, to_json,
+    authorization, bearer_error, bearer_token, client_addr, is_form, json, now,
+    oauth_error as error, private_if_query, public_json, to_json,
 };
 use crate::state::AppState;
+
+/// The paths this module serves that end in a slash (for the
+/// missing-slash redirect).
+pub const PATHS: &[&str] = &[TOKEN, DEVICE_AUTHORIZATION, REVOKE, INTROSPECT, USERINFO];
 
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
@@ -60,16 +64,7 @@ async fn read_params(state: &AppState, parts: &Parts, body: Body) -> Result<Para
     if parts.method == Method::GET {
         return Params::parse(parts.uri.query().unwrap_or("").as_bytes()).map_err(|e| error(&e));
     }
-    let is_form = parts
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
+    if !is_form(parts) {
         return Err(error(&OAuthError::invalid_request(
             "the body must be application/x-www-form-urlencoded",
         )));
@@ -177,22 +172,34 @@ async fn introspect(State(state): State<AppState>, req: Request) -> Response {
 /// OIDC userinfo (Core §5.3): the claims of the token's scopes; the token
 /// needs `openid`.
 async fn userinfo(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, _) = req.into_parts();
+    let (parts, body) = req.into_parts();
     let needs = Scope::Openid;
-    let token = match authorization(&parts) {
-        Some(AuthorizationHeader::Bearer(t)) if !t.is_empty() => t,
-        _ => {
-            let e =
-                OAuthError::invalid_token("an access token is required (Authorization: Bearer …)");
+    // A POST may carry the token in its form body (RFC 6750 §2.2).
+    let form = if parts.method == Method::POST && is_form(&parts) {
+        match read_params(&state, &parts, body).await {
+            Ok(p) => Some(p),
+            Err(r) => return r,
+        }
+    } else {
+        None
+    };
+    let (token, place) = match bearer_token(&parts, form.as_ref()) {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            let e = OAuthError::invalid_token(
+                "an access token is required (Authorization: Bearer …, or access_token)",
+            );
             return bearer_error(&e, false, needs);
         }
+        Err(e) => return bearer_error(&e, true, needs),
     };
-    let mut response = match state.oauth.userinfo(token, now()).await {
+    let mut response = match state.oauth.userinfo(&token, now()).await {
         Ok(claims) => to_json(&claims),
         Err(e) => bearer_error(&e, true, needs),
     };
+    private_if_query(Some(place), &mut response);
     if parts.headers.contains_key(axum::http::header::ORIGIN) {
-        let client = match state.oauth.bearer(token, needs, now()).await {
+        let client = match state.oauth.bearer(&token, needs, now()).await {
             Ok(found) => Some(found.client_id),
             Err(_) => None,
         };

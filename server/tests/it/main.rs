@@ -8,6 +8,7 @@ mod csrf;
 mod database;
 mod developer;
 mod device;
+mod dot;
 mod hardening;
 mod interop;
 mod markup;
