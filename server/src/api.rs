@@ -55,18 +55,26 @@ pub const PATHS: &[&str] = &[
 ];
 
 pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
-        // Bearer-protected like the protocol endpoints, and as open to
-        // other origins (the apps' registered ones).
+    let allow_all = state.config.cors_allow_all_origins;
+    let cors = axum::middleware::from_fn_with_state(state, cors::cors);
+    // Bearer-protected like the protocol endpoints, and as open to other
+    // origins (the apps' registered ones).
+    let bearer = Router::new()
         .route(BEARER_PROFILE, get(profile))
-        .route(API_BEARER_PROFILE, get(profile))
-        .layer(axum::middleware::from_fn_with_state(state, cors::cors))
+        .route(API_BEARER_PROFILE, get(profile));
+    let account = Router::new()
         .route(SIGNUP, post(signup))
         .route(ME, get(me).patch(update_me))
         .route(PASSWORD, put(change_password))
         .route(dot::SIGNUP, post(dot::users_signup))
         .route(dot::PASSWORD, put(dot::users_password))
-        .route(OPENAPI, get(openapi))
+        .route(OPENAPI, get(openapi));
+    if allow_all {
+        // Every origin, on every endpoint of the API.
+        bearer.merge(account).layer(cors)
+    } else {
+        bearer.layer(cors).merge(account)
+    }
 }
 
 /// An account as the API (and `/profile/`) shows it.

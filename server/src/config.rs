@@ -43,6 +43,10 @@ pub struct Config {
     /// not one of them. Empty (the default): the socket peer is the client.
     #[serde(deserialize_with = "string_or_list")]
     pub trusted_proxies: Vec<String>,
+    /// Answer CORS for any origin on the protocol endpoints and the account
+    /// API (django-oauth-toolkit's `CORS_ORIGIN_ALLOW_ALL`), never with
+    /// credentials. Off (the default): only the origins an app registered.
+    pub cors_allow_all_origins: bool,
     /// Replaced by `trusted_proxies`; kept only to explain the change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_forwarded_for: Option<bool>,
@@ -98,6 +102,7 @@ impl Default for Config {
             session_idle_timeout_secs: 7 * 24 * 3600,
             session_absolute_timeout_secs: 30 * 24 * 3600,
             trusted_proxies: Vec::new(),
+            cors_allow_all_origins: false,
             trust_forwarded_for: None,
             password_hash_threads: 0,
             password_hash_queue: 0,

@@ -3,7 +3,9 @@
 //! registered; the actual response is readable only when the origin is
 //! registered by the app the request concerns (the authenticating client,
 //! or the client a bearer token was issued to) — see [`allow`]. Other
-//! origins get no CORS headers, so browsers block the response.
+//! origins get no CORS headers, so browsers block the response. With
+//! `cors_allow_all_origins` every origin may call and read (no cookies
+//! are ever allowed: no `Access-Control-Allow-Credentials`).
 
 use axum::extract::{Request, State};
 use axum::http::header::{
@@ -19,15 +21,19 @@ use crate::state::AppState;
 pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let preflight = req.method() == Method::OPTIONS
         && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD);
+    let origin = req.headers().get(ORIGIN).cloned();
+    let allow_all = state.config.cors_allow_all_origins;
     if !preflight {
         let mut response = next.run(req).await;
-        response
-            .headers_mut()
-            .append(VARY, HeaderValue::from_static("Origin"));
+        let h = response.headers_mut();
+        h.append(VARY, HeaderValue::from_static("Origin"));
+        if let (true, Some(origin)) = (allow_all, origin) {
+            h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        }
         return response;
     }
-    let origin = req.headers().get(ORIGIN).cloned();
     let allowed = match origin.as_ref().and_then(|o| o.to_str().ok()) {
+        Some(_) if allow_all => true,
         Some(o) => match state.oauth.store().origin_allowed(o).await {
             Ok(a) => a,
             Err(e) => {
@@ -44,7 +50,7 @@ pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Re
         h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         h.insert(
             ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, OPTIONS"),
+            HeaderValue::from_static("GET, POST, PUT, PATCH, OPTIONS"),
         );
         h.insert(
             ACCESS_CONTROL_ALLOW_HEADERS,
@@ -63,6 +69,10 @@ pub async fn allow(
     client_id: Option<&str>,
     response: &mut Response,
 ) {
+    if state.config.cors_allow_all_origins {
+        // The middleware answers every origin.
+        return;
+    }
     let (Some(origin), Some(client_id)) = (headers.get(ORIGIN), client_id) else {
         return;
     };

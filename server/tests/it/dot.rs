@@ -331,3 +331,40 @@ async fn users_password_changes_it_with_a_write_token() {
         "insufficient_scope",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_for_every_origin_only_when_the_operator_allows_it() {
+    let origin = "https://anywhere.example";
+    for allow_all in [false, true] {
+        let server = TestServer::start_with(|c| c.cors_allow_all_origins = allow_all).await;
+        let token = token_for_ada(&server, "read write").await;
+        let client = reqwest::Client::new();
+        let preflight = client
+            .request(reqwest::Method::OPTIONS, server.url("/o/token/"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap();
+        let allowed = preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(allowed.as_deref(), allow_all.then_some(origin));
+        for request in [
+            client.get(server.url("/api/me/")).bearer_auth(&token),
+            client.get(server.url("/profile/")).bearer_auth(&token),
+            client
+                .post(server.url("/o/introspect/"))
+                .form(&[("token", "x")]),
+        ] {
+            let r = request.header("origin", origin).send().await.unwrap();
+            let read = r.headers().get("access-control-allow-origin").cloned();
+            assert_eq!(read.is_some(), allow_all, "{}", r.url());
+            assert!(r
+                .headers()
+                .get("access-control-allow-credentials")
+                .is_none());
+        }
+    }
+}
