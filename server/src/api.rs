@@ -25,8 +25,7 @@ use gatehouse::oauth::{OAuthError, Scope};
 use gatehouse::store::User;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use crate::cors;
 use crate::http::{
@@ -35,7 +34,10 @@ use crate::http::{
 };
 use crate::state::AppState;
 
+mod doc;
 mod dot;
+
+pub use doc::openapi_json;
 
 pub const SIGNUP: &str = "/api/signup/";
 pub const ME: &str = "/api/me/";
@@ -68,7 +70,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(PASSWORD, put(change_password))
         .route(dot::SIGNUP, post(dot::users_signup))
         .route(dot::PASSWORD, put(dot::users_password))
-        .route(OPENAPI, get(openapi));
+        .route(OPENAPI, get(doc::openapi));
     if allow_all {
         // Every origin, on every endpoint of the API.
         bearer.merge(account).layer(cors)
@@ -539,81 +541,6 @@ async fn profile_answer(state: &AppState, parts: &Parts) -> (Response, Option<St
     (response, client)
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "Gatehouse account API",
-        description = "Accounts for programs without a browser. Get a token with an OAuth flow \
-                       (the device flow for command-line tools), then call these with \
-                       `Authorization: Bearer <token>`."
-    ),
-    paths(
-        signup,
-        me,
-        update_me,
-        change_password,
-        profile,
-        dot::users_signup,
-        dot::users_password
-    ),
-    components(schemas(
-        UserBody,
-        SignupRequest,
-        ProfilePatch,
-        PasswordChange,
-        ApiError,
-        dot::DotSignup,
-        dot::DotPasswordChange,
-        dot::FieldMessages,
-        dot::Detail
-    )),
-    modifiers(&BearerScheme),
-    tags(
-        (name = "account", description = "Your own account"),
-        (name = "django-oauth-toolkit", description = "The account endpoints of the django-oauth-toolkit \
-            site Gatehouse replaces, in its shape: form or JSON bodies, Django REST framework errors")
-    )
-)]
-struct ApiDoc;
-
-struct BearerScheme;
-
-impl Modify for BearerScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi
-            .components
-            .get_or_insert_with(|| utoipa::openapi::ComponentsBuilder::new().build());
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
-/// The OpenAPI document, built once.
-pub fn openapi_json() -> &'static str {
-    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DOC.get_or_init(|| {
-        let mut doc = ApiDoc::openapi();
-        doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-        doc.to_pretty_json().unwrap_or_else(|e| {
-            tracing::error!(error = %e, "the OpenAPI document could not be encoded");
-            "{}".to_owned()
-        })
-    })
-}
-
-async fn openapi() -> Response {
-    let mut response = (StatusCode::OK, openapi_json()).into_response();
-    let h = response.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(
-        axum::http::header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -629,6 +556,8 @@ mod tests {
             (ME, "patch"),
             (PASSWORD, "put"),
             ("/api/profile/", "get"),
+            (dot::SIGNUP, "post"),
+            (dot::PASSWORD, "put"),
         ] {
             assert!(paths[path][method].is_object(), "{method} {path}");
         }
