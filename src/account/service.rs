@@ -85,6 +85,23 @@ fn sign_in_counters(account: &str, addr: &str) -> Counters {
     ])
 }
 
+/// The counters of a sign-in an authenticated app makes for one of the
+/// many people it forwards (the password grant): every one of them comes
+/// from the app's address, so the address is not a counter; the app is
+/// accountable instead. This account through this app, and this account.
+fn client_sign_in_counters(account: &str, client_id: &str) -> Counters {
+    Counters(vec![
+        (
+            format!(
+                "pair:{account}|client:{}",
+                SecretDigest::of(client_id).as_str()
+            ),
+            Policy::PAIR,
+        ),
+        (account.to_owned(), Policy::ACCOUNT),
+    ])
+}
+
 /// The counter of sign-ups from an address.
 fn sign_up_counters(addr: &str) -> Counters {
     Counters(vec![(
@@ -272,6 +289,40 @@ impl AccountService {
         client_addr: &str,
         now: i64,
     ) -> Result<User, SignInError> {
+        self.checked_sign_in(login, password, now, |account| {
+            sign_in_counters(account, client_addr)
+        })
+        .await
+    }
+
+    /// A sign-in an authenticated confidential app makes for a person (the
+    /// password grant): limited per account, through that app and overall,
+    /// but not per address, so a resource server that forwards many
+    /// people's sign-ins from its one address is not throttled as a crowd.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_in_through_client(
+        &self,
+        login: &str,
+        password: &str,
+        client_id: &str,
+        now: i64,
+    ) -> Result<User, SignInError> {
+        self.checked_sign_in(login, password, now, |account| {
+            client_sign_in_counters(account, client_id)
+        })
+        .await
+    }
+
+    /// Checks a password with the attempt reserved on `counters` first.
+    /// The first counter is the narrowest (cleared on success); the others
+    /// are forgiven the failures it held.
+    async fn checked_sign_in(
+        &self,
+        login: &str,
+        password: &str,
+        now: i64,
+        counters: impl FnOnce(&str) -> Counters,
+    ) -> Result<User, SignInError> {
         let login = login.trim();
         // A login with a control character cannot name an account (and
         // some databases cannot even compare one): treat it as unknown.
@@ -281,7 +332,7 @@ impl AccountService {
             self.store.user_by_login(login).await?
         };
         let account = account_key(user.as_ref(), login);
-        let counters = sign_in_counters(&account, client_addr);
+        let counters = counters(&account);
         let reserved = match counters.reserve(self.store.as_ref(), now).await? {
             Ok(r) => r,
             Err(wait) => return Err(SignInError::Throttled(wait)),

@@ -28,11 +28,19 @@ impl OAuthService {
                 app.scopes
             )));
         }
-        let user = match self
-            .accounts
-            .sign_in(username, password, client_addr, now)
-            .await
-        {
+        // A confidential app authenticated: it answers for the people it
+        // signs in, so they are limited per account, not as one crowd at
+        // its address (a resource server forwarding many sign-ins).
+        let signed_in = if app.is_public() {
+            self.accounts
+                .sign_in(username, password, client_addr, now)
+                .await
+        } else {
+            self.accounts
+                .sign_in_through_client(username, password, &app.client_id, now)
+                .await
+        };
+        let user = match signed_in {
             Ok(u) => u,
             Err(SignInError::InvalidCredentials) => {
                 return Err(OAuthError::invalid_grant("invalid username or password"))
