@@ -146,6 +146,29 @@ impl AccountService {
         client_addr: &str,
         now: i64,
     ) -> Result<User, FormError> {
+        self.sign_up_form(form, Some(sign_up_counters(client_addr)), now)
+            .await
+    }
+
+    /// A sign-up a confidential app forwards with its own client
+    /// authentication (a resource server signing its people up): the app
+    /// answers for it, and everyone it forwards shares its one address, so
+    /// the per-address limit does not apply.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_up_through_client(
+        &self,
+        form: SignUp<'_>,
+        now: i64,
+    ) -> Result<User, FormError> {
+        self.sign_up_form(form, None, now).await
+    }
+
+    async fn sign_up_form(
+        &self,
+        form: SignUp<'_>,
+        counters: Option<Counters>,
+        now: i64,
+    ) -> Result<User, FormError> {
         let mut errors = FieldErrors::default();
         if form.password != form.confirm {
             errors.add("confirm", "The two passwords do not match.");
@@ -159,7 +182,7 @@ impl AccountService {
                 is_superuser: false,
             },
             errors,
-            client_addr,
+            counters,
             now,
         )
         .await
@@ -187,19 +210,19 @@ impl AccountService {
                 is_superuser: false,
             },
             FieldErrors::default(),
-            client_addr,
+            Some(sign_up_counters(client_addr)),
             now,
         )
         .await
     }
 
-    /// Format checks (free), then the address's sign-up counter (reserved
+    /// Format checks (free), then the sign-up counter, if any (reserved
     /// atomically), then uniqueness and the hash.
     async fn throttled_sign_up(
         &self,
         new: NewAccount<'_>,
         mut errors: FieldErrors,
-        client_addr: &str,
+        counters: Option<Counters>,
         now: i64,
     ) -> Result<User, FormError> {
         let email = normalize_email(new.email);
@@ -207,12 +230,13 @@ impl AccountService {
         if !errors.is_empty() {
             return Err(FormError::Invalid(errors));
         }
-        let counters = sign_up_counters(client_addr);
-        if let Err(wait) = counters.reserve(self.store.as_ref(), now).await? {
-            return Err(FormError::Throttled(wait));
+        if let Some(counters) = &counters {
+            if let Err(wait) = counters.reserve(self.store.as_ref(), now).await? {
+                return Err(FormError::Throttled(wait));
+            }
         }
         let created = self.create_account(new, FieldErrors::default(), now).await;
-        if matches!(created, Err(FormError::Busy)) {
+        if let (Err(FormError::Busy), Some(counters)) = (&created, &counters) {
             // Never hashed: not a sign-up.
             counters.give_back(self.store.as_ref(), 1).await?;
         }

@@ -9,18 +9,20 @@ use std::collections::BTreeMap;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use gatehouse::account::service::SignUp;
 use gatehouse::account::FormError;
+use gatehouse::oauth::params::Params;
+use gatehouse::oauth::token::{client_auth, AuthorizationHeader};
 use gatehouse::oauth::Scope;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{bearer_user, user_json, UserBody};
-use crate::http::{client_addr, is_form, json, now};
+use crate::http::{authorization, client_addr, is_form, json, now};
 use crate::state::AppState;
 
 pub const SIGNUP: &str = "/users/signup/";
@@ -204,9 +206,36 @@ fn required<'a, const N: usize>(
     Ok(names.map(|n| body[n].as_str()))
 }
 
+/// The confidential app whose HTTP Basic credentials the request carries,
+/// if it carries any; a refusal when they are wrong.
+async fn forwarding_app(state: &AppState, parts: &Parts) -> Result<Option<String>, Response> {
+    let header = authorization(parts);
+    if !matches!(header, Some(AuthorizationHeader::Basic(_))) {
+        return Ok(None);
+    }
+    let refused = || {
+        let mut r = detail(StatusCode::UNAUTHORIZED, "Invalid client credentials.");
+        r.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"gatehouse\""),
+        );
+        r
+    };
+    let no_body = Params::default();
+    let Ok(auth) = client_auth(header.as_ref(), &no_body) else {
+        return Err(refused());
+    };
+    match state.oauth.authenticate_client(auth.as_ref()).await {
+        Ok(app) if !app.is_public() => Ok(Some(app.client_id)),
+        _ => Err(refused()),
+    }
+}
+
 /// Create an account (django-oauth-toolkit style).
 ///
-/// The same rules and per-address limit as `/api/signup/`.
+/// The same rules and per-address limit as `/api/signup/`. A confidential
+/// app may forward sign-ups with its HTTP Basic client credentials: then
+/// the per-address limit does not apply.
 #[utoipa::path(
     post,
     path = "/users/signup/",
@@ -218,6 +247,7 @@ fn required<'a, const N: usize>(
     responses(
         (status = 201, description = "Account created", body = UserBody),
         (status = 400, description = "Refused fields", body = FieldMessages),
+        (status = 401, description = "Wrong client credentials", body = Detail),
         (status = 413, description = "Body too large", body = Detail),
         (status = 415, description = "Neither a form nor JSON", body = Detail),
         (status = 429, description = "Too many sign-ups from this address", body = Detail,
@@ -237,14 +267,27 @@ pub async fn users_signup(State(state): State<AppState>, req: Request) -> Respon
             Ok(f) => f,
             Err(missing) => return fields(missing),
         };
-    let addr = client_addr(&state, &parts);
     let form = SignUp {
         username,
         email,
         password,
         confirm: password2,
     };
-    match state.accounts.sign_up(form, &addr, now()).await {
+    // A confidential app forwarding the sign-up with its own credentials
+    // answers for it: no per-address limit (everyone it serves shares its
+    // address). Wrong credentials are refused, never ignored.
+    let signed_up = match forwarding_app(&state, &parts).await {
+        Ok(Some(client_id)) => {
+            tracing::info!(client_id, "sign-up forwarded by an app");
+            state.accounts.sign_up_through_client(form, now()).await
+        }
+        Ok(None) => {
+            let addr = client_addr(&state, &parts);
+            state.accounts.sign_up(form, &addr, now()).await
+        }
+        Err(refusal) => return refusal,
+    };
+    match signed_up {
         Ok(user) => {
             tracing::info!(user = user.id, "account created at /users/signup/");
             user_json(StatusCode::CREATED, &user)

@@ -368,3 +368,51 @@ async fn cors_for_every_origin_only_when_the_operator_allows_it() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ups_an_app_forwards_with_its_credentials_skip_the_address_limit() {
+    let server = TestServer::start().await;
+    let (id, secret) = server.register(|f| f.grant_types = vec!["password"]).await;
+    let secret = secret.unwrap();
+    let client = reqwest::Client::new();
+    let url = server.url("/users/signup/");
+    let form = |i: usize| {
+        vec![
+            ("username", format!("person{i}")),
+            ("email", format!("person{i}@example.org")),
+            ("password", PASSWORD.to_owned()),
+            ("password2", PASSWORD.to_owned()),
+        ]
+    };
+    // More than the 20 an address may make in an hour, all from here.
+    for i in 0..25 {
+        let (status, body) = send(
+            client
+                .post(&url)
+                .basic_auth(&id, Some(&secret))
+                .form(&form(i)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "sign-up {i}: {body}");
+    }
+    // Wrong credentials are refused, not ignored.
+    let (status, body) = send(
+        client
+            .post(&url)
+            .basic_auth(&id, Some("wrong"))
+            .form(&form(99)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    // Without them, the address keeps its limit.
+    let mut limited = None;
+    for i in 100..125 {
+        let (status, _) = send(client.post(&url).form(&form(i))).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(i - 100);
+            break;
+        }
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    assert_eq!(limited, Some(20));
+}
