@@ -28,6 +28,10 @@ use crate::state::AppState;
 pub const SIGNUP: &str = "/users/signup/";
 pub const PASSWORD: &str = "/users/password/";
 
+/// The fields each endpoint reads; any other key of the body is ignored.
+const SIGNUP_FIELDS: [&str; 4] = ["username", "email", "password", "password2"];
+const PASSWORD_FIELDS: [&str; 3] = ["old_password", "password", "password2"];
+
 /// A new account, as a form or a JSON object.
 #[derive(ToSchema)]
 #[allow(dead_code)] // documents the body; it is read field by field
@@ -126,11 +130,14 @@ fn refused(e: FormError, rename: &[(&str, &'static str)]) -> Response {
     }
 }
 
-/// The body's fields, from a form or a JSON object of strings.
+/// The body's fields named in `names`, from a form or a JSON object
+/// (other keys are ignored, as Django REST framework does, and never
+/// echoed back).
 async fn read_fields(
     state: &AppState,
     parts: &Parts,
     body: Body,
+    names: &[&str],
 ) -> Result<BTreeMap<String, String>, Response> {
     let json_body = parts
         .headers
@@ -151,6 +158,9 @@ async fn read_fields(
     if !json_body {
         let mut out = BTreeMap::new();
         for (k, v) in url::form_urlencoded::parse(&bytes) {
+            if !names.contains(&k.as_ref()) {
+                continue;
+            }
             if out.insert(k.into_owned(), v.into_owned()).is_some() {
                 return Err(fields(BTreeMap::from([(
                     "non_field_errors".to_owned(),
@@ -174,6 +184,9 @@ async fn read_fields(
     let mut out = BTreeMap::new();
     let mut wrong = BTreeMap::new();
     for (k, v) in map {
+        if !names.contains(&k.as_str()) {
+            continue;
+        }
         match v {
             serde_json::Value::String(s) => {
                 out.insert(k, s);
@@ -258,15 +271,14 @@ async fn forwarding_app(state: &AppState, parts: &Parts) -> Result<Option<String
 )]
 pub async fn users_signup(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let body = match read_fields(&state, &parts, body).await {
+    let body = match read_fields(&state, &parts, body, &SIGNUP_FIELDS).await {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let [username, email, password, password2] =
-        match required(&body, ["username", "email", "password", "password2"]) {
-            Ok(f) => f,
-            Err(missing) => return fields(missing),
-        };
+    let [username, email, password, password2] = match required(&body, SIGNUP_FIELDS) {
+        Ok(f) => f,
+        Err(missing) => return fields(missing),
+    };
     let form = SignUp {
         username,
         email,
@@ -326,11 +338,11 @@ pub async fn users_password(State(state): State<AppState>, req: Request) -> Resp
         Ok(u) => u,
         Err(r) => return r,
     };
-    let body = match read_fields(&state, &parts, body).await {
+    let body = match read_fields(&state, &parts, body, &PASSWORD_FIELDS).await {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let [old, new, again] = match required(&body, ["old_password", "password", "password2"]) {
+    let [old, new, again] = match required(&body, PASSWORD_FIELDS) {
         Ok(f) => f,
         Err(missing) => return fields(missing),
     };
