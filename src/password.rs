@@ -8,11 +8,14 @@
 //! than the queue holds the caller is told at once ([`PasswordError::Busy`])
 //! instead of waiting without limit.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
 
 use argon2::password_hash::{rand_core::OsRng, Output, SaltString};
+
+pub mod django;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 /// A PHC-format argon2 hash as stored. Never printed.
@@ -131,9 +134,7 @@ pub struct PasswordHasher {
 }
 
 struct Inner {
-    jobs: SyncSender<Job>,
-    /// Jobs queued and not yet taken by a thread.
-    waiting: Arc<AtomicUsize>,
+    jobs: Sender<Job>,
     /// Checked against when the account does not exist, so an unknown
     /// username costs the same time as a wrong password.
     dummy: PasswordHash,
@@ -146,22 +147,18 @@ impl PasswordHasher {
     pub fn new(cost: Cost, pool: Pool) -> Result<Self, PasswordError> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| PasswordError::Hash(e.to_string()))?;
-        let (jobs, queue) = sync_channel::<Job>(pool.queue.max(1));
-        let queue = Arc::new(Mutex::new(queue));
-        let waiting = Arc::new(AtomicUsize::new(0));
+        let (jobs, queue) = bounded::<Job>(pool.queue.max(1));
         for i in 0..pool.threads.max(1) {
             let queue = queue.clone();
             let params = params.clone();
-            let waiting = waiting.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || worker(&params, &queue, &waiting))
+                .spawn(move || worker(&params, &queue))
                 .map_err(task_error)?;
         }
         let (tx, rx) = std::sync::mpsc::channel();
         let mut random = [0u8; 24];
         rand::RngCore::fill_bytes(&mut OsRng, &mut random);
-        waiting.fetch_add(1, Ordering::AcqRel);
         jobs.send(Job {
             work: Work::Hash(Password::new(format!("{random:?}"))),
             reply: Box::new(move |r| {
@@ -174,11 +171,7 @@ impl PasswordHasher {
             Done::Verified(_) => return Err(PasswordError::Task("unexpected answer".into())),
         };
         Ok(Self {
-            inner: Arc::new(Inner {
-                jobs,
-                waiting,
-                dummy,
-            }),
+            inner: Arc::new(Inner { jobs, dummy }),
         })
     }
 
@@ -193,18 +186,13 @@ impl PasswordHasher {
                 let _ = tx.send(r);
             }),
         };
-        self.inner.waiting.fetch_add(1, Ordering::AcqRel);
-        match self.inner.jobs.try_send(job) {
-            Ok(()) => {}
-            Err(e) => {
-                self.inner.waiting.fetch_sub(1, Ordering::AcqRel);
-                return Err(match e {
-                    TrySendError::Full(_) => PasswordError::Busy,
-                    TrySendError::Disconnected(_) => {
-                        PasswordError::Task("hashing threads ended".into())
-                    }
-                });
-            }
+        if let Err(e) = self.inner.jobs.try_send(job) {
+            return Err(match e {
+                TrySendError::Full(_) => PasswordError::Busy,
+                TrySendError::Disconnected(_) => {
+                    PasswordError::Task("hashing threads ended".into())
+                }
+            });
         }
         rx.await.map_err(task_error)?
     }
@@ -239,24 +227,37 @@ impl PasswordHasher {
     }
 }
 
+/// How long a hashing thread keeps its working memory with no job to do
+/// before giving its pages back.
+const IDLE_RELEASE: Duration = Duration::from_millis(250);
+
 /// One hashing thread: its memory is allocated once, here, and reused for
 /// every job until the queue closes. It runs at a lower CPU priority than
 /// the request threads, so a sign-in flood slows sign-ins, not every
-/// other request. When it finds no job waiting after one, it gives its
-/// memory's pages back to the system (the allocation stays; the pages
-/// come back, zeroed, on the next hash): idle, the process is small; under
-/// load, nothing is given back or allocated.
-fn worker(params: &Params, queue: &Mutex<Receiver<Job>>, waiting: &AtomicUsize) {
+/// other request. After [`IDLE_RELEASE`] without a job it gives its
+/// memory's pages back to the system (the allocation stays; the pages come
+/// back, zeroed, on the next hash): idle, the process is small; under
+/// load, even uneven load, nothing is given back or allocated.
+fn worker(params: &Params, queue: &Receiver<Job>) {
     lower_priority();
     let mut memory = vec![Block::default(); params.block_count()];
-    release(&mut memory);
+    let mut resident = true;
     loop {
-        let job = match queue.lock() {
-            Ok(q) => q.recv(),
-            Err(_) => return,
+        let next = if resident {
+            queue.recv_timeout(IDLE_RELEASE)
+        } else {
+            queue.recv().map_err(|_| RecvTimeoutError::Disconnected)
         };
-        let Ok(job) = job else { return };
-        waiting.fetch_sub(1, Ordering::AcqRel);
+        let job = match next {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                release(&mut memory);
+                resident = false;
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        resident = true;
         let result = match job.work {
             Work::Hash(p) => hash_with(params, p.expose(), &mut memory).map(Done::Hashed),
             Work::Verify(p, stored) => {
@@ -264,9 +265,6 @@ fn worker(params: &Params, queue: &Mutex<Receiver<Job>>, waiting: &AtomicUsize) 
             }
         };
         (job.reply)(result);
-        if waiting.load(Ordering::Acquire) == 0 {
-            release(&mut memory);
-        }
     }
 }
 
@@ -358,6 +356,15 @@ fn verify_with(
         matches: false,
         needs_rehash: false,
     };
+    // Imported from a Django site: checked in its own format, and replaced
+    // by today's argon2id at the first match.
+    if django::is_django(stored.as_str()) {
+        let matches = django::verify(password, stored.as_str()) == Some(true);
+        return Ok(Verified {
+            matches,
+            needs_rehash: matches,
+        });
+    }
     // A corrupt or foreign stored hash never matches.
     let Ok(parsed) = argon2::password_hash::PasswordHash::new(stored.as_str()) else {
         return Ok(mismatch);

@@ -63,6 +63,8 @@ pub struct ProfileUpdate<'a> {
     pub first_name: &'a str,
     pub last_name: &'a str,
     pub email: &'a str,
+    /// A new username too (email-only accounts, whose username is the email).
+    pub username: Option<&'a str>,
 }
 
 /// A signed-in session: the digest of the cookie value and its times.
@@ -338,6 +340,16 @@ pub trait AppStore: Send + Sync {
         application_id: i64,
         secret_digest: &str,
         now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Replaces the app's secret digest with `new` (`weak`: shorter than
+    /// the minimum) only while it still is `old` (an imported secret
+    /// upgraded at first use); false otherwise.
+    async fn replace_client_secret(
+        &self,
+        application_id: i64,
+        old: &str,
+        new: &str,
+        weak: bool,
     ) -> Result<bool, StoreError>;
     /// Saves an app's editable fields (name, grant types, URIs, origins,
     /// scopes, consent and PKCE settings, algorithm); false if it is gone.

@@ -113,6 +113,11 @@ pub struct AppView {
     pub reviewed: bool,
     /// The owner's username (admin page).
     pub owner: Option<String>,
+    /// Its secret is shorter than 32 characters (imported, or chosen by an
+    /// operator): it should be rotated.
+    pub weak_secret: bool,
+    /// Redirect URIs in plain http on a public host, kept from an import.
+    pub plain_http_redirect_uris: Vec<String>,
     /// `YYYY-MM-DD HH:MM UTC`.
     pub created: String,
 }
@@ -210,6 +215,9 @@ pub struct PortalState {
     /// The apps the user granted (`/o/authorized_tokens/`).
     pub grants: Option<Vec<GrantView>>,
     pub admin: Option<AdminView>,
+    /// Accounts are named by their email alone: sign-up asks for no
+    /// username, sign-in for the email.
+    pub email_accounts: bool,
 }
 
 /// The Content-Security-Policy nonce of this response, set by the server

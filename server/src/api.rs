@@ -124,8 +124,11 @@ fn rfc3339(unix: i64) -> String {
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
     /// Letters, digits and `. + - _`; at most 150 characters; unique.
+    /// Required unless accounts are named by their email
+    /// (`account_identifier = "email"`), when it is ignored.
     #[schema(example = "ada", min_length = 1, max_length = 150)]
-    pub username: String,
+    #[serde(default)]
+    pub username: Option<String>,
     #[schema(example = "ada@example.org", format = Email, max_length = 254)]
     pub email: String,
     /// At least 10 characters, not a common password, not like the username or email.
@@ -346,7 +349,13 @@ async fn signup(State(state): State<AppState>, req: Request) -> Response {
     let addr = client_addr(&state, &parts);
     match state
         .accounts
-        .api_sign_up(&form.username, &form.email, &form.password, &addr, now())
+        .api_sign_up(
+            form.username.as_deref().unwrap_or_default(),
+            &form.email,
+            &form.password,
+            &addr,
+            now(),
+        )
         .await
     {
         Ok(user) => {

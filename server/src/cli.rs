@@ -43,12 +43,41 @@ pub enum Command {
     /// Manage id_token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Bring people, apps and live tokens over from another server.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Remove expired access tokens, refresh tokens and authorization codes.
     Cleartokens {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import a Django + django-oauth-toolkit site: its users (with their
+    /// password hashes), applications and live tokens, keeping their ids.
+    /// The source is only read; a second run updates what changed.
+    Django(DjangoImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DjangoImportArgs {
+    /// The Django site's database: its SQLite file (sqlite://PATH or a
+    /// path) or its PostgreSQL URL.
+    #[arg(long)]
+    pub database: String,
+    /// The user table, when the site swapped Django's user model (a table
+    /// without a username column signs people in with their email).
+    #[arg(long, default_value = "auth_user")]
+    pub user_table: String,
+    /// Show what would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,6 +158,10 @@ pub struct AppCreateArgs {
     /// Use this client secret instead of a generated one.
     #[arg(long)]
     pub client_secret: Option<String>,
+    /// Accept a --client-secret shorter than 32 characters (an existing
+    /// client's, say); the app's page then asks for a rotation.
+    #[arg(long, requires = "client_secret")]
+    pub allow_weak_secret: bool,
     /// Username of the account that owns the app.
     #[arg(long)]
     pub owner: Option<String>,
@@ -151,7 +184,9 @@ pub enum UserCommand {
 
 #[derive(Debug, Args)]
 pub struct UserArgs {
-    #[arg(long)]
+    /// Not needed when accounts are named by their email
+    /// (`account_identifier = "email"`).
+    #[arg(long, default_value = "")]
     pub username: String,
     #[arg(long)]
     pub email: String,
@@ -325,6 +360,8 @@ pub async fn create_app(state: &AppState, args: &AppCreateArgs) -> Outcome {
         algorithm: &args.algorithm,
         client_id: args.client_id.as_deref(),
         client_secret: args.client_secret.as_deref(),
+        allow_weak_secret: args.allow_weak_secret,
+        kept_redirect_uris: Vec::new(),
         owner_id,
     };
     let (app, secret) = match validate(&form, crate::http::now()) {
@@ -363,6 +400,12 @@ pub async fn create_app(state: &AppState, args: &AppCreateArgs) -> Outcome {
         out.push_str(&format!(
             "client_secret: {secret}\nKeep the secret now: Gatehouse stores only its hash and cannot show it again.\n"
         ));
+        if app.weak_secret {
+            out.push_str(
+                "warning: this secret is shorter than 32 characters; rotate it \
+                 (gatehouse app rotate-secret) when the client can take a new one.\n",
+            );
+        }
     }
     Outcome::ok(out)
 }
@@ -393,6 +436,7 @@ fn app_json(app: &gatehouse::oauth::client::Application) -> serde_json::Value {
         "algorithm": app.algorithm.as_str(),
         "owner_id": app.owner_id,
         "created_at": app.created_at,
+        "weak_secret": app.weak_secret,
     })
 }
 
@@ -557,5 +601,30 @@ pub async fn rotate_keys(state: &AppState, algorithm: Option<&str>, json: bool) 
                 .collect(),
         ),
         Err(e) => Outcome::fail(json, &e.to_string(), None),
+    }
+}
+
+/// `import django`: opens Gatehouse's database (migrating it) and imports.
+pub async fn import_django(config: &Config, args: &DjangoImportArgs) -> Outcome {
+    let pool = crate::store::PoolSettings {
+        max_connections: 2,
+        acquire_timeout: std::time::Duration::from_secs(config.database_acquire_timeout_secs),
+    };
+    let store = match crate::store::open_sql(&config.database_url, &pool).await {
+        Ok(s) => s,
+        Err(e) => return Outcome::fail(args.json, &e.to_string(), None),
+    };
+    let options = crate::import::Options {
+        database: args.database.clone(),
+        user_table: args.user_table.clone(),
+        dry_run: args.dry_run,
+        refresh_lifetime: config.refresh_token_lifetime_secs,
+    };
+    match crate::import::run(&store, &options, crate::http::now()).await {
+        Ok(summary) if args.json => {
+            Outcome::ok(serde_json::to_string(&summary).unwrap_or_default() + "\n")
+        }
+        Ok(summary) => Outcome::ok(summary.text()),
+        Err(e) => Outcome::fail(args.json, &e.to_string(), None),
     }
 }

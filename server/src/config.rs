@@ -47,6 +47,9 @@ pub struct Config {
     /// API (django-oauth-toolkit's `CORS_ORIGIN_ALLOW_ALL`), never with
     /// credentials. Off (the default): only the origins an app registered.
     pub cors_allow_all_origins: bool,
+    /// `username` (the default): accounts have a username and an email.
+    /// `email`: sign-up asks for an email only, which is also the username.
+    pub account_identifier: gatehouse::account::AccountIdentifier,
     /// Replaced by `trusted_proxies`; kept only to explain the change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_forwarded_for: Option<bool>,
@@ -103,6 +106,7 @@ impl Default for Config {
             session_absolute_timeout_secs: 30 * 24 * 3600,
             trusted_proxies: Vec::new(),
             cors_allow_all_origins: false,
+            account_identifier: Default::default(),
             trust_forwarded_for: None,
             password_hash_threads: 0,
             password_hash_queue: 0,

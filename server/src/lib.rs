@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 mod cors;
 pub mod http;
+pub mod import;
 pub mod metrics;
 pub mod net;
 pub mod oauth;
@@ -77,7 +78,8 @@ pub async fn build_state(
         idle_timeout: config.session_idle_timeout_secs,
         absolute_timeout: config.session_absolute_timeout_secs,
     };
-    let accounts = AccountService::new(store.clone(), hasher, sessions);
+    let accounts = AccountService::new(store.clone(), hasher, sessions)
+        .with_identifier(config.account_identifier);
     let app_cache = Duration::from_secs(config.application_cache_secs);
     let metadata = serde_json::to_string(&gatehouse::oauth::metadata::metadata(&config.public_url))
         .map_err(|e| StartError::Task(e.to_string()))?;

@@ -4,7 +4,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use gatehouse_server::cli::{self, AppCommand, Cli, Command, KeysCommand, UserCommand};
+use gatehouse_server::cli::{
+    self, AppCommand, Cli, Command, ImportCommand, KeysCommand, UserCommand,
+};
 use gatehouse_server::config::Config;
 
 fn init_tracing(config: &Config) {
@@ -82,6 +84,9 @@ async fn main() -> ExitCode {
         Command::App(AppCommand::Show(args)) => cli::show_app(&state, args).await,
         Command::App(AppCommand::RotateSecret(args)) => cli::rotate_app_secret(&state, args).await,
         Command::App(AppCommand::Delete(args)) => cli::delete_app(&state, args).await,
+        Command::Import(ImportCommand::Django(args)) => {
+            cli::import_django(&state.config, args).await
+        }
         Command::Cleartokens { json } => cli::clear_tokens(&state, *json).await,
         Command::Keys(KeysCommand::Rotate { algorithm, json }) => {
             cli::rotate_keys(&state, algorithm.as_deref(), *json).await

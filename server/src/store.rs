@@ -58,6 +58,7 @@ macro_rules! insert_tokens {
 mod accounts;
 mod apps;
 mod device;
+mod import;
 mod keys;
 mod oauth;
 pub mod postgres;

@@ -8,6 +8,7 @@ use super::errors::{FieldErrors, FormError, SignInError};
 use super::validation::{
     normalize_email, validate_email, validate_name, validate_new_password, validate_username,
 };
+use super::AccountIdentifier;
 use crate::password::{Password, PasswordError, PasswordHasher};
 use crate::secret::{Secret, SecretDigest};
 use crate::store::{NewUser, ProfileUpdate, SessionRecord, Store, StoreError, UniqueError, User};
@@ -55,6 +56,7 @@ pub struct AccountService {
     store: Arc<dyn Store>,
     hasher: PasswordHasher,
     sessions: SessionPolicy,
+    identifier: AccountIdentifier,
 }
 
 /// Throttle key of an account: its id when it exists (so username and email
@@ -110,11 +112,19 @@ fn sign_up_counters(addr: &str) -> Counters {
     )])
 }
 
-/// The format rules of a new account (no storage needed).
-fn check_new_account(new: &NewAccount<'_>, email: &str, errors: &mut FieldErrors) {
-    let username = new.username.trim();
-    if let Err(e) = validate_username(username) {
-        errors.add("username", e.0);
+/// The format rules of a new account (no storage needed). `username` is
+/// the email itself for email-only accounts, checked as an email.
+fn check_new_account(
+    new: &NewAccount<'_>,
+    username: &str,
+    email: &str,
+    identifier: AccountIdentifier,
+    errors: &mut FieldErrors,
+) {
+    if identifier == AccountIdentifier::Username {
+        if let Err(e) = validate_username(username) {
+            errors.add("username", e.0);
+        }
     }
     if let Err(e) = validate_email(email) {
         errors.add("email", e.0);
@@ -130,7 +140,32 @@ impl AccountService {
             store,
             hasher,
             sessions,
+            identifier: AccountIdentifier::Username,
         }
+    }
+
+    /// Accounts named by their email alone (see [`AccountIdentifier`]).
+    pub fn with_identifier(mut self, identifier: AccountIdentifier) -> Self {
+        self.identifier = identifier;
+        self
+    }
+
+    pub fn identifier(&self) -> AccountIdentifier {
+        self.identifier
+    }
+
+    /// The username a new account gets: as typed, or its email.
+    fn new_username<'a>(&self, typed: &'a str, email: &'a str) -> &'a str {
+        match self.identifier {
+            AccountIdentifier::Username => typed.trim(),
+            AccountIdentifier::Email => email,
+        }
+    }
+
+    /// The password hashing threads (also used for imported client
+    /// secrets hashed in Django's format).
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -226,7 +261,8 @@ impl AccountService {
         now: i64,
     ) -> Result<User, FormError> {
         let email = normalize_email(new.email);
-        check_new_account(&new, &email, &mut errors);
+        let username = self.new_username(new.username, &email);
+        check_new_account(&new, username, &email, self.identifier, &mut errors);
         if !errors.is_empty() {
             return Err(FormError::Invalid(errors));
         }
@@ -251,16 +287,18 @@ impl AccountService {
         mut errors: FieldErrors,
         now: i64,
     ) -> Result<User, FormError> {
-        let username = new.username.trim();
         let email = normalize_email(new.email);
-        check_new_account(&new, &email, &mut errors);
+        let username = self.new_username(new.username, &email);
+        check_new_account(&new, username, &email, self.identifier, &mut errors);
         if !errors.is_empty() {
             return Err(FormError::Invalid(errors));
         }
         // Cheap before costly: a taken name or address is found before
         // any hash is spent (the unique constraints still decide races).
         if let Some(taken) = self.store.user_by_login(username).await? {
-            if taken.username.eq_ignore_ascii_case(username) {
+            if self.identifier == AccountIdentifier::Username
+                && taken.username.eq_ignore_ascii_case(username)
+            {
                 return Err(FormError::Invalid(FieldErrors::one(
                     "username",
                     "That username is taken.",
@@ -494,6 +532,8 @@ impl AccountService {
             first_name,
             last_name,
             email: &email,
+            // Email-only accounts are named by their email: the name follows.
+            username: (self.identifier == AccountIdentifier::Email).then_some(email.as_str()),
         };
         match self.store.update_profile(user.id, update).await {
             Ok(()) => Ok(()),

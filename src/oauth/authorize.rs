@@ -337,6 +337,7 @@ mod tests {
             owner_id: None,
             created_at: 0,
             reviewed: true,
+            weak_secret: false,
         }
     }
 

@@ -121,6 +121,12 @@ pub struct Application {
     /// review them: their early authorization errors are shown on a page
     /// rather than redirected (no open redirector on our domain).
     pub reviewed: bool,
+    /// Its secret is shorter than [`MIN_SECRET_LEN`] characters (chosen by
+    /// an operator with `--allow-weak-secret`, or imported): the app's page
+    /// asks for a rotation, which clears this.
+    ///
+    /// [`MIN_SECRET_LEN`]: crate::oauth::registration::MIN_SECRET_LEN
+    pub weak_secret: bool,
 }
 
 impl Application {

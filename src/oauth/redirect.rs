@@ -22,6 +22,32 @@ fn is_loopback(url: &Url) -> bool {
 
 /// Checks a URI an app wants to register: absolute, no fragment, https
 /// (http only on loopback), or a private-use scheme for native apps.
+/// Checks a redirect URI brought over from another server: the rules of
+/// [`validate_registered`], except that plain http on any host is kept
+/// (django-oauth-toolkit allows it by default), so its clients go on
+/// working. Such URIs are shown as plain http on the app's page.
+pub fn validate_imported(uri: &str) -> Result<(), String> {
+    match validate_registered(uri) {
+        Err(_) if is_plain_http(uri) => Ok(()),
+        other => other,
+    }
+}
+
+/// Whether `uri` is a well-formed plain-http URI on a host other than the
+/// loopback ones (which [`validate_registered`] refuses).
+pub fn is_plain_http(uri: &str) -> bool {
+    if uri.len() > MAX_LEN || uri.contains('#') || uri.chars().any(|c| c.is_whitespace()) {
+        return false;
+    }
+    Url::parse(uri).is_ok_and(|url| {
+        url.scheme() == "http"
+            && url.host().is_some()
+            && !is_loopback(&url)
+            && url.username().is_empty()
+            && url.password().is_none()
+    })
+}
+
 pub fn validate_registered(uri: &str) -> Result<(), String> {
     if uri.len() > MAX_LEN {
         return Err(format!("must be at most {MAX_LEN} characters"));
@@ -239,5 +265,23 @@ mod tests {
             with_query("https://a.example/cb?tenant=1", &[("code", "abc")]),
             "https://a.example/cb?tenant=1&code=abc"
         );
+    }
+
+    #[test]
+    fn imported_uris_may_use_plain_http_on_any_host() {
+        assert!(validate_registered("http://consumer.example/cb").is_err());
+        assert!(validate_imported("http://consumer.example/cb").is_ok());
+        assert!(is_plain_http("http://consumer.example/cb"));
+        assert!(!is_plain_http("http://127.0.0.1:8000/cb"));
+        assert!(!is_plain_http("https://consumer.example/cb"));
+        assert!(validate_imported("https://consumer.example/cb").is_ok());
+        for bad in [
+            "http://consumer.example/cb#frag",
+            "http://user:pw@consumer.example/cb",
+            "javascript:alert(1)",
+            "not a uri",
+        ] {
+            assert!(validate_imported(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -5,7 +5,7 @@
 use super::client::{
     validate_client_id, validate_origin, Application, ClientType, GrantType, SigningAlgorithm,
 };
-use super::redirect::validate_registered;
+use super::redirect::{validate_imported, validate_registered};
 use super::{Scope, ScopeSet};
 use crate::account::FieldErrors;
 use crate::secret::{Secret, SecretDigest};
@@ -28,6 +28,12 @@ pub struct Registration<'a> {
     /// Operator-chosen credentials; generated when absent.
     pub client_id: Option<&'a str>,
     pub client_secret: Option<&'a str>,
+    /// Accept an operator-chosen secret shorter than [`MIN_SECRET_LEN`]
+    /// (`--allow-weak-secret`): the app is marked as having a weak secret.
+    pub allow_weak_secret: bool,
+    /// Redirect URIs the app has already (when editing): kept even where
+    /// today's rules would refuse them, e.g. an imported plain-http URI.
+    pub kept_redirect_uris: Vec<&'a str>,
     pub owner_id: Option<i64>,
 }
 
@@ -118,7 +124,10 @@ pub fn validate(
     let check_uris = |field: &'static str, uris: &[&str], errors: &mut FieldErrors| {
         let mut out: Vec<String> = Vec::new();
         for uri in uris.iter().map(|u| u.trim()).filter(|u| !u.is_empty()) {
-            match validate_registered(uri) {
+            let kept = field == "redirect_uris"
+                && form.kept_redirect_uris.contains(&uri)
+                && validate_imported(uri).is_ok();
+            match validate_registered(uri).or_else(|e| if kept { Ok(()) } else { Err(e) }) {
                 Ok(()) if !out.iter().any(|o| o == uri) => out.push(uri.to_owned()),
                 Ok(()) => {}
                 Err(why) => errors.add(field, format!("{uri}: {why}.")),
@@ -188,11 +197,16 @@ pub fn validate(
             let chars_ok = s
                 .bytes()
                 .all(|b| b.is_ascii_graphic() && !matches!(b, b':' | b'+' | b'%'));
-            if s.len() < MIN_SECRET_LEN || s.len() > 256 || !chars_ok {
+            let min = if form.allow_weak_secret {
+                1
+            } else {
+                MIN_SECRET_LEN
+            };
+            if s.len() < min || s.len() > 256 || !chars_ok {
                 errors.add(
                     "client_secret",
                     format!(
-                        "The client secret must be {MIN_SECRET_LEN} to 256 visible ASCII \
+                        "The client secret must be {min} to 256 visible ASCII \
                          characters other than ':', '+' and '%'."
                     ),
                 );
@@ -228,6 +242,7 @@ pub fn validate(
         created_at: now,
         // Made by the CLI or staff; the portal marks others' apps.
         reviewed: true,
+        weak_secret: form.client_secret.is_some_and(|s| s.len() < MIN_SECRET_LEN),
     };
     Ok((app, secret))
 }
@@ -350,5 +365,36 @@ mod tests {
         let (app, _) = validate(&f, 0).unwrap();
         assert_eq!(app.redirect_uris.len(), 1);
         assert_eq!(app.grant_types.len(), 1);
+    }
+
+    #[test]
+    fn a_short_secret_needs_the_operators_word_and_is_marked_weak() {
+        let mut f = good();
+        f.client_secret = Some("rs-secret");
+        assert!(validate(&f, 0).unwrap_err().0.contains_key("client_secret"));
+        f.allow_weak_secret = true;
+        let (app, secret) = validate(&f, 0).unwrap();
+        assert!(app.weak_secret);
+        assert_eq!(secret.as_deref(), Some("rs-secret"));
+        assert_eq!(
+            app.secret_digest.as_deref(),
+            Some(SecretDigest::of("rs-secret").as_str())
+        );
+        f.client_secret = Some("short+plus");
+        assert!(validate(&f, 0).is_err(), "the character rules still hold");
+        f.client_secret = Some("a-long-enough-operator-chosen-secret-123");
+        assert!(!validate(&f, 0).unwrap().0.weak_secret);
+    }
+
+    #[test]
+    fn an_edit_keeps_an_imported_plain_http_redirect_uri_but_adds_none() {
+        let mut f = good();
+        f.redirect_uris = vec!["http://consumer.example/cb"];
+        assert!(validate(&f, 0).unwrap_err().0.contains_key("redirect_uris"));
+        f.kept_redirect_uris = vec!["http://consumer.example/cb"];
+        let (app, _) = validate(&f, 0).unwrap();
+        assert_eq!(app.redirect_uris, vec!["http://consumer.example/cb"]);
+        f.redirect_uris = vec!["http://consumer.example/cb", "http://other.example/cb"];
+        assert!(validate(&f, 0).unwrap_err().0.contains_key("redirect_uris"));
     }
 }

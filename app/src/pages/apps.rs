@@ -369,6 +369,30 @@ pub fn AppDetailPage() -> impl IntoView {
                 <dt>"Registered"</dt>
                 <dd>{app.created.clone()}</dd>
             </dl>
+            {app
+                .weak_secret
+                .then(|| {
+                    view! {
+                        <p class="notice notice-warning" id="weak-secret">
+                            <strong>"Weak client secret."</strong>
+                            " This app's secret is shorter than 32 characters (it was imported or chosen by an operator). "
+                            "Rotate it below as soon as its client can take a new one."
+                        </p>
+                    }
+                })}
+            {(!app.plain_http_redirect_uris.is_empty())
+                .then(|| {
+                    view! {
+                        <div class="notice notice-warning" id="plain-http">
+                            <p>
+                                <strong>"Plain-http redirect URIs."</strong>
+                                " These were kept from an import: codes sent to them cross the network unencrypted. "
+                                "Move the client to https; once removed, they cannot be added again."
+                            </p>
+                            {lines(&app.plain_http_redirect_uris)}
+                        </div>
+                    }
+                })}
         </section>
 
         <section class="card wide try-it">

@@ -32,6 +32,11 @@ pub fn LoginPage() -> impl IntoView {
                         let state = state.clone();
                         let feedback = state.feedback.for_form("login");
                         let next = feedback.value("next").or(next).unwrap_or_default();
+                        let login_label = if state.email_accounts {
+                            "Email"
+                        } else {
+                            "Username or email"
+                        };
                         let signup_href = if next.is_empty() {
                             SIGNUP.to_owned()
                         } else {
@@ -46,7 +51,7 @@ pub fn LoginPage() -> impl IntoView {
                                 <Field
                                     id="login"
                                     name="login"
-                                    label="Username or email"
+                                    label=login_label
                                     autocomplete="username"
                                     value=feedback.value("login")
                                     error=feedback.error("login")

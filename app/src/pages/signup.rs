@@ -23,20 +23,32 @@ pub fn SignupPage() -> impl IntoView {
                         let state = state.clone();
                         let feedback = state.feedback.for_form("signup");
                         let next = feedback.value("next").or(next).unwrap_or_default();
+                        // Accounts named by their email have no username.
+                        let username = (!state.email_accounts)
+                            .then(|| {
+                                view! {
+                                    <Field
+                                        id="username"
+                                        name="username"
+                                        label="Username"
+                                        autocomplete="username"
+                                        value=feedback.value("username")
+                                        error=feedback.error("username")
+                                        required=true
+                                    />
+                                }
+                            });
+                        let password_hint = if state.email_accounts {
+                            "At least 10 characters; not your email, nor a common password."
+                        } else {
+                            "At least 10 characters; not your username or email, nor a common password."
+                        };
                         view! {
                             <Notice message=feedback.message.clone() kind="error" />
                             <form method="post" action=SIGNUP novalidate>
                                 <CsrfField token=state.csrf_token />
                                 <input type="hidden" name="next" value=next />
-                                <Field
-                                    id="username"
-                                    name="username"
-                                    label="Username"
-                                    autocomplete="username"
-                                    value=feedback.value("username")
-                                    error=feedback.error("username")
-                                    required=true
-                                />
+                                {username}
                                 <Field
                                     id="email"
                                     name="email"
@@ -56,9 +68,7 @@ pub fn SignupPage() -> impl IntoView {
                                     error=feedback.error("password")
                                     required=true
                                 />
-                                <p class="hint">
-                                    "At least 10 characters; not your username or email, nor a common password."
-                                </p>
+                                <p class="hint">{password_hint}</p>
                                 <Field
                                     id="confirm"
                                     name="confirm"

@@ -5,6 +5,7 @@
 //! Django REST framework does it, `{"field": ["message", …]}`. The rules
 //! and throttles are the account API's.
 
+use gatehouse::account::AccountIdentifier;
 use std::collections::BTreeMap;
 
 use axum::body::Body;
@@ -37,8 +38,10 @@ const PASSWORD_FIELDS: [&str; 3] = ["old_password", "password", "password2"];
 #[allow(dead_code)] // documents the body; it is read field by field
 pub struct DotSignup {
     /// Letters, digits and `. + - _`; at most 150 characters; unique.
+    /// Required unless accounts are named by their email
+    /// (`account_identifier = "email"`), when it is ignored.
     #[schema(example = "ada", min_length = 1, max_length = 150)]
-    username: String,
+    username: Option<String>,
     #[schema(example = "ada@example.org", format = Email, max_length = 254)]
     email: String,
     #[schema(min_length = 10, max_length = 512)]
@@ -275,9 +278,26 @@ pub async fn users_signup(State(state): State<AppState>, req: Request) -> Respon
         Ok(b) => b,
         Err(r) => return r,
     };
-    let [username, email, password, password2] = match required(&body, SIGNUP_FIELDS) {
+    // Email-only accounts need no username (one sent is ignored).
+    let email_only = state.accounts.identifier() == AccountIdentifier::Email;
+    let [email, password, password2] = match required(&body, ["email", "password", "password2"]) {
         Ok(f) => f,
-        Err(missing) => return fields(missing),
+        Err(mut missing) => {
+            if !email_only && !body.contains_key("username") {
+                missing.insert("username".into(), vec!["This field is required.".into()]);
+            }
+            return fields(missing);
+        }
+    };
+    let username = match body.get("username") {
+        Some(u) => u.as_str(),
+        None if email_only => "",
+        None => {
+            return fields(BTreeMap::from([(
+                "username".to_owned(),
+                vec!["This field is required.".to_owned()],
+            )]))
+        }
     };
     let form = SignUp {
         username,

@@ -140,6 +140,7 @@ fn check(
     client_type: &str,
     scopes: &str,
     staff: bool,
+    kept_redirect_uris: &[String],
 ) -> Result<(Application, Option<String>), FieldErrors> {
     let registration = Registration {
         name: &form.name,
@@ -159,6 +160,7 @@ fn check(
         // Only staff may exempt an app from consent.
         skip_consent: staff && form.skip_consent,
         algorithm: &form.algorithm,
+        kept_redirect_uris: kept_redirect_uris.iter().map(String::as_str).collect(),
         ..Default::default()
     };
     registration::validate(&registration, now())
@@ -210,7 +212,7 @@ pub async fn register(State(state): State<AppState>, post: SignedInForm<AppForm>
         form,
         session,
     } = post;
-    let (mut app, secret) = match check(&form, &form.client_type, "", session.user.is_staff) {
+    let (mut app, secret) = match check(&form, &form.client_type, "", session.user.is_staff, &[]) {
         Ok(x) => x,
         Err(errors) => {
             let refusal = Refusal {
@@ -346,6 +348,7 @@ pub async fn act(
                 app.client_type.as_str(),
                 &scopes,
                 session.user.is_staff,
+                &app.redirect_uris,
             );
             let edited = match checked {
                 Ok((edited, _)) => edited,

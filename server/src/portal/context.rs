@@ -112,6 +112,7 @@ pub async fn portal_context(
         user: session.as_ref().map(|s| user_view(&s.user)),
         csrf_token: csrf_token.clone(),
         feedback: Default::default(),
+        email_accounts: config.account_identifier == gatehouse::account::AccountIdentifier::Email,
         ..Default::default()
     });
     req.extensions_mut().insert(CsrfCookie(csrf_cookie));

@@ -46,6 +46,13 @@ pub fn app_view(app: &Application, owner: Option<String>) -> app::state::AppView
         skip_consent: app.skip_consent,
         reviewed: app.reviewed,
         owner,
+        weak_secret: app.weak_secret,
+        plain_http_redirect_uris: app
+            .redirect_uris
+            .iter()
+            .filter(|u| gatehouse::oauth::redirect::is_plain_http(u))
+            .cloned()
+            .collect(),
         created: date(app.created_at),
     }
 }

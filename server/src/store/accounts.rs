@@ -64,43 +64,54 @@ impl AccountStore for SqlStore {
     }
 
     async fn user_by_login(&self, login: &str) -> Result<Option<User>, StoreError> {
-        // Usernames cannot contain `@`, so a login with one is an email.
-        // Each comparison is the expression of its unique index: ASCII
-        // case folding (SQLite's NOCASE column, PostgreSQL's lower() under
-        // the "C" collation).
-        let sql = match (login.contains('@'), self.dialect()) {
-            (true, super::Dialect::Sqlite) => {
-                concat!("SELECT ", user_columns!(), " FROM users WHERE email = $1")
-            }
-            (false, super::Dialect::Sqlite) => {
-                concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    " FROM users WHERE username = $1"
-                )
-            }
-            (true, super::Dialect::Postgres) => concat!(
+        // A login with `@` is an email (Gatehouse's own usernames cannot
+        // hold one); failing that, a username, as accounts imported from
+        // Django may have `@` in theirs. Each comparison is the expression
+        // of its unique index: ASCII case folding (SQLite's NOCASE column,
+        // PostgreSQL's lower() under the "C" collation).
+        let by_email = self.sql(
+            concat!(
                 "SELECT ",
                 user_columns!(),
-                " FROM users WHERE lower(email COLLATE \"C\") = lower($1 COLLATE \"C\")"
+                " FROM users WHERE email = $1 AND email <> ''"
             ),
-            (false, super::Dialect::Postgres) => concat!(
+            concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users WHERE lower(email COLLATE \"C\") = lower($1 COLLATE \"C\") \
+                 AND email <> ''"
+            ),
+        );
+        let by_username = self.sql(
+            concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users WHERE username = $1"
+            ),
+            concat!(
                 "SELECT ",
                 user_columns!(),
                 " FROM users WHERE lower(username COLLATE \"C\") = lower($1 COLLATE \"C\")"
             ),
-        };
-        self.find(sql, login).await
+        );
+        if login.contains('@') {
+            if let Some(user) = self.find(by_email, login).await? {
+                return Ok(Some(user));
+            }
+        }
+        self.find(by_username, login).await
     }
 
     async fn update_profile(&self, id: i64, update: ProfileUpdate<'_>) -> Result<(), UniqueError> {
         with_pool!(self, |pool| {
             sqlx::query(
-                "UPDATE users SET first_name = $1, last_name = $2, email = $3 WHERE id = $4",
+                "UPDATE users SET first_name = $1, last_name = $2, email = $3, \
+                 username = COALESCE($4, username) WHERE id = $5",
             )
             .bind(update.first_name)
             .bind(update.last_name)
             .bind(update.email)
+            .bind(update.username)
             .bind(id)
             .execute(pool)
             .await

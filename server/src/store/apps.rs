@@ -12,7 +12,7 @@ macro_rules! app_columns {
     () => {
         "id, client_id, secret_digest, name, client_type, grant_types, \
          redirect_uris, post_logout_redirect_uris, allowed_origins, scopes, skip_consent, \
-         allow_plain_pkce, algorithm, owner_id, created_at, reviewed"
+         allow_plain_pkce, algorithm, owner_id, created_at, reviewed, weak_secret"
     };
 }
 
@@ -29,8 +29,10 @@ impl AppStore for SqlStore {
             let row = sqlx::query(concat!(
                 "INSERT INTO applications (client_id, secret_digest, name, client_type, grant_types, \
                  redirect_uris, post_logout_redirect_uris, allowed_origins, scopes, skip_consent, \
-                 allow_plain_pkce, algorithm, owner_id, created_at, updated_at, reviewed) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                 allow_plain_pkce, algorithm, owner_id, created_at, updated_at, reviewed, \
+                 weak_secret) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                 $17) \
                  RETURNING ",
                 app_columns!()
             ))
@@ -50,6 +52,7 @@ impl AppStore for SqlStore {
             .bind(app.created_at)
             .bind(app.created_at)
             .bind(app.reviewed)
+            .bind(app.weak_secret)
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| match &e {
@@ -132,12 +135,35 @@ impl AppStore for SqlStore {
     ) -> Result<bool, StoreError> {
         with_pool!(self, |pool| {
             let done = sqlx::query(
-                "UPDATE applications SET secret_digest = $1, updated_at = $2 \
+                "UPDATE applications SET secret_digest = $1, updated_at = $2, weak_secret = FALSE \
                  WHERE id = $3 AND client_type = 'confidential'",
             )
             .bind(secret_digest)
             .bind(now)
             .bind(application_id)
+            .execute(pool)
+            .await
+            .map_err(err)?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    async fn replace_client_secret(
+        &self,
+        application_id: i64,
+        old: &str,
+        new: &str,
+        weak: bool,
+    ) -> Result<bool, StoreError> {
+        with_pool!(self, |pool| {
+            let done = sqlx::query(
+                "UPDATE applications SET secret_digest = $1, weak_secret = $2 \
+                 WHERE id = $3 AND secret_digest = $4",
+            )
+            .bind(new)
+            .bind(weak)
+            .bind(application_id)
+            .bind(old)
             .execute(pool)
             .await
             .map_err(err)?;

@@ -99,6 +99,7 @@ where
         owner_id: row.field("owner_id")?,
         created_at: row.field("created_at")?,
         reviewed: row.field("reviewed")?,
+        weak_secret: row.field("weak_secret")?,
     })
 }
 

@@ -152,6 +152,7 @@ mod tests {
                     first_name: "",
                     last_name: "",
                     email: "ADA@example.org",
+                    username: None,
                 },
             )
             .await;

@@ -416,3 +416,133 @@ async fn sign_ups_an_app_forwards_with_its_credentials_skip_the_address_limit() 
     }
     assert_eq!(limited, Some(20));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_only_accounts_are_named_by_their_email_everywhere() {
+    use gatehouse::account::AccountIdentifier;
+    let server = TestServer::start_with(|c| c.account_identifier = AccountIdentifier::Email).await;
+    let client = reqwest::Client::new();
+
+    // The resource server's forwarded sign-up: email and passwords only.
+    let (status, body) = send(client.post(server.url("/users/signup/")).form(&[
+        ("email", "Ada@Lab.example"),
+        ("password", PASSWORD),
+        ("password2", PASSWORD),
+    ]))
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["username"], "Ada@lab.example");
+    assert_eq!(body["email"], "Ada@lab.example");
+    // The same email again is refused on its field.
+    let (status, body) = send(client.post(server.url("/users/signup/")).json(&json!({
+        "email": "ada@lab.example", "password": PASSWORD, "password2": PASSWORD,
+    })))
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["email"].is_array(), "{body}");
+
+    // The account API and the portal ask for no username either.
+    let (status, body) = send(client.post(server.url("/api/signup/")).json(&json!({
+        "email": "grace@lab.example", "password": PASSWORD,
+    })))
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["username"], "grace@lab.example");
+    let browser = server.browser();
+    let page = browser.get("/accounts/signup/").await;
+    assert!(
+        !page.body.contains("name=\"username\""),
+        "no username field"
+    );
+    let page = browser
+        .post_form(
+            "/accounts/signup/",
+            &[
+                ("email", "linus@lab.example"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert!(browser
+        .get("/accounts/login/")
+        .await
+        .body
+        .contains(">Email<"));
+
+    // The password grant takes the email; introspection's username and
+    // /profile/ carry it, as DOT's resource servers key their users on it.
+    let (id, secret) = server
+        .register(|f| {
+            f.grant_types = vec!["password"];
+            f.scopes = "read write introspection";
+        })
+        .await;
+    let secret = secret.unwrap();
+    let tokens = post(
+        &server,
+        "/o/token/",
+        Some((&id, &secret)),
+        &[
+            ("grant_type", "password"),
+            ("username", "ada@lab.example"),
+            ("password", PASSWORD),
+            ("scope", "read write"),
+        ],
+    )
+    .await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.json);
+    let token = tokens.json["access_token"].as_str().unwrap();
+    let seen = post(
+        &server,
+        "/o/introspect/",
+        Some((&id, &secret)),
+        &[("token", token)],
+    )
+    .await;
+    assert_eq!(seen.json["active"], true, "{}", seen.json);
+    assert_eq!(seen.json["username"], "Ada@lab.example");
+    let (_, me) = send(client.get(server.url("/profile/")).bearer_auth(token)).await;
+    assert_eq!(me["username"], "Ada@lab.example");
+
+    // Changing the email renames the account with it.
+    let ada = server.browser();
+    ada.sign_in("ada@lab.example", PASSWORD).await;
+    let saved = ada
+        .post_form(
+            "/accounts/profile/",
+            &[
+                ("action", "profile"),
+                ("first_name", "Ada"),
+                ("last_name", ""),
+                ("email", "countess@lab.example"),
+            ],
+        )
+        .await;
+    assert!(
+        saved.status.is_redirection() || saved.status.is_success(),
+        "{}",
+        saved.body
+    );
+    let (_, me) = send(client.get(server.url("/profile/")).bearer_auth(token)).await;
+    assert_eq!(me["username"], "countess@lab.example");
+    assert_eq!(me["email"], "countess@lab.example");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_usernames_a_sign_up_without_one_is_refused_on_its_field() {
+    let server = TestServer::start().await;
+    let (status, body) = send(
+        reqwest::Client::new()
+            .post(server.url("/users/signup/"))
+            .form(&[
+                ("email", "ada@lab.example"),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body, json!({"username": ["This field is required."]}));
+}

@@ -10,6 +10,7 @@ mod developer;
 mod device;
 mod dot;
 mod hardening;
+mod import;
 mod interop;
 mod markup;
 mod memory;

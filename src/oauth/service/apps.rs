@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use super::{internal, OAuthService};
 use crate::oauth::client::{Application, ClientType};
 use crate::oauth::token::ClientAuth;
-use crate::oauth::OAuthError;
+use crate::oauth::{ErrorCode, OAuthError};
+use crate::password::{django, Password, PasswordError, PasswordHash};
 use crate::secret::{constant_time_eq, Secret, SecretDigest};
 use crate::store::StoreError;
 
@@ -134,6 +135,14 @@ impl OAuthService {
                 ClientAuth::Basic { secret, .. } | ClientAuth::Post { secret, .. },
                 ClientType::Confidential,
                 Some(stored),
+            ) if django::is_django(stored) => {
+                self.upgrade_imported_secret(&app, secret, stored).await?;
+                Ok(app)
+            }
+            (
+                ClientAuth::Basic { secret, .. } | ClientAuth::Post { secret, .. },
+                ClientType::Confidential,
+                Some(stored),
             ) => {
                 if constant_time_eq(SecretDigest::of(secret).as_str(), stored) {
                     Ok(app)
@@ -144,6 +153,52 @@ impl OAuthService {
             (ClientAuth::None { .. }, ClientType::Public, _) => Ok(app),
             _ => Err(refused()),
         }
+    }
+}
+
+impl OAuthService {
+    /// An app imported from django-oauth-toolkit with its secret hashed in
+    /// Django's format: the secret is checked in that format (slow, on the
+    /// hashing threads) and, when it matches, replaced by its SHA-256, so
+    /// the slow check is paid once. Err is the answer to give the client.
+    async fn upgrade_imported_secret(
+        &self,
+        app: &Application,
+        secret: &str,
+        stored: &str,
+    ) -> Result<(), OAuthError> {
+        let hash = PasswordHash::from_stored(stored.to_owned());
+        let verified = self
+            .accounts
+            .hasher()
+            .verify(Password::new(secret), Some(&hash))
+            .await;
+        match verified {
+            Ok(v) if v.matches => {}
+            Ok(_) => return Err(OAuthError::invalid_client("client authentication failed")),
+            Err(PasswordError::Busy) => {
+                return Err(OAuthError::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "the server is busy checking other credentials; retry shortly",
+                ))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "checking an imported client secret failed");
+                return Err(OAuthError::server_error());
+            }
+        }
+        // Only if it is still the imported hash: a rotation made meanwhile wins.
+        self.store
+            .replace_client_secret(
+                app.id,
+                stored,
+                SecretDigest::of(secret).as_str(),
+                secret.len() < crate::oauth::registration::MIN_SECRET_LEN,
+            )
+            .await
+            .map_err(internal)?;
+        self.forget_app(&app.client_id);
+        Ok(())
     }
 }
 
@@ -171,6 +226,7 @@ mod tests {
             owner_id: None,
             created_at: 0,
             reviewed: true,
+            weak_secret: false,
         }
     }
 
