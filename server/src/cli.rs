@@ -620,7 +620,14 @@ pub async fn import_django(config: &Config, args: &DjangoImportArgs) -> Outcome 
         dry_run: args.dry_run,
         refresh_lifetime: config.refresh_token_lifetime_secs,
     };
-    match crate::import::run(&store, &options, crate::http::now()).await {
+    // Progress on a terminal only: scripts read the summary.
+    let on_terminal = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = |step: &str| {
+        if on_terminal {
+            eprintln!("{step}…");
+        }
+    };
+    match crate::import::run(&store, &options, crate::http::now(), &progress).await {
         Ok(summary) if args.json => {
             Outcome::ok(serde_json::to_string(&summary).unwrap_or_default() + "\n")
         }

@@ -539,11 +539,12 @@ pub fn imported_app_scopes() -> ScopeSet {
     default_scopes()
 }
 
-/// Runs an import into `store`.
+/// Runs an import into `store`, telling `progress` what it is doing.
 pub async fn run(
     store: &crate::store::SqlStore,
     options: &Options,
     now: i64,
+    progress: &dyn Fn(&str),
 ) -> Result<Summary, ImportError> {
     let started = std::time::Instant::now();
     if !source::valid_table_name(&options.user_table) {
@@ -552,9 +553,22 @@ pub async fn run(
             options.user_table
         )));
     }
+    progress("reading the Django database");
     let source = Source::open(&options.database).await?;
     let rows = source.read(&options.user_table).await?;
+    progress(&format!(
+        "read {} users, {} applications, {} access and {} refresh tokens",
+        rows.users.len(),
+        rows.applications.len(),
+        rows.access_tokens.len(),
+        rows.refresh_tokens.len()
+    ));
     let data = convert(rows, options, now);
+    progress(if options.dry_run {
+        "comparing with Gatehouse's database (dry run: nothing is kept)"
+    } else {
+        "writing to Gatehouse's database (one transaction)"
+    });
     let mut summary = store.import_django(data, options.dry_run, now).await?;
     summary.dry_run = options.dry_run;
     summary.seconds = started.elapsed().as_secs_f64();

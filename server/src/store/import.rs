@@ -618,7 +618,8 @@ impl SqlStore {
                 // New rows kept their ids: the next id Gatehouse gives out
                 // must come after them, and never go back (an id a client
                 // knew must not name someone else, even once it is gone).
-                if dialect == Dialect::Postgres {
+                // Sequences ignore rollbacks: a dry run leaves them alone.
+                if dialect == Dialect::Postgres && !dry_run {
                     for table in ["users", "applications"] {
                         sqlx::query(&format!(
                             "SELECT setval(s, GREATEST((SELECT COALESCE(MAX(id), 0) FROM {table}), \

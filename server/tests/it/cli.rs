@@ -310,6 +310,47 @@ async fn app_create_prints_credentials_once_and_they_work_at_the_token_endpoint(
     let err: serde_json::Value = serde_json::from_str(&taken.stdout).unwrap();
     assert!(err["fields"]["client_id"].is_string(), "{err}");
 
+    // A short secret an existing client already has: only when the
+    // operator says so, and the app is marked for a rotation.
+    let short = |allow: bool| {
+        let mut args = vec![
+            "app",
+            "create",
+            "--name",
+            "Items API",
+            "--client-type",
+            "confidential",
+            "--grant-types",
+            "password",
+            "--client-id",
+            "rs",
+            "--client-secret",
+            "rs-secret",
+            "--json",
+        ];
+        if allow {
+            args.push("--allow-weak-secret");
+        }
+        gatehouse(&db, &args, "")
+    };
+    let refused = short(false);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stdout.contains("client_secret"),
+        "{}",
+        refused.stdout
+    );
+    let weak = short(true);
+    assert_eq!(weak.code, 0, "{}", weak.stderr);
+    let app: serde_json::Value = serde_json::from_str(&weak.stdout).unwrap();
+    assert_eq!(app["weak_secret"], true);
+    assert_eq!(app["client_secret"], "rs-secret");
+    let rotated = gatehouse(&db, &["app", "rotate-secret", "rs", "--json"], "");
+    assert_eq!(rotated.code, 0, "{}", rotated.stderr);
+    let shown = gatehouse(&db, &["app", "show", "rs", "--json"], "");
+    let app: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(app["weak_secret"], false, "a rotation clears the mark");
+
     // Bad input: every wrong field is named, nothing is stored.
     let bad = gatehouse(
         &db,

@@ -54,7 +54,7 @@ INSERT INTO auth_user VALUES
  (7, '{ADA}', NULL, 0, 'gone', '', 'gone@lab.example', 0, 0, '2023-01-01 00:00:00', '');
 INSERT INTO oauth2_provider_application VALUES
  (10, 'notebook', 'http://consumer.example/cb https://notebook.example/cb', 'confidential', 'authorization-code', '{NOTEBOOK_HASH}', 'Notebook', 1, 0, '2024-01-01 00:00:00', '2024-01-01 00:00:00', '', '', 1, ''),
- (11, 'rs', '', 'confidential', 'password', 'rs-secret', 'Items API', NULL, 1, '2024-01-01 00:00:00', '2024-01-01 00:00:00', '', '', 0, 'https://items.example'),
+ (11, 'rs', '', 'confidential', 'password', 'rs-secret', 'Items API', 1, 1, '2024-01-01 00:00:00', '2024-01-01 00:00:00', '', '', 0, 'https://items.example'),
  (12, 'cli-tool', 'http://127.0.0.1:8765/cb', 'public', 'authorization-code', 'ignored', 'CLI', NULL, 0, '2024-01-01 00:00:00', '2024-01-01 00:00:00', 'HS256', '', 1, ''),
  (13, 'svc', '', 'confidential', 'client-credentials', '{SVC_SECRET}', 'Service', NULL, 0, '2024-01-01 00:00:00', '2024-01-01 00:00:00', '', '', 0, '');
 INSERT INTO oauth2_provider_accesstoken VALUES
@@ -262,6 +262,52 @@ async fn a_dot_site_is_imported_and_its_people_apps_and_tokens_keep_working() {
         browser.sign_in(login, password).await;
         assert!(browser.is_signed_in().await, "{login}");
     }
+
+    // Ada owns both imported apps: their pages say what to fix, and an edit
+    // keeps the plain-http redirect URI the app came with (adds none).
+    let ada = server.browser();
+    ada.sign_in("ada", "correct horse battery").await;
+    let notebook = ada.get("/o/applications/10/").await;
+    assert!(
+        notebook.body.contains("Plain-http redirect URIs"),
+        "{}",
+        notebook.body
+    );
+    assert!(notebook.body.contains("http://consumer.example/cb"));
+    // Its Django-hashed secret turned out, at its first use, to be 28
+    // characters long: marked as weak since.
+    assert!(notebook.body.contains("Weak client secret"));
+    let items = ada.get("/o/applications/11/").await;
+    assert!(items.body.contains("Weak client secret"), "{}", items.body);
+    let edit = |uris: &'static str| {
+        let ada = &ada;
+        async move {
+            ada.post_form(
+                "/o/applications/10/",
+                &[
+                    ("action", "edit"),
+                    ("name", "Notebook, renamed"),
+                    ("grant_types", "authorization_code"),
+                    ("grant_types", "refresh_token"),
+                    ("redirect_uris", uris),
+                    ("algorithm", "RS256"),
+                ],
+            )
+            .await
+        }
+    };
+    let saved = edit("http://consumer.example/cb\nhttps://notebook.example/cb").await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let refused = edit("http://consumer.example/cb\nhttp://elsewhere.example/cb").await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .body
+            .contains("http://elsewhere.example/cb: must use https"),
+        "{}",
+        refused.body
+    );
+
     // Unusable stays unusable; an inactive account stays inactive.
     for (login, password) in [
         ("old.timer@lab.example", "!unusablemarker"),
