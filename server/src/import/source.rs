@@ -4,11 +4,12 @@
 //! database", a clear error before anything is written.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use serde::Serialize;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{ConnectOptions, PgPool, SqlitePool};
 
 use super::ImportError;
 
@@ -104,7 +105,9 @@ impl Source {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)
                 .map_err(open_error)?
-                .options([("default_transaction_read_only", "on")]);
+                .options([("default_transaction_read_only", "on")])
+                // Reading a whole table is slow by nature: not a warning.
+                .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
             let pool = PgPoolOptions::new()
                 .max_connections(1)
                 .connect_with(options)
@@ -130,7 +133,8 @@ impl Source {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .read_only(true)
-            .create_if_missing(false);
+            .create_if_missing(false)
+            .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1));
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options)
