@@ -622,9 +622,24 @@ pub async fn import_django(config: &Config, args: &DjangoImportArgs) -> Outcome 
     };
     // Progress on a terminal only: scripts read the summary.
     let on_terminal = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let progress = |step: &str| {
-        if on_terminal {
-            eprintln!("{step}…");
+    let progress = |p: crate::import::Progress<'_>| {
+        if !on_terminal {
+            return;
+        }
+        match p {
+            crate::import::Progress::Step(step) => eprintln!("{step}…"),
+            crate::import::Progress::Rows { what, done, total } => {
+                const WIDTH: usize = 30;
+                let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
+                eprint!(
+                    "\r{what:<7} [{}{}] {done}/{total}",
+                    "#".repeat(filled),
+                    " ".repeat(WIDTH - filled.min(WIDTH))
+                );
+                if done >= total {
+                    eprintln!();
+                }
+            }
         }
     };
     match crate::import::run(&store, &options, crate::http::now(), &progress).await {

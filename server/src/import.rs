@@ -539,12 +539,25 @@ pub fn imported_app_scopes() -> ScopeSet {
     default_scopes()
 }
 
+/// What an import is doing, for a progress display.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// A step begins.
+    Step(&'a str),
+    /// `done` of `total` rows of one kind are written.
+    Rows {
+        what: &'static str,
+        done: usize,
+        total: usize,
+    },
+}
+
 /// Runs an import into `store`, telling `progress` what it is doing.
 pub async fn run(
     store: &crate::store::SqlStore,
     options: &Options,
     now: i64,
-    progress: &dyn Fn(&str),
+    progress: &dyn Fn(Progress<'_>),
 ) -> Result<Summary, ImportError> {
     let started = std::time::Instant::now();
     if !source::valid_table_name(&options.user_table) {
@@ -553,24 +566,200 @@ pub async fn run(
             options.user_table
         )));
     }
-    progress("reading the Django database");
+    progress(Progress::Step("reading the Django database"));
     let source = Source::open(&options.database).await?;
     let rows = source.read(&options.user_table).await?;
-    progress(&format!(
+    progress(Progress::Step(&format!(
         "read {} users, {} applications, {} access and {} refresh tokens",
         rows.users.len(),
         rows.applications.len(),
         rows.access_tokens.len(),
         rows.refresh_tokens.len()
-    ));
+    )));
     let data = convert(rows, options, now);
-    progress(if options.dry_run {
+    progress(Progress::Step(if options.dry_run {
         "comparing with Gatehouse's database (dry run: nothing is kept)"
     } else {
         "writing to Gatehouse's database (one transaction)"
-    });
-    let mut summary = store.import_django(data, options.dry_run, now).await?;
+    }));
+    let mut summary = store
+        .import_django(data, options.dry_run, now, progress)
+        .await?;
     summary.dry_run = options.dry_run;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::source::{DotAccessToken, DotRefreshToken};
+    use super::*;
+
+    fn user(id: i64, username: &str, email: &str, password: &str) -> DjangoUser {
+        DjangoUser {
+            id,
+            username: username.into(),
+            email: email.into(),
+            first_name: String::new(),
+            last_name: String::new(),
+            password: password.into(),
+            is_active: 1,
+            is_staff: 0,
+            is_superuser: 0,
+            date_joined: Some(1),
+            last_login: None,
+        }
+    }
+
+    fn app(id: i64, grant: &str, secret: &str, hashed: bool) -> DotApplication {
+        DotApplication {
+            id,
+            client_id: format!("app{id}"),
+            client_secret: secret.into(),
+            hash_client_secret: i64::from(hashed),
+            name: "App".into(),
+            client_type: "confidential".into(),
+            authorization_grant_type: grant.into(),
+            redirect_uris: "https://app.example/cb".into(),
+            post_logout_redirect_uris: String::new(),
+            allowed_origins: String::new(),
+            user_id: Some(1),
+            skip_authorization: 0,
+            algorithm: String::new(),
+            created: Some(1),
+        }
+    }
+
+    fn options() -> Options {
+        Options {
+            database: String::new(),
+            user_table: "auth_user".into(),
+            dry_run: false,
+            refresh_lifetime: 1000,
+        }
+    }
+
+    #[test]
+    fn dot_grant_types_become_the_same_flows_here() {
+        assert_eq!(
+            grant_types("authorization-code"),
+            Some(vec![GrantType::AuthorizationCode, GrantType::RefreshToken])
+        );
+        assert_eq!(
+            grant_types("client-credentials"),
+            Some(vec![GrantType::ClientCredentials])
+        );
+        assert_eq!(
+            grant_types("password"),
+            Some(vec![GrantType::Password, GrantType::RefreshToken])
+        );
+        assert_eq!(grant_types("something-else"), None);
+    }
+
+    #[test]
+    fn people_apps_and_tokens_are_converted_with_a_warning_for_each_change() {
+        let now = 10_000;
+        let rows = SourceRows {
+            users: vec![
+                user(1, "ada", "ada@lab.example", "pbkdf2_sha256$1$s$aGFzaA=="),
+                user(2, "dup", "ADA@lab.example", "md5$abc$def"),
+                user(3, "nopass", "", ""),
+            ],
+            applications: vec![
+                app(10, "authorization-code", "pbkdf2_sha256$1$s$aGFzaA==", true),
+                app(11, "password", "short", false),
+                app(12, "implicit-and-more", "x", false),
+            ],
+            access_tokens: vec![
+                DotAccessToken {
+                    id: 100,
+                    token: "live".into(),
+                    expires: now + 60,
+                    scope: "read write groups".into(),
+                    application_id: Some(10),
+                    user_id: Some(1),
+                    created: Some(1),
+                },
+                DotAccessToken {
+                    id: 101,
+                    token: "expired".into(),
+                    expires: now - 1,
+                    scope: "read".into(),
+                    application_id: Some(10),
+                    user_id: Some(1),
+                    created: Some(1),
+                },
+                DotAccessToken {
+                    id: 102,
+                    token: "orphan".into(),
+                    expires: now + 60,
+                    scope: "read".into(),
+                    application_id: Some(99),
+                    user_id: Some(1),
+                    created: Some(1),
+                },
+            ],
+            refresh_tokens: vec![
+                DotRefreshToken {
+                    id: 200,
+                    token: "refresh".into(),
+                    access_token_id: Some(100),
+                    application_id: Some(10),
+                    user_id: Some(1),
+                    created: Some(1),
+                    revoked: None,
+                },
+                DotRefreshToken {
+                    id: 201,
+                    token: "revoked".into(),
+                    access_token_id: None,
+                    application_id: Some(10),
+                    user_id: Some(1),
+                    created: Some(1),
+                    revoked: Some(5),
+                },
+            ],
+        };
+        let data = convert(rows, &options(), now);
+        let warnings = data.summary.warnings.join("\n");
+
+        assert_eq!(data.users[0].email, "ada@lab.example");
+        assert_eq!(data.users[1].email, "", "the older account keeps the email");
+        assert!(warnings.contains("account 2 (dup) shares its email with account 1"));
+        assert!(warnings.contains("1 account(s) have a password hashed as \"md5\""));
+        assert_eq!(
+            data.users[2].password_hash, "!",
+            "no password stays unusable"
+        );
+
+        assert_eq!(data.applications.len(), 2);
+        assert_eq!(data.summary.applications.skipped, 1);
+        let hashed = &data.applications[0];
+        assert_eq!(
+            hashed.secret_digest.as_deref(),
+            Some("pbkdf2_sha256$1$s$aGFzaA==")
+        );
+        assert!(!hashed.weak_secret);
+        let clear = &data.applications[1];
+        assert_eq!(
+            clear.secret_digest.as_deref(),
+            Some(SecretDigest::of("short").as_str())
+        );
+        assert!(clear.weak_secret);
+
+        assert_eq!(data.access_tokens.len(), 1);
+        assert_eq!(data.summary.access_tokens.skipped, 2);
+        assert_eq!(data.refresh_tokens.len(), 1);
+        assert_eq!(data.summary.refresh_tokens.skipped, 1);
+        let (access, refresh) = (&data.access_tokens[0], &data.refresh_tokens[0]);
+        assert_eq!(access.digest, SecretDigest::of("live").as_str());
+        assert_eq!(access.family, refresh.family, "they are revoked together");
+        assert_eq!(access.scopes.to_string(), "read write");
+        assert_eq!(refresh.scopes.to_string(), "read write");
+        assert_eq!(refresh.expires_at, now + 1000);
+        assert!(warnings.contains("left out of imported tokens: groups"));
+        assert_eq!(data.grants.len(), 1);
+        assert_eq!(data.grants[0].0, 1);
+        assert_eq!(data.grants[0].1, 10);
+    }
 }

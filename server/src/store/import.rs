@@ -9,7 +9,9 @@ use std::collections::{HashMap, HashSet};
 use sqlx::QueryBuilder;
 
 use super::{Dialect, SqlStore};
-use crate::import::{Counts, ImportApp, ImportData, ImportError, ImportToken, ImportUser, Summary};
+use crate::import::{
+    Counts, ImportApp, ImportData, ImportError, ImportToken, ImportUser, Progress, Summary,
+};
 
 /// Rows per INSERT statement: well inside both backends' bind limits.
 const CHUNK: usize = 500;
@@ -319,6 +321,7 @@ impl SqlStore {
         data: ImportData,
         dry_run: bool,
         now: i64,
+        progress: &dyn Fn(Progress<'_>),
     ) -> Result<Summary, ImportError> {
         let dialect = self.dialect();
         let mut summary = data.summary.clone();
@@ -448,6 +451,7 @@ impl SqlStore {
                             .await?;
                     }
                 }
+                let mut users_written = 0;
                 for chunk in users.new.chunks(CHUNK) {
                     let mut q = builder(
                         pool,
@@ -468,6 +472,12 @@ impl SqlStore {
                             .push_bind(u.last_login);
                     });
                     q.build().execute(&mut *tx).await?;
+                    users_written += chunk.len();
+                    progress(Progress::Rows {
+                        what: "users",
+                        done: users_written,
+                        total: users.new.len(),
+                    });
                 }
 
                 for (a, secret_changed) in &apps.changed {
@@ -564,6 +574,12 @@ impl SqlStore {
 
                 insert_import_tokens!(pool, tx, "access_tokens", &new_access).await?;
                 insert_import_tokens!(pool, tx, "refresh_tokens", &new_refresh).await?;
+                let tokens = new_access.len() + new_refresh.len();
+                progress(Progress::Rows {
+                    what: "tokens",
+                    done: tokens,
+                    total: tokens,
+                });
                 let mut grants_added = 0;
                 for chunk in data.grants.chunks(CHUNK) {
                     let mut q = builder(
