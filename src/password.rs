@@ -6,7 +6,9 @@
 //! grow with sign-in load (threads times 19 MiB, allocated once), a burst of
 //! sign-ins never starves the executor, and when more hashes are waiting
 //! than the queue holds the caller is told at once ([`PasswordError::Busy`])
-//! instead of waiting without limit.
+//! instead of waiting without limit. Hashes imported from a Django site are
+//! checked on the same threads, in their own format ([`django`]), and
+//! replaced by argon2id at the first match.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,9 +16,9 @@ use std::time::Duration;
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
 
 use argon2::password_hash::{rand_core::OsRng, Output, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 pub mod django;
-use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 /// A PHC-format argon2 hash as stored. Never printed.
 #[derive(Clone, PartialEq, Eq)]
