@@ -6,7 +6,7 @@
 //! then answers each caller; a caller's response is sent only after its
 //! tokens are committed.
 
-use gatehouse::store::{IssuedTokens, StoreError};
+use gatehouse::store::{IssuedTokens, StoreError, TokenRecord};
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -84,10 +84,37 @@ async fn store_one(pool: &SqlitePool, tokens: &IssuedTokens) -> Result<(), sqlx:
     tx.commit().await
 }
 
+/// Rows per INSERT statement (8 values each: far inside SQLite's limit).
+const ROWS_PER_STATEMENT: usize = 128;
+
+/// The batch in one transaction, with one multi-row INSERT per table (per
+/// 128 rows): each statement is a round trip to the connection's thread,
+/// so one per token would spend the batch on thread wake-ups.
 async fn store(pool: &SqlitePool, batch: &[Job]) -> Result<(), sqlx::Error> {
+    let access: Vec<&TokenRecord> = batch.iter().map(|(t, _)| &t.access).collect();
+    let refresh: Vec<&TokenRecord> = batch
+        .iter()
+        .filter_map(|(t, _)| t.refresh.as_ref())
+        .collect();
     let mut tx = pool.begin().await?;
-    for (tokens, _) in batch {
-        insert_tokens!(&mut *tx, tokens).await?;
+    for (table, rows) in [("access_tokens", &access), ("refresh_tokens", &refresh)] {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+                "INSERT INTO {table} (digest, application_id, user_id, scopes, family, \
+                 created_at, expires_at, auth_time) "
+            ));
+            q.push_values(chunk, |mut b, t| {
+                b.push_bind(t.digest.as_str())
+                    .push_bind(t.application_id)
+                    .push_bind(t.user_id)
+                    .push_bind(t.scopes.to_string())
+                    .push_bind(t.family.as_str())
+                    .push_bind(t.created_at)
+                    .push_bind(t.expires_at)
+                    .push_bind(t.auth_time);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
     }
     tx.commit().await
 }
