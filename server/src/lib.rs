@@ -103,7 +103,7 @@ pub async fn build_state(
         app_cache,
         keys,
     );
-    Ok(AppState {
+    Ok(AppState::new(state::Shared {
         leptos_options,
         config: Arc::new(config),
         oauth,
@@ -112,7 +112,7 @@ pub async fn build_state(
         accounts,
         metrics: Default::default(),
         proxies,
-    })
+    }))
 }
 
 /// Leptos options for the site built by cargo-leptos (`target/site` unless
