@@ -512,6 +512,11 @@ fn convert_app(
         }
         None => None,
     };
+    // DOT allows a blank name; every app here has one.
+    let mut name: String = a.name.trim().chars().take(100).collect();
+    if name.is_empty() || name.chars().any(char::is_control) {
+        name = a.client_id.chars().take(100).collect();
+    }
     Some(ImportApp {
         id: a.id,
         client_id: a.client_id.clone(),
@@ -519,7 +524,7 @@ fn convert_app(
             && !django::is_django(secret)
             && secret.len() < gatehouse::oauth::registration::MIN_SECRET_LEN,
         secret_digest,
-        name: a.name.trim().chars().take(100).collect::<String>(),
+        name,
         client_type,
         grant_types,
         redirect_uris,
@@ -659,7 +664,7 @@ mod tests {
     #[test]
     fn people_apps_and_tokens_are_converted_with_a_warning_for_each_change() {
         let now = 10_000;
-        let rows = SourceRows {
+        let mut rows = SourceRows {
             users: vec![
                 user(1, "ada", "ada@lab.example", "pbkdf2_sha256$1$s$aGFzaA=="),
                 user(2, "dup", "ADA@lab.example", "md5$abc$def"),
@@ -720,6 +725,7 @@ mod tests {
                 },
             ],
         };
+        rows.applications[1].name = "  ".into();
         let data = convert(rows, &options(), now);
         let warnings = data.summary.warnings.join("\n");
 
@@ -733,6 +739,11 @@ mod tests {
         );
 
         assert_eq!(data.applications.len(), 2);
+        assert_eq!(data.applications[0].name, "App");
+        assert_eq!(
+            data.applications[1].name, "app11",
+            "a blank name becomes the client id"
+        );
         assert_eq!(data.summary.applications.skipped, 1);
         let hashed = &data.applications[0];
         assert_eq!(
