@@ -196,13 +196,36 @@ pub trait KeyStore: Send + Sync {
     ) -> Result<u64, StoreError>;
 }
 
+/// The database itself: what a readiness check asks, and closing it.
+#[async_trait]
+pub trait HealthStore: Send + Sync {
+    /// The newest schema migration applied to the database (0: none).
+    async fn schema_version(&self) -> Result<i64, StoreError>;
+    /// Closes every pooled connection; later calls fail. For shutdown.
+    async fn close(&self);
+}
+
 /// Everything Gatehouse stores.
 pub trait Store:
-    AccountStore + SessionStore + ThrottleStore + AppStore + OAuthStore + DeviceStore + KeyStore
+    AccountStore
+    + SessionStore
+    + ThrottleStore
+    + AppStore
+    + OAuthStore
+    + DeviceStore
+    + KeyStore
+    + HealthStore
 {
 }
 impl<T> Store for T where
-    T: AccountStore + SessionStore + ThrottleStore + AppStore + OAuthStore + DeviceStore + KeyStore
+    T: AccountStore
+        + SessionStore
+        + ThrottleStore
+        + AppStore
+        + OAuthStore
+        + DeviceStore
+        + KeyStore
+        + HealthStore
 {
 }
 

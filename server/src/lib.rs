@@ -182,6 +182,7 @@ pub fn build_router(state: AppState) -> Router {
     };
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .merge(oauth::routes(state.clone()))
         .merge(api::routes(state.clone()))
         .merge(portal)
@@ -260,6 +261,53 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
     }
 }
 
+/// `/readyz`: ready to serve traffic — the database answers, its schema is
+/// the one this binary knows (not older, not newer: another replica may
+/// have migrated it), and signing keys are loaded. 200 or 503, with each
+/// check's outcome as JSON. `/healthz` only says the process is alive and
+/// its database reachable.
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    let store = state.accounts.store();
+    let expected = store::latest_migration();
+    let database = match store.schema_version().await {
+        Ok(v) if v == expected => "ok".to_owned(),
+        Ok(v) => format!("schema at migration {v}, this binary expects {expected}"),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness check: database unreachable");
+            "unreachable".to_owned()
+        }
+    };
+    let ring = state.oauth.key_ring();
+    let keys = if ring.published().is_empty() {
+        "no signing keys loaded"
+    } else {
+        "ok"
+    };
+    let ready = database == "ok" && keys == "ok";
+    let status = if ready {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "status": if ready { "ready" } else { "not ready" },
+        "database": database,
+        "signing_keys": keys,
+    });
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
 /// Serves until SIGINT or SIGTERM, then finishes in-flight requests; also
 /// serves `/metrics` on `metrics_bind` when that is set.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
@@ -305,13 +353,19 @@ pub async fn serve_with(
             }
         });
     }
+    let store = state.accounts.store().clone();
     let app = build_router(state);
-    axum::serve(
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    // In-flight requests are done: close the database cleanly (SQLite
+    // checkpoints its WAL as its last connection closes).
+    store.close().await;
+    tracing::info!("stopped: requests finished, database connections closed");
+    served
 }
 
 /// Every ten minutes, removes expired sessions, forgotten throttle

@@ -126,6 +126,34 @@ impl SqlStore {
     }
 }
 
+/// The newest migration this binary knows (both backends have the same
+/// versions).
+pub fn latest_migration() -> i64 {
+    sqlx::migrate!("./migrations/sqlite")
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
+}
+
+#[async_trait::async_trait]
+impl gatehouse::store::HealthStore for SqlStore {
+    async fn schema_version(&self) -> Result<i64, StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success",
+            )
+            .fetch_one(pool)
+            .await
+            .map_err(err)
+        })
+    }
+
+    async fn close(&self) {
+        with_pool!(self, |pool| pool.close().await)
+    }
+}
+
 /// A value both backends can bind as a statement parameter, for helpers
 /// that run one statement with a key of the caller's type.
 trait Param<'q>:

@@ -737,3 +737,28 @@ async fn portal_sign_ups_are_limited_per_address() {
     );
     assert_eq!(server.count_rows("users").await, 21);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_reports_each_check_and_fails_once_the_database_is_gone() {
+    let server = TestServer::start().await;
+    let client = reqwest::Client::new();
+    let ready = client.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(ready.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "ready", "database": "ok", "signing_keys": "ok"})
+    );
+
+    // The database is closed under the running server: not ready, and
+    // /healthz says the database is unavailable too.
+    server.state.accounts.store().close().await;
+    let gone = client.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(gone.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = gone.json().await.unwrap();
+    assert_eq!(body["status"], "not ready");
+    assert_eq!(body["database"], "unreachable");
+    let health = client.get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
