@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 
-from test_import import check, failures, free_port
+from test_import import check, free_port, stop, verdict
 from test_resource_server import wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -78,14 +78,8 @@ def main():
                   f"allauth ({provider}) signs {name} in, with Gatehouse's id {people[name]} "
                   f"as the identity ({said})")
     finally:
-        for s in servers:
-            s.terminate()
-            s.wait(timeout=30)
-    if failures:
-        print(f"{len(failures)} check(s) failed; logs: {logs.name}")
-        return 1
-    print("all allauth checks passed")
-    return 0
+        stop(servers)
+    return verdict("allauth", logs.name)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,21 @@ def check(ok, what):
         failures.append(what)
 
 
+def stop(servers):
+    for server in servers:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def verdict(what, log_name):
+    """The exit status: 0 when no check failed."""
+    if failures:
+        print(f"{len(failures)} check(s) failed; logs: {log_name}")
+        return 1
+    print(f"all {what} checks passed")
+    return 0
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -160,13 +175,8 @@ def main():
         status, _ = call(base, "/profile/", bearer=manifest["tokens"]["expired"])
         check(status == 401, "an expired DOT token was not imported")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    if failures:
-        print(f"{len(failures)} check(s) failed; server log: {log.name}")
-        return 1
-    print("all import checks passed")
-    return 0
+        stop([server])
+    return verdict("import", log.name)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from test_import import check, failures, free_port
+from test_import import check, free_port, stop, verdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PASSWORD = "correct horse battery staple"
@@ -130,14 +130,8 @@ def main():
         code, _ = send("POST", rs + "/users/token/", {"email": "person0@lab.example", "password": new_password})
         check(code == 200, f"the new one does ({code})")
     finally:
-        for s in servers:
-            s.terminate()
-            s.wait(timeout=30)
-    if failures:
-        print(f"{len(failures)} check(s) failed; logs: {logs.name}")
-        return 1
-    print("all resource server checks passed")
-    return 0
+        stop(servers)
+    return verdict("resource server", logs.name)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use gatehouse::oauth::client::{ClientType, GrantType, SigningAlgorithm};
 use gatehouse::oauth::redirect::{is_plain_http, validate_imported};
-use gatehouse::oauth::registration::default_scopes;
 use gatehouse::oauth::{Scope, ScopeSet};
 use gatehouse::password::django;
 use gatehouse::secret::SecretDigest;
@@ -537,11 +536,6 @@ fn convert_app(
         fingerprint: fingerprint(a),
         secret_fingerprint: sha256_hex(secret),
     })
-}
-
-/// The scopes an imported app may ask for: Gatehouse's defaults.
-pub fn imported_app_scopes() -> ScopeSet {
-    default_scopes()
 }
 
 /// What an import is doing, for a progress display.

@@ -296,16 +296,7 @@ async fn readyz(
         "database": database,
         "signing_keys": keys,
     });
-    let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/json"),
-    );
-    response.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    response
+    http::json(status, body.to_string())
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes in-flight requests; also

@@ -280,25 +280,17 @@ pub async fn users_signup(State(state): State<AppState>, req: Request) -> Respon
     };
     // Email-only accounts need no username (one sent is ignored).
     let email_only = state.accounts.identifier() == AccountIdentifier::Email;
-    let [email, password, password2] = match required(&body, ["email", "password", "password2"]) {
-        Ok(f) => f,
-        Err(mut missing) => {
-            if !email_only && !body.contains_key("username") {
-                missing.insert("username".into(), vec!["This field is required.".into()]);
-            }
-            return fields(missing);
-        }
+    let (found, mut missing) = match required(&body, ["email", "password", "password2"]) {
+        Ok(f) => (Some(f), BTreeMap::new()),
+        Err(missing) => (None, missing),
     };
-    let username = match body.get("username") {
-        Some(u) => u.as_str(),
-        None if email_only => "",
-        None => {
-            return fields(BTreeMap::from([(
-                "username".to_owned(),
-                vec!["This field is required.".to_owned()],
-            )]))
-        }
+    if !email_only && !body.contains_key("username") {
+        missing.insert("username".into(), vec!["This field is required.".into()]);
+    }
+    let Some([email, password, password2]) = found.filter(|_| missing.is_empty()) else {
+        return fields(missing);
     };
+    let username = body.get("username").map_or("", String::as_str);
     let form = SignUp {
         username,
         email,

@@ -308,7 +308,8 @@ fn app_values(a: &ImportApp) -> (String, String, String, String, String, &'stati
         a.redirect_uris.join(" "),
         a.post_logout_redirect_uris.join(" "),
         a.allowed_origins.join(" "),
-        crate::import::imported_app_scopes().to_string(),
+        // The scopes an imported app may ask for: Gatehouse's defaults.
+        gatehouse::oauth::registration::default_scopes().to_string(),
         a.algorithm.as_str(),
     )
 }
