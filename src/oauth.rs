@@ -6,6 +6,8 @@
 pub mod client;
 pub mod device;
 pub mod error;
+pub mod header;
+pub mod introspection;
 pub mod metadata;
 pub mod params;
 pub mod paths;

@@ -8,12 +8,17 @@
 //! (each connection rotates its own refresh token chain), `code_flow` (the
 //! whole authorization code + PKCE flow of a signed-in person, consent page
 //! included: authorize, consent, token), `password` (the password grant,
-//! one argon2id check each).
+//! one argon2id check each); and, with `--items`, the items API of the
+//! `gatehouse-resource` kit: `items_warm` (`GET /items/`, each connection
+//! reusing its token: the kit's cache answers) and `items_miss` (every
+//! request a token never seen before, minted beforehand by refresh-token
+//! rotation: each costs one introspection call at Gatehouse).
 //!
 //! Usage (bench/all sets it up):
 //! `loadgen --base URL --pid PID --secs S --conns 1,32 --json OUT
 //!   --cc ID:SECRET --pw ID:SECRET --code ID:SECRET --user NAME:PASSWORD
-//!   [--only w1,w2]`
+//!   [--only w1,w2] [--items URL --items-pid PID --items-client ID:SECRET
+//!   --miss-tokens N]`
 //! Every loop is bounded by its duration; nothing runs after it.
 
 use std::collections::HashMap;
@@ -36,6 +41,10 @@ struct Args {
     /// in flight) does not turn a load test into a lockout.
     users: usize,
     only: Option<Vec<String>>,
+    /// The items API, its process and its app at Gatehouse.
+    items: Option<(String, u32, (String, String))>,
+    /// Tokens minted for `items_miss`, shared out among the connections.
+    miss_tokens: usize,
 }
 
 fn pair(s: &str) -> (String, String) {
@@ -70,6 +79,17 @@ fn parse_args() -> Result<Args, String> {
         only: map
             .get("only")
             .map(|o| o.split(',').map(str::to_owned).collect()),
+        items: match map.get("items") {
+            None => None,
+            Some(url) => Some((
+                url.trim_end_matches('/').to_owned(),
+                get("items-pid")?.parse().map_err(|_| "bad --items-pid")?,
+                pair(&get("items-client")?),
+            )),
+        },
+        miss_tokens: map
+            .get("miss-tokens")
+            .map_or(Ok(12_000), |n| n.parse().map_err(|_| "bad --miss-tokens"))?,
     })
 }
 
@@ -112,6 +132,8 @@ enum State {
     Token(String),
     Refresh(String),
     Browser(reqwest::Client),
+    /// Tokens not used yet, one per request.
+    Fresh(Vec<String>),
 }
 
 fn basic(pair: &(String, String)) -> String {
@@ -204,7 +226,12 @@ async fn signed_in(ctx: &Ctx, login: &str) -> Result<reqwest::Client, String> {
     Ok(browser)
 }
 
-async fn setup(ctx: &Ctx, workload: &str, connection: usize) -> Result<State, String> {
+async fn setup(
+    ctx: &Ctx,
+    workload: &str,
+    connection: usize,
+    connections: usize,
+) -> Result<State, String> {
     let args = &ctx.args;
     let login = if args.users > 0 {
         format!("{}{}", args.user.0, connection % args.users)
@@ -251,6 +278,39 @@ async fn setup(ctx: &Ctx, workload: &str, connection: usize) -> Result<State, St
             State::Refresh(t["refresh_token"].as_str().unwrap_or_default().to_owned())
         }
         "code_flow" => State::Browser(signed_in(ctx, &login).await?),
+        "items_warm" | "items_miss" => {
+            let (_, _, client) = ctx.args.items.as_ref().ok_or("--items is required")?;
+            let mut t = token(
+                ctx,
+                client,
+                &[
+                    ("grant_type", "password"),
+                    ("username", &login),
+                    ("password", &args.user.1),
+                    ("scope", "read"),
+                ],
+            )
+            .await?;
+            if workload == "items_warm" {
+                State::Token(t["access_token"].as_str().unwrap_or_default().to_owned())
+            } else {
+                // Rotation gives a new access token each time; the earlier
+                // ones stay valid until they expire.
+                let wanted = (args.miss_tokens / connections).max(1);
+                let mut fresh = Vec::with_capacity(wanted);
+                while fresh.len() < wanted {
+                    fresh.push(t["access_token"].as_str().unwrap_or_default().to_owned());
+                    let refresh = t["refresh_token"].as_str().unwrap_or_default().to_owned();
+                    t = token(
+                        ctx,
+                        client,
+                        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+                    )
+                    .await?;
+                }
+                State::Fresh(fresh)
+            }
+        }
         _ => State::None,
     })
 }
@@ -329,8 +389,31 @@ async fn once(ctx: &Ctx, workload: &str, state: &mut State) -> Result<(), String
             Ok(())
         }
         ("code_flow", State::Browser(browser)) => code_flow(ctx, browser).await,
+        ("items_warm", State::Token(t)) => items_list(ctx, t).await,
+        ("items_miss", State::Fresh(tokens)) => {
+            let t = tokens.pop().ok_or("out of fresh tokens")?;
+            items_list(ctx, &t).await
+        }
         (w, _) => Err(format!("unknown workload {w}")),
     }
+}
+
+/// `GET /items/` at the items API with `token`.
+async fn items_list(ctx: &Ctx, token: &str) -> Result<(), String> {
+    let (items, _, _) = ctx.args.items.as_ref().ok_or("--items is required")?;
+    let r = ctx
+        .http
+        .get(format!("{items}/items/"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = r.status();
+    let _ = r.bytes().await;
+    status
+        .is_success()
+        .then_some(())
+        .ok_or(format!("items answered {status}"))
 }
 
 /// Authorize (consent page shown: prompt=consent), allow, redeem the code.
@@ -412,11 +495,25 @@ struct Row {
 }
 
 async fn run(ctx: &Ctx, workload: &str, conns: usize) -> Result<Row, String> {
-    let mut states = Vec::new();
-    for connection in 0..conns {
-        states.push(setup(ctx, workload, connection).await?);
-    }
-    let pid = ctx.args.pid;
+    let states: Vec<State> = if workload == "items_miss" {
+        // Minting thousands of tokens one connection after another would
+        // take longer than the run.
+        futures::future::join_all((0..conns).map(|c| setup(ctx, workload, c, conns)))
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?
+    } else {
+        let mut states = Vec::new();
+        for connection in 0..conns {
+            states.push(setup(ctx, workload, connection, conns).await?);
+        }
+        states
+    };
+    // The items workloads measure the items API's process.
+    let pid = match (workload.starts_with("items_"), &ctx.args.items) {
+        (true, Some((_, pid, _))) => *pid,
+        _ => ctx.args.pid,
+    };
     let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(rss_kib(pid)));
     let sampler = {
         let peak = peak.clone();
@@ -440,6 +537,9 @@ async fn run(ctx: &Ctx, workload: &str, conns: usize) -> Result<Row, String> {
                 let mut errors = 0u64;
                 let mut first_error = None;
                 while Instant::now() < deadline {
+                    if matches!(&state, State::Fresh(t) if t.is_empty()) {
+                        break;
+                    }
                     let t = Instant::now();
                     match once(&ctx, &workload, &mut state).await {
                         Ok(()) => latencies.push(t.elapsed()),
@@ -517,10 +617,15 @@ async fn main() {
         "refresh",
         "code_flow",
         "password",
+        "items_warm",
+        "items_miss",
     ];
     let idle_mib = rss_kib(ctx.args.pid) as f64 / 1024.0;
     let mut rows = Vec::new();
     for workload in workloads {
+        if workload.starts_with("items_") && ctx.args.items.is_none() {
+            continue;
+        }
         if let Some(only) = &ctx.args.only {
             if !only.iter().any(|o| o == workload) {
                 continue;

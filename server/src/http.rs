@@ -5,8 +5,8 @@ use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use gatehouse::oauth::header::{bearer_challenge, AuthorizationHeader};
 use gatehouse::oauth::params::Params;
-use gatehouse::oauth::token::AuthorizationHeader;
 use gatehouse::oauth::{ErrorCode, OAuthError, Scope};
 use serde::Serialize;
 
@@ -80,23 +80,7 @@ pub fn oauth_error(e: &OAuthError) -> Response {
 /// sent at all) and, for `insufficient_scope`, the scope needed.
 pub fn bearer_error(e: &OAuthError, token_sent: bool, needs: Scope) -> Response {
     let mut response = oauth_error(e);
-    let challenge = if !token_sent {
-        "Bearer realm=\"gatehouse\"".to_owned()
-    } else {
-        let description: String = e
-            .description
-            .chars()
-            .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
-            .collect();
-        let mut c = format!(
-            "Bearer realm=\"gatehouse\", error=\"{}\", error_description=\"{description}\"",
-            e.code
-        );
-        if e.code == ErrorCode::InsufficientScope {
-            c.push_str(&format!(", scope=\"{}\"", needs.as_str()));
-        }
-        c
-    };
+    let challenge = bearer_challenge("gatehouse", token_sent.then_some(e), Some(needs));
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         response.headers_mut().insert(WWW_AUTHENTICATE, v);
     }

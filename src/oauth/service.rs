@@ -13,8 +13,8 @@ mod password;
 mod refresh;
 mod token;
 
+pub use crate::oauth::introspection::Introspection;
 pub use device::{DeviceEntryError, PendingDevice};
-pub use introspection::Introspection;
 
 use std::sync::Arc;
 

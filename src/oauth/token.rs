@@ -4,6 +4,8 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
+pub use super::header::AuthorizationHeader;
+
 use super::client::GrantType;
 use super::params::Params;
 use super::{OAuthError, ScopeSet};
@@ -25,30 +27,6 @@ impl ClientAuth {
             ClientAuth::Basic { client_id, .. }
             | ClientAuth::Post { client_id, .. }
             | ClientAuth::None { client_id } => client_id,
-        }
-    }
-}
-
-/// What the `Authorization` header holds, if anything.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthorizationHeader<'a> {
-    Basic(&'a str),
-    Bearer(&'a str),
-    Other,
-}
-
-impl<'a> AuthorizationHeader<'a> {
-    /// Splits the header into scheme (case-insensitive) and credentials.
-    pub fn parse(value: &'a str) -> AuthorizationHeader<'a> {
-        let value = value.trim();
-        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-        let rest = rest.trim();
-        if scheme.eq_ignore_ascii_case("basic") {
-            AuthorizationHeader::Basic(rest)
-        } else if scheme.eq_ignore_ascii_case("bearer") {
-            AuthorizationHeader::Bearer(rest)
-        } else {
-            AuthorizationHeader::Other
         }
     }
 }

@@ -18,6 +18,7 @@ mod metrics;
 mod oauth;
 mod oidc;
 mod replicas;
+mod resource;
 mod sessions;
 mod support;
 mod throttling;

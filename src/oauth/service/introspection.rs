@@ -1,34 +1,13 @@
 //! Revocation (RFC 7009), introspection (RFC 7662) and bearer checks for
 //! protected resources (RFC 6750).
 
-use serde::Serialize;
-
 use super::{internal, OAuthService};
+use crate::oauth::introspection::Introspection;
 use crate::oauth::params::Params;
 use crate::oauth::token::{client_auth, AuthorizationHeader};
 use crate::oauth::{ErrorCode, OAuthError, Scope};
 use crate::secret::SecretDigest;
 use crate::store::TokenLookup;
-
-/// The RFC 7662 answer. An inactive token is `{"active": false}` only.
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
-pub struct Introspection {
-    pub active: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exp: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub iat: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub: Option<String>,
-}
 
 /// Which kind of token a revocation or introspection names first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,10 +163,10 @@ fn describe(found: TokenLookup, kind: Hint) -> Introspection {
         scope: Some(found.record.scopes.to_string()),
         client_id: Some(found.client_id),
         username: found.username,
-        token_type: Some(match kind {
+        token_type: Some(std::borrow::Cow::Borrowed(match kind {
             Hint::Access => "Bearer",
             Hint::Refresh => "refresh_token",
-        }),
+        })),
         exp: Some(found.record.expires_at),
         iat: Some(found.record.created_at),
         sub: found.record.user_id.map(|id| id.to_string()),
