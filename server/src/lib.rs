@@ -1,6 +1,7 @@
 //! The Gatehouse server: configuration, storage, the portal's form handlers,
 //! the HTTP router and the command line.
 
+pub mod access;
 pub mod api;
 pub mod cli;
 pub mod config;
@@ -190,6 +191,10 @@ pub fn build_router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::count,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::log,
         ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(

@@ -75,6 +75,11 @@ impl ProxyList {
         self.0.iter().any(|b| b.contains(ip))
     }
 
+    /// Whether the peer is one of our proxies, whose headers are believed.
+    pub fn trusts_peer(&self, peer: Option<IpAddr>) -> bool {
+        peer.map(canonical).is_some_and(|ip| self.trusts(ip))
+    }
+
     /// The client's address: the peer, unless the peer is a trusted proxy;
     /// then the right-most `X-Forwarded-For` entry that is not a trusted
     /// proxy (entries to its left are whatever the client claimed).

@@ -51,3 +51,127 @@ async fn requests_are_counted_by_route_pattern() {
     let public = client.get(server.url("/metrics")).send().await.unwrap();
     assert_eq!(public.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_has_a_request_id_only_a_trusted_proxy_may_choose() {
+    let client = reqwest::Client::new();
+    let id_of = |r: &reqwest::Response| {
+        r.headers()
+            .get("x-request-id")
+            .expect("an X-Request-Id")
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let server = TestServer::start().await;
+    let mut seen = std::collections::HashSet::new();
+    for path in ["/healthz", "/o/token/", "/accounts/login/", "/nope"] {
+        let r = client
+            .get(server.url(path))
+            .header("x-request-id", "chosen-by-client")
+            .send()
+            .await
+            .unwrap();
+        let id = id_of(&r);
+        assert_ne!(
+            id, "chosen-by-client",
+            "{path}: an untrusted peer's id is replaced"
+        );
+        assert_eq!(id.len(), 16);
+        assert!(seen.insert(id), "ids are new each time");
+    }
+
+    let proxied = TestServer::start_with(|c| c.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    let r = client
+        .get(proxied.url("/healthz"))
+        .header("x-request-id", "edge-1234:abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(id_of(&r), "edge-1234:abc");
+    let r = client
+        .get(proxied.url("/healthz"))
+        .header("x-request-id", "<script>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(id_of(&r).len(), 16, "a malformed id is replaced");
+}
+
+/// The access log of a real `gatehouse serve`: one JSON line per request
+/// with the route's pattern, status and request id; never the query or
+/// the body, where codes and secrets travel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_access_log_names_routes_never_secrets() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("serve")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env(
+            "GATEHOUSE_DATABASE_URL",
+            format!("sqlite://{}/log.db", dir.path().display()),
+        )
+        .env("GATEHOUSE_BIND", format!("127.0.0.1:{port}"))
+        .env("GATEHOUSE_PUBLIC_URL", &base)
+        .env("GATEHOUSE_LOG_FORMAT", "json")
+        .env("RUST_LOG", "warn,gatehouse::access=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start gatehouse serve");
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let token = client
+        .post(format!("{base}/o/token/?code=QUERYSECRET"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "BODYSECRET"),
+            ("client_id", "nobody"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let id = token.headers()["x-request-id"].to_str().unwrap().to_owned();
+    client
+        .get(format!("{base}/o/authorize/?client_id=x&state=STATESECRET"))
+        .send()
+        .await
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    let line: serde_json::Value = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["fields"]["request_id"] == id.as_str())
+        .unwrap_or_else(|| panic!("no access line for {id} in:\n{log}"));
+    assert_eq!(line["fields"]["route"], "/o/token/");
+    assert_eq!(line["fields"]["method"], "POST");
+    assert!(
+        matches!(line["fields"]["status"].as_u64(), Some(400 | 401)),
+        "{line}"
+    );
+    assert!(line["fields"]["duration_ms"].as_f64().is_some());
+    assert!(log.contains("\"route\":\"/o/authorize/\""), "{log}");
+    for secret in ["QUERYSECRET", "BODYSECRET", "STATESECRET"] {
+        assert!(!log.contains(secret), "{secret} reached the log:\n{log}");
+    }
+}

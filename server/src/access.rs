@@ -1,0 +1,93 @@
+//! One access-log line per request, and an `X-Request-Id` on every
+//! response: the id a trusted proxy sent, or a new one. The line names the
+//! route's pattern, never the path or query (which may carry codes or
+//! tokens), so nothing secret reaches the log.
+
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
+
+use crate::state::AppState;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request's id, for handlers that log.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// An id a proxy may hand on: 1 to 128 characters of `A-Z a-z 0-9 - _ . :`.
+fn acceptable(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+}
+
+fn new_id() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 12]>())
+}
+
+/// The id of this request: a trusted proxy's `X-Request-Id` when it is
+/// well-formed, otherwise a new random one (a client cannot choose it).
+pub fn request_id(state: &AppState, req: &Request) -> String {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if state.proxies.trusts_peer(peer) {
+        if let Some(id) = req
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|id| acceptable(id))
+        {
+            return id.to_owned();
+        }
+    }
+    new_id()
+}
+
+pub async fn log(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request_id(&state, &req);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = next.run(req).instrument(span).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    tracing::info!(
+        target: "gatehouse::access",
+        method = %method,
+        route = route.as_ref().map_or("unmatched", |m| m.as_str()),
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        request_id = %id,
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert!(acceptable("abc-123_x.y:z"));
+        assert!(!acceptable(""));
+        assert!(!acceptable("a b"));
+        assert!(!acceptable("<script>"));
+        assert!(!acceptable(&"a".repeat(129)));
+        let id = new_id();
+        assert_eq!(id.len(), 16);
+        assert!(acceptable(&id));
+        assert_ne!(new_id(), id);
+    }
+}
