@@ -2,6 +2,7 @@
 //! Each takes plain values and the current time and returns typed errors;
 //! the web layer only maps them to pages and status codes.
 
+use crate::tally::{SignInOutcome, Tally};
 use std::sync::Arc;
 
 use super::errors::{FieldErrors, FormError, SignInError};
@@ -57,6 +58,7 @@ pub struct AccountService {
     hasher: PasswordHasher,
     sessions: SessionPolicy,
     identifier: AccountIdentifier,
+    tally: Arc<Tally>,
 }
 
 /// Throttle key of an account: its id when it exists (so username and email
@@ -141,6 +143,7 @@ impl AccountService {
             hasher,
             sessions,
             identifier: AccountIdentifier::Username,
+            tally: Arc::default(),
         }
     }
 
@@ -152,6 +155,11 @@ impl AccountService {
 
     pub fn identifier(&self) -> AccountIdentifier {
         self.identifier
+    }
+
+    /// What sign-ins and the protocol endpoints did, for metrics.
+    pub fn tally(&self) -> &Arc<Tally> {
+        &self.tally
     }
 
     /// The username a new account gets: as typed, or its email.
@@ -375,10 +383,32 @@ impl AccountService {
         .await
     }
 
-    /// Checks a password with the attempt reserved on `counters` first.
+    /// Checks a password with the attempt reserved on `counters` first,
+    /// and counts the outcome.
+    async fn checked_sign_in(
+        &self,
+        login: &str,
+        password: &str,
+        now: i64,
+        counters: impl FnOnce(&str) -> Counters,
+    ) -> Result<User, SignInError> {
+        let result = self.reserve_and_check(login, password, now, counters).await;
+        let outcome = match &result {
+            Ok(_) => Some(SignInOutcome::Ok),
+            Err(SignInError::InvalidCredentials) => Some(SignInOutcome::Failed),
+            Err(SignInError::Throttled(_)) => Some(SignInOutcome::Throttled),
+            // Never checked (busy hashing, storage): not a sign-in.
+            Err(_) => None,
+        };
+        if let Some(outcome) = outcome {
+            self.tally.sign_in(outcome);
+        }
+        result
+    }
+
     /// The first counter is the narrowest (cleared on success); the others
     /// are forgiven the failures it held.
-    async fn checked_sign_in(
+    async fn reserve_and_check(
         &self,
         login: &str,
         password: &str,

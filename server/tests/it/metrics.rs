@@ -34,7 +34,7 @@ async fn requests_are_counted_by_route_pattern() {
     assert!(r.headers()["content-type"]
         .to_str()
         .unwrap()
-        .starts_with("text/plain; version=0.0.4"));
+        .starts_with("application/openmetrics-text; version=1.0.0"));
     let text = r.text().await.unwrap();
     assert!(
         text.contains("gatehouse_http_requests_total{route=\"/o/token/\",status=\"401\"} 3\n"),
@@ -173,5 +173,76 @@ async fn the_access_log_names_routes_never_secrets() {
     assert!(log.contains("\"route\":\"/o/authorize/\""), "{log}");
     for secret in ["QUERYSECRET", "BODYSECRET", "STATESECRET"] {
         assert!(!log.contains(secret), "{secret} reached the log:\n{log}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ins_tokens_and_introspections_are_counted() {
+    let server = TestServer::start().await;
+    server.signed_up("ada", "correct horse battery").await;
+    let (id, secret) = server
+        .register(|f| {
+            f.grant_types = vec!["password", "client_credentials"];
+        })
+        .await;
+    let secret = secret.unwrap();
+    let client = reqwest::Client::new();
+    let token = |form: Vec<(&'static str, &'static str)>| {
+        client
+            .post(server.url("/o/token/"))
+            .basic_auth(&id, Some(&secret))
+            .form(&form)
+            .send()
+    };
+    let issued: serde_json::Value = token(vec![("grant_type", "client_credentials")])
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let wrong = token(vec![
+        ("grant_type", "password"),
+        ("username", "ada"),
+        ("password", "not her password"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    let right = token(vec![
+        ("grant_type", "password"),
+        ("username", "ada"),
+        ("password", "correct horse battery"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(right.status(), StatusCode::OK);
+    for t in [issued["access_token"].as_str().unwrap(), "no-such-token"] {
+        client
+            .post(server.url("/o/introspect/"))
+            .basic_auth(&id, Some(&secret))
+            .form(&[("token", t)])
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = client
+        .get(format!("{}/metrics", server.metrics_base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        // Signing up checks no password: the one ok is the password grant.
+        "gatehouse_sign_ins_total{outcome=\"ok\"} 1\n",
+        "gatehouse_sign_ins_total{outcome=\"failed\"} 1\n",
+        "gatehouse_tokens_issued_total{grant=\"client_credentials\"} 1\n",
+        "gatehouse_tokens_issued_total{grant=\"password\"} 1\n",
+        "gatehouse_introspections_total{active=\"true\"} 1\n",
+        "gatehouse_introspections_total{active=\"false\"} 1\n",
+        "gatehouse_http_request_duration_seconds_count{route=\"/o/token/\"} 3\n",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from\n{text}");
     }
 }

@@ -83,6 +83,19 @@ impl OAuthService {
         params: &Params,
         now: i64,
     ) -> Result<Introspection, OAuthError> {
+        let answer = self.introspect_for(authorization, params, now).await;
+        if let Ok(a) = &answer {
+            self.accounts.tally().introspected(a.active);
+        }
+        answer
+    }
+
+    async fn introspect_for(
+        &self,
+        authorization: Option<&AuthorizationHeader<'_>>,
+        params: &Params,
+        now: i64,
+    ) -> Result<Introspection, OAuthError> {
         // RFC 7662 §4: an app sees its own tokens; other apps' tokens only
         // with the `introspection` permission staff granted it (as an
         // allowed scope, or a bearer token holding that scope). Any other

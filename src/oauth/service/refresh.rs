@@ -37,6 +37,7 @@ impl OAuthService {
                 .await
                 .map_err(internal)?;
             tracing::warn!(client_id = %app.client_id, "rotated refresh token reused; its family was revoked");
+            self.accounts.tally().refresh_reused();
             return Err(OAuthError::invalid_grant(
                 "the refresh token was already used; every token of this grant is revoked",
             ));

@@ -40,7 +40,8 @@ impl OAuthService {
                 ),
             ));
         }
-        match request {
+        let grant = request.grant_type();
+        let issued = match request {
             TokenRequest::AuthorizationCode {
                 code,
                 redirect_uri,
@@ -73,7 +74,11 @@ impl OAuthService {
             TokenRequest::DeviceCode { device_code } => {
                 self.device_token(&app, &device_code, now).await
             }
+        };
+        if issued.is_ok() {
+            self.accounts.tally().issued(grant);
         }
+        issued
     }
 
     pub(super) fn issue(
