@@ -89,6 +89,10 @@ pub struct Config {
     /// Base64 of 32 random bytes: signing keys are stored encrypted under
     /// it (AES-256-GCM). Unset: stored unencrypted. Once set, keep it.
     pub key_encryption_key: Option<String>,
+    /// On SIGTERM or Ctrl-C, seconds in-flight requests get to finish
+    /// before the process stops anyway (new connections are refused at
+    /// once).
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for Config {
@@ -121,6 +125,7 @@ impl Default for Config {
             application_cache_secs: 2,
             key_refresh_secs: 60,
             key_encryption_key: None,
+            shutdown_grace_secs: 30,
         }
     }
 }

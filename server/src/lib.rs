@@ -16,6 +16,7 @@ mod slash;
 pub mod state;
 pub mod store;
 
+use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -350,13 +351,36 @@ pub async fn serve_with(
         });
     }
     let store = state.accounts.store().clone();
+    let grace = Duration::from_secs(state.config.shutdown_grace_secs);
     let app = build_router(state);
-    let served = axum::serve(
+    // Graceful shutdown waits for every open request; a client that never
+    // finishes its own (a stalled upload) would hold the process forever.
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = signalled.send(());
+    };
+    let serving = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await;
+    .into_future();
+    let served = tokio::select! {
+        served = serving => served,
+        () = async {
+            if on_signal.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(
+                grace_secs = grace.as_secs(),
+                "requests still open after the shutdown grace period: stopping anyway"
+            );
+            Ok(())
+        }
+    };
     // In-flight requests are done: close the database cleanly (SQLite
     // checkpoints its WAL as its last connection closes).
     store.close().await;
