@@ -15,10 +15,6 @@ use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The request's id, for handlers that log.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
 /// An id a proxy may hand on: 1 to 128 characters of `A-Z a-z 0-9 - _ . :`.
 fn acceptable(id: &str) -> bool {
     (1..=128).contains(&id.len())
@@ -52,10 +48,10 @@ pub fn request_id(state: &AppState, req: &Request) -> String {
     new_id()
 }
 
-pub async fn log(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// Handlers' own log lines carry the id through the `request` span.
+pub async fn log(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&state, &req);
-    req.extensions_mut().insert(RequestId(id.clone()));
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().cloned();
     let span = tracing::info_span!("request", request_id = %id);
