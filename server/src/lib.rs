@@ -190,10 +190,6 @@ pub fn build_router(state: AppState) -> Router {
         .merge(portal)
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(
-            state.metrics.clone(),
-            metrics::count,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::log,
         ))

@@ -5,12 +5,9 @@
 //! counted (sign-ins by outcome, tokens issued by grant, introspections,
 //! refresh-token reuse) and the process's resident memory.
 
-use std::time::Instant;
-
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::HeaderValue;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use gatehouse::tally::Counts;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -88,7 +85,7 @@ where
 }
 
 impl Metrics {
-    fn record(&self, route: &str, status: u16, seconds: f64) {
+    pub(crate) fn record(&self, route: &str, status: u16, seconds: f64) {
         self.requests
             .get_or_create(&RouteStatus {
                 route: route.to_owned(),
@@ -170,20 +167,6 @@ fn resident_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
-}
-
-/// Counts and times every request under its route pattern (`unmatched`
-/// for paths no route knows, so scanners cannot create new series).
-pub async fn count(State(metrics): State<Metrics>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let started = Instant::now();
-    let response = next.run(req).await;
-    metrics.record(
-        route.as_ref().map_or("unmatched", |m| m.as_str()),
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
 }
 
 pub async fn serve(State(state): State<AppState>) -> Response {

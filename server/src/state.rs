@@ -36,11 +36,6 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-impl FromRef<AppState> for crate::metrics::Metrics {
-    fn from_ref(state: &AppState) -> Self {
-        state.metrics.clone()
-    }
-}
 
 pub struct Shared {
     pub leptos_options: LeptosOptions,
