@@ -42,7 +42,7 @@ fn new_id() -> String {
 }
 
 /// The id of this request: a trusted proxy's `X-Request-Id` when it is
-/// well-formed, otherwise a new random one (a client cannot choose it).
+/// well-formed, otherwise a new one (a client cannot choose it).
 pub fn request_id(state: &AppState, req: &Request) -> String {
     let peer = req
         .extensions()
