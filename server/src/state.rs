@@ -36,7 +36,6 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-
 pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
