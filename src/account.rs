@@ -28,4 +28,4 @@ pub mod service;
 #[cfg(feature = "server")]
 pub use errors::{FieldErrors, FormError, InternalError, SignInError};
 #[cfg(feature = "server")]
-pub use service::{AccountService, NewAccount, SessionPolicy, SignUp};
+pub use service::{AccountService, NewAccount, PasswordChange, SessionPolicy, SignUp};

@@ -4,6 +4,7 @@
 //! traits and the use cases that need them.
 
 pub mod account;
+pub mod audit;
 pub mod next;
 pub mod oauth;
 #[cfg(feature = "server")]

@@ -3,6 +3,8 @@
 
 use async_trait::async_trait;
 
+use crate::audit::{Event, EventFilter};
+
 use crate::oauth::client::{Application, SigningAlgorithm};
 use crate::oauth::device::DeviceStatus;
 use crate::oauth::{pkce, ScopeSet};
@@ -79,23 +81,42 @@ pub struct SessionRecord {
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// Usernames and emails are unique case-insensitively.
-    async fn create_user(&self, new: NewUser<'_>) -> Result<User, UniqueError>;
+    /// Records `event` with the new account's id and username.
+    async fn create_user(&self, new: NewUser<'_>, event: &Event) -> Result<User, UniqueError>;
     async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError>;
     /// Looks up by username, or by email when nothing has that username
     /// (both case-insensitively).
     async fn user_by_login(&self, username_or_email: &str) -> Result<Option<User>, StoreError>;
-    async fn update_profile(&self, id: i64, update: ProfileUpdate<'_>) -> Result<(), UniqueError>;
-    async fn set_password(&self, id: i64, hash: &PasswordHash) -> Result<(), StoreError>;
-    async fn record_login(&self, id: i64, now: i64) -> Result<(), StoreError>;
-    /// Removes the account and everything that hangs off it (sessions).
-    async fn delete_user(&self, id: i64) -> Result<(), StoreError>;
+    async fn update_profile(
+        &self,
+        id: i64,
+        update: ProfileUpdate<'_>,
+        event: &Event,
+    ) -> Result<(), UniqueError>;
+    /// Replaces the password hash; `event` is None for a rehash of the same
+    /// password (not a change anyone made).
+    async fn set_password(
+        &self,
+        id: i64,
+        hash: &PasswordHash,
+        event: Option<&Event>,
+    ) -> Result<(), StoreError>;
+    async fn record_login(&self, id: i64, now: i64, event: &Event) -> Result<(), StoreError>;
+    /// Removes the account and everything that hangs off it (sessions);
+    /// its events stay.
+    async fn delete_user(&self, id: i64, event: &Event) -> Result<(), StoreError>;
     /// Accounts whose username or email contains `query` (any case), or
     /// every account when it is empty; by username, at most `limit`.
     async fn search_users(&self, query: &str, limit: i64) -> Result<Vec<User>, StoreError>;
     /// Activates or deactivates an account; false if it does not exist.
     /// Deactivating deletes its sessions, codes and tokens in the same
     /// transaction, so a later reactivation starts clean.
-    async fn set_user_active(&self, id: i64, active: bool) -> Result<bool, StoreError>;
+    async fn set_user_active(
+        &self,
+        id: i64,
+        active: bool,
+        event: &Event,
+    ) -> Result<bool, StoreError>;
     /// The usernames of these accounts (those that exist), in one query.
     async fn usernames(&self, ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError>;
 }
@@ -196,6 +217,19 @@ pub trait KeyStore: Send + Sync {
     ) -> Result<u64, StoreError>;
 }
 
+/// The audit trail (see [`crate::audit`]). Events that record a change
+/// are written by the change's own method; this records the rest (failed
+/// and throttled sign-ins) and reads them back.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn record_event(&self, event: &Event) -> Result<(), StoreError>;
+    /// Events matching `filter`, newest first (or oldest first, as the
+    /// filter says), at most `limit`.
+    async fn events(&self, filter: &EventFilter, limit: i64) -> Result<Vec<Event>, StoreError>;
+    /// Removes events older than `before`; returns how many.
+    async fn delete_events_before(&self, before: i64) -> Result<u64, StoreError>;
+}
+
 /// The database itself: what a readiness check asks, and closing it.
 #[async_trait]
 pub trait HealthStore: Send + Sync {
@@ -214,6 +248,7 @@ pub trait Store:
     + OAuthStore
     + DeviceStore
     + KeyStore
+    + AuditStore
     + HealthStore
 {
 }
@@ -225,6 +260,7 @@ impl<T> Store for T where
         + OAuthStore
         + DeviceStore
         + KeyStore
+        + AuditStore
         + HealthStore
 {
 }
@@ -294,6 +330,16 @@ pub struct TokenLookup {
     pub rotated: bool,
 }
 
+/// A single-use code or token presented again, as the audit trail records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Reuse {
+    /// "authorization code", "refresh token", "device code".
+    pub what: &'static str,
+    pub user_id: Option<i64>,
+    pub application_id: i64,
+    pub at: i64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
     /// The code or refresh token was unused; the new tokens are stored.
@@ -349,7 +395,11 @@ pub struct DevicePoll {
 #[async_trait]
 pub trait AppStore: Send + Sync {
     /// Stores a new app (its `id` is assigned) and its allowed origins.
-    async fn create_application(&self, app: &Application) -> Result<Application, ApplicationError>;
+    async fn create_application(
+        &self,
+        app: &Application,
+        event: &Event,
+    ) -> Result<Application, ApplicationError>;
     async fn application_by_client_id(
         &self,
         client_id: &str,
@@ -363,6 +413,7 @@ pub trait AppStore: Send + Sync {
         application_id: i64,
         secret_digest: &str,
         now: i64,
+        event: &Event,
     ) -> Result<bool, StoreError>;
     /// Replaces the app's secret digest with `new` (`weak`: shorter than
     /// the minimum) only while it still is `old` (an imported secret
@@ -376,9 +427,18 @@ pub trait AppStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Saves an app's editable fields (name, grant types, URIs, origins,
     /// scopes, consent and PKCE settings, algorithm); false if it is gone.
-    async fn update_application(&self, app: &Application, now: i64) -> Result<bool, StoreError>;
+    async fn update_application(
+        &self,
+        app: &Application,
+        now: i64,
+        event: &Event,
+    ) -> Result<bool, StoreError>;
     /// Removes the app and everything issued to it (codes, tokens, grants).
-    async fn delete_application(&self, application_id: i64) -> Result<bool, StoreError>;
+    async fn delete_application(
+        &self,
+        application_id: i64,
+        event: &Event,
+    ) -> Result<bool, StoreError>;
     /// Whether any app lists `origin` among its allowed origins.
     async fn origin_allowed(&self, origin: &str) -> Result<bool, StoreError>;
 }
@@ -399,6 +459,7 @@ pub trait OAuthStore: Send + Sync {
         application_id: i64,
         scopes: ScopeSet,
         now: i64,
+        event: Option<&Event>,
     ) -> Result<(), StoreError>;
 
     /// The apps the user has granted, newest grant first, with when each
@@ -406,14 +467,20 @@ pub trait OAuthStore: Send + Sync {
     async fn user_grants(&self, user_id: i64) -> Result<Vec<GrantRecord>, StoreError>;
     /// Withdraws a grant: removes it and every code, device code and token
     /// the app holds for the user, atomically. False if there was nothing.
-    async fn revoke_grant(&self, user_id: i64, application_id: i64) -> Result<bool, StoreError>;
+    async fn revoke_grant(
+        &self,
+        user_id: i64,
+        application_id: i64,
+        event: &Event,
+    ) -> Result<bool, StoreError>;
 
     async fn create_code(&self, code: &CodeRecord) -> Result<(), StoreError>;
     async fn code(&self, digest: &SecretDigest) -> Result<Option<CodeRecord>, StoreError>;
     /// Marks the code used and stores `tokens`, atomically: of concurrent
     /// calls for one code exactly one gets `Claimed`. A call that finds the
     /// code used revokes the code's family (the tokens the first
-    /// redemption issued) and gets `Reused`.
+    /// redemption issued), records a [`crate::audit::EventKind::TokenReused`]
+    /// event, and gets `Reused`.
     async fn redeem_code(
         &self,
         digest: &SecretDigest,
@@ -427,7 +494,8 @@ pub trait OAuthStore: Send + Sync {
     async fn refresh_token(&self, digest: &SecretDigest)
         -> Result<Option<TokenLookup>, StoreError>;
     /// Marks the refresh token rotated and stores its successors,
-    /// atomically; finding it already rotated revokes its family.
+    /// atomically; finding it already rotated revokes its family and
+    /// records a [`crate::audit::EventKind::TokenReused`] event.
     async fn rotate_refresh_token(
         &self,
         digest: &SecretDigest,
@@ -444,6 +512,11 @@ pub trait OAuthStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Removes every access and refresh token of a family.
     async fn revoke_family(&self, family: &str) -> Result<u64, StoreError>;
+    /// Removes every token of a family because one of its single-use codes
+    /// or tokens was presented again, and records a
+    /// [`crate::audit::EventKind::TokenReused`] event in the same
+    /// transaction.
+    async fn revoke_reused_family(&self, family: &str, reuse: &Reuse) -> Result<u64, StoreError>;
 
     /// Removes expired tokens, codes and device authorizations (and rotated
     /// refresh tokens past their expiry); returns how many rows went.
@@ -469,6 +542,7 @@ pub trait DeviceStore: Send + Sync {
         user_code_digest: &SecretDigest,
         approved_by: Option<(i64, i64)>,
         now: i64,
+        event: &Event,
     ) -> Result<bool, StoreError>;
     /// Records a poll by the device, atomically: when the previous poll is
     /// less than the interval ago, the interval grows by 5 seconds.

@@ -13,15 +13,16 @@ pub mod paths;
 pub mod state;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet};
+use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use components::header::Header;
 use components::title::PageTitle;
 use pages::{
-    AdminPage, AppDetailPage, AppsPage, AuthorizedAppsPage, ConsentPage, DevicePage, HomePage,
-    LoginPage, LogoutPage, NotFound, PlaygroundPage, ProfilePage, RegisterAppPage, SignupPage,
+    ActivityPage, AdminPage, AppDetailPage, AppsPage, AuditPage, AuthorizedAppsPage, ConsentPage,
+    DevicePage, HomePage, LoginPage, LogoutPage, NotFound, PlaygroundPage, ProfilePage,
+    RegisterAppPage, SignupPage,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -34,6 +35,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     {
         provide_context(leptos::nonce::Nonce::from_value(nonce.0));
     }
+    // The stylesheet is the bundle's: `{pkg}/{output name}.css`, where a
+    // release binary's output name carries the content hash.
+    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -41,6 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <link rel="stylesheet" href=stylesheet />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -63,7 +68,6 @@ pub fn App() -> impl IntoView {
     // In-order (async) rendering: every page is complete HTML, so forms work
     // without JavaScript (out-of-order streaming may leave "Loading…").
     view! {
-        <Stylesheet id="leptos" href="/pkg/gatehouse.css" />
         <PageTitle text="Gatehouse" />
         <Router>
             <Header />
@@ -73,6 +77,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/accounts/signup/") view=SignupPage ssr=SsrMode::Async />
                     <Route path=path!("/accounts/login/") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/accounts/profile/") view=ProfilePage ssr=SsrMode::Async />
+                    <Route path=path!("/accounts/activity/") view=ActivityPage ssr=SsrMode::Async />
                     <Route path=path!("/o/authorize/") view=ConsentPage ssr=SsrMode::Async />
                     <Route path=path!("/o/logout/") view=LogoutPage ssr=SsrMode::Async />
                     <Route path=path!("/device/") view=DevicePage ssr=SsrMode::Async />
@@ -94,6 +99,7 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("/admin/") view=AdminPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit/") view=AuditPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -1,5 +1,6 @@
 //! One module per page of the portal.
 
+mod activity;
 mod admin;
 mod apps;
 mod authorized;
@@ -13,6 +14,7 @@ mod playground;
 mod profile;
 mod signup;
 
+pub use activity::{ActivityPage, AuditPage};
 pub use admin::AdminPage;
 pub use apps::{AppDetailPage, AppsPage, RegisterAppPage};
 pub use authorized::AuthorizedAppsPage;

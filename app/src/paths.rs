@@ -14,6 +14,8 @@ pub const REGISTER_APP: &str = "/o/applications/register/";
 pub const PLAYGROUND_CALLBACK: &str = "/o/playground/callback/";
 pub const AUTHORIZED_TOKENS: &str = "/o/authorized_tokens/";
 pub const ADMIN: &str = "/admin/";
+pub const ACTIVITY: &str = "/accounts/activity/";
+pub const AUDIT: &str = "/admin/audit/";
 
 /// `/o/applications/<id>/`.
 pub fn application(id: i64) -> String {

@@ -195,6 +195,44 @@ pub struct AdminView {
     pub apps: Vec<AppView>,
 }
 
+/// One audit event as a page shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventView {
+    pub id: i64,
+    /// `YYYY-MM-DD HH:MM UTC`.
+    pub when: String,
+    /// The event's name (`signed_in`), for staff and for styling.
+    pub kind: String,
+    /// The event in words: "Signed in from 192.0.2.4, Firefox on Linux".
+    pub sentence: String,
+    pub username: String,
+    pub client_id: Option<String>,
+    pub address: String,
+    pub detail: String,
+}
+
+/// The staff search on `/admin/audit/`, as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditSearch {
+    pub user: String,
+    pub client_id: String,
+    pub kind: String,
+    pub since: String,
+    pub until: String,
+}
+
+/// A page of events: `/accounts/activity/` (the person's own) or
+/// `/admin/audit/` (a staff search).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityView {
+    pub events: Vec<EventView>,
+    /// The query string of the next (older) page, if there is one.
+    pub older: Option<String>,
+    pub search: AuditSearch,
+    /// Every event kind, `(name, words)`, for the search's choice.
+    pub kinds: Vec<(String, String)>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortalState {
     pub user: Option<UserView>,
@@ -215,6 +253,10 @@ pub struct PortalState {
     /// The apps the user granted (`/o/authorized_tokens/`).
     pub grants: Option<Vec<GrantView>>,
     pub admin: Option<AdminView>,
+    /// The signed-in person's own events (`/accounts/activity/`).
+    pub activity: Option<ActivityView>,
+    /// Staff's audit search (`/admin/audit/`).
+    pub audit: Option<ActivityView>,
     /// Accounts are named by their email alone: sign-up asks for no
     /// username, sign-in for the email.
     pub email_accounts: bool,

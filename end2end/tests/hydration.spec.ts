@@ -17,7 +17,7 @@ test('the portal pages hydrate without console errors', async ({ page }, testInf
   await signIn(page, testInfo, staff.username, staff.password);
   await expect(page).toHaveURL(/\/accounts\/profile\/$/);
   await settle(page, testInfo);
-  for (const path of ['/', '/device/', '/o/applications/', '/o/applications/register/', '/o/authorized_tokens/', '/admin/']) {
+  for (const path of ['/', '/device/', '/o/applications/', '/o/applications/register/', '/o/authorized_tokens/', '/admin/', '/accounts/activity/', '/admin/audit/?kind=signed_in']) {
     await page.goto(path);
     await settle(page, testInfo);
   }

@@ -29,8 +29,8 @@ use utoipa::ToSchema;
 
 use crate::cors;
 use crate::http::{
-    authorization, bearer_error, bearer_token, client_addr, json, now, oauth_error,
-    private_if_query, to_json, TokenPlace,
+    authorization, bearer_error, bearer_token, json, now, oauth_error, origin, private_if_query,
+    to_json, TokenPlace,
 };
 use crate::state::AppState;
 
@@ -346,14 +346,14 @@ async fn signup(State(state): State<AppState>, req: Request) -> Response {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let addr = client_addr(&state, &parts);
+    let origin = origin(&state, &parts);
     match state
         .accounts
         .api_sign_up(
             form.username.as_deref().unwrap_or_default(),
             &form.email,
             &form.password,
-            &addr,
+            &origin,
             now(),
         )
         .await
@@ -417,7 +417,14 @@ async fn update_me(State(state): State<AppState>, req: Request) -> Response {
     let email = patch.email.as_deref().unwrap_or(&user.email);
     if let Err(e) = state
         .accounts
-        .update_profile(&user, first_name, last_name, email)
+        .update_profile(
+            &user,
+            first_name,
+            last_name,
+            email,
+            &origin(&state, &parts),
+            now(),
+        )
         .await
     {
         return form_error(e);
@@ -470,9 +477,12 @@ async fn change_password(State(state): State<AppState>, req: Request) -> Respons
         .change_password(
             &user,
             None,
-            &change.current_password,
-            &change.new_password,
-            &change.new_password,
+            gatehouse::account::PasswordChange {
+                current: &change.current_password,
+                new: &change.new_password,
+                confirm: &change.new_password,
+            },
+            &origin(&state, &parts),
             now(),
         )
         .await

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use gatehouse::account::service::NewAccount;
 use gatehouse::account::{FieldErrors, FormError};
+use gatehouse::audit::{Event, EventKind, Origin};
 use gatehouse::store::User;
 
 use crate::config::Config;
@@ -46,12 +47,42 @@ pub enum Command {
     /// Bring people, apps and live tokens over from another server.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Read the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Remove expired access tokens, refresh tokens and authorization codes.
     Cleartokens {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print audit events, oldest first: one line each, or JSON lines
+    /// (one object per event) with --json, for a SIEM or an archive.
+    Export(AuditExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditExportArgs {
+    /// Only events at or after this time: a date (2026-11-30), a time in
+    /// RFC 3339 (2026-11-30T08:00:00Z), or Unix seconds.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only events about this account (its username at the time).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only events about this application.
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Only events of this kind (signed_in, sign_in_failed, app_changed…).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// JSON lines instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -267,6 +298,105 @@ fn user_json(user: &User) -> serde_json::Value {
     })
 }
 
+/// A time given on the command line: Unix seconds, a date (midnight UTC)
+/// or an RFC 3339 time.
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<i64>() {
+        return Ok(secs);
+    }
+    let rfc3339 = time::format_description::well_known::Rfc3339;
+    if let Ok(t) = time::OffsetDateTime::parse(text, &rfc3339) {
+        return Ok(t.unix_timestamp());
+    }
+    let date_format = time::macros::format_description!("[year]-[month]-[day]");
+    if let Ok(d) = time::Date::parse(text, &date_format) {
+        return Ok(d.midnight().assume_utc().unix_timestamp());
+    }
+    Err(format!(
+        "{text:?} is not a time: use a date (2026-11-30), an RFC 3339 time \
+         (2026-11-30T08:00:00Z) or Unix seconds"
+    ))
+}
+
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}
+
+/// `audit export`: every matching event, oldest first, written as it is
+/// read (a page at a time), so a long trail never sits in memory.
+pub async fn export_audit(state: &AppState, args: &AuditExportArgs) -> Outcome {
+    use std::io::Write as _;
+    let since = match args.since.as_deref().map(parse_time).transpose() {
+        Ok(s) => s,
+        Err(e) => return Outcome::fail(args.json, &e, None),
+    };
+    let kind = match args.kind.as_deref() {
+        None => None,
+        Some(k) => match EventKind::parse(k) {
+            Some(kind) => Some(kind),
+            None => {
+                let known: Vec<_> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+                let message = format!("unknown event kind {k:?}; known: {}", known.join(", "));
+                return Outcome::fail(args.json, &message, None);
+            }
+        },
+    };
+    let mut filter = gatehouse::audit::EventFilter {
+        username: args.user.clone(),
+        client_id: args.client_id.clone(),
+        kind,
+        since,
+        oldest_first: true,
+        ..Default::default()
+    };
+    let stdout = std::io::stdout();
+    loop {
+        let page = match state.accounts.store().events(&filter, 1000).await {
+            Ok(p) => p,
+            Err(e) => return Outcome::fail(args.json, &e.to_string(), None),
+        };
+        let mut out = stdout.lock();
+        for event in &page {
+            let line = if args.json {
+                serde_json::to_string(event).unwrap_or_default()
+            } else {
+                format!(
+                    "{} {} {} {}",
+                    rfc3339(event.at),
+                    event.kind.as_str(),
+                    if event.username.is_empty() {
+                        "-"
+                    } else {
+                        &event.username
+                    },
+                    event.sentence()
+                )
+            };
+            if writeln!(out, "{line}").is_err() {
+                // The reader went away (`| head`): stop quietly.
+                return Outcome::ok(String::new());
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == 1000 => filter.after_id = Some(last.id),
+            _ => break,
+        }
+    }
+    Outcome::ok(String::new())
+}
+
+/// An event made on the command line (no address; the agent says so).
+fn cli_event(kind: EventKind) -> Event {
+    Event::new(kind, crate::http::now(), &Origin::command_line())
+}
+
 /// `createsuperuser` and `user create`.
 pub async fn create_user(
     state: &AppState,
@@ -290,7 +420,7 @@ pub async fn create_user(
                 is_superuser: superuser,
             },
             FieldErrors::default(),
-            crate::http::now(),
+            &cli_event(EventKind::SignedUp).detail("command line"),
         )
         .await;
     match result {
@@ -370,7 +500,10 @@ pub async fn create_app(state: &AppState, args: &AppCreateArgs) -> Outcome {
             return Outcome::fail(args.json, "invalid application details", Some(&fields))
         }
     };
-    let app = match store.create_application(&app).await {
+    let event = cli_event(EventKind::AppCreated)
+        .client(&app.client_id)
+        .detail(format!("{} ({})", app.name, app.client_type.as_str()));
+    let app = match store.create_application(&app, &event).await {
         Ok(a) => a,
         Err(ApplicationError::ClientIdTaken) => {
             return Outcome::fail(
@@ -504,7 +637,8 @@ pub async fn rotate_app_secret(state: &AppState, args: &AppRef) -> Outcome {
         Ok(app) => app,
         Err(outcome) => return outcome,
     };
-    match state.oauth.rotate_secret(&app, crate::http::now()).await {
+    let event = cli_event(EventKind::AppSecretRotated).client(&app.client_id);
+    match state.oauth.rotate_secret(&app, &event).await {
         Ok(Some(secret)) if args.json => Outcome::ok(
             serde_json::json!({ "client_id": app.client_id, "client_secret": secret }).to_string()
                 + "\n",
@@ -531,7 +665,10 @@ pub async fn delete_app(state: &AppState, args: &AppRef) -> Outcome {
         Ok(app) => app,
         Err(outcome) => return outcome,
     };
-    match state.oauth.delete_app(&app).await {
+    let event = cli_event(EventKind::AppDeleted)
+        .client(&app.client_id)
+        .detail(&app.name);
+    match state.oauth.delete_app(&app, &event).await {
         Ok(false) => Outcome::fail(
             args.json,
             &format!("no application has client id {:?}", args.client_id),

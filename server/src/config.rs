@@ -93,6 +93,9 @@ pub struct Config {
     /// before the process stops anyway (new connections are refused at
     /// once).
     pub shutdown_grace_secs: u64,
+    /// Audit events are kept this many days, then removed by the
+    /// housekeeping task. Default 180.
+    pub audit_retention_days: i64,
 }
 
 impl Default for Config {
@@ -126,6 +129,7 @@ impl Default for Config {
             key_refresh_secs: 60,
             key_encryption_key: None,
             shutdown_grace_secs: 30,
+            audit_retention_days: 180,
         }
     }
 }
@@ -213,6 +217,11 @@ impl Config {
                 "device_poll_interval_secs must be between 1 and 3600".into(),
             ));
         }
+        if !(1..=36_500).contains(&self.audit_retention_days) {
+            return Err(ConfigError::Invalid(
+                "audit_retention_days must be between 1 and 36500".into(),
+            ));
+        }
         if self.session_idle_timeout_secs <= 0 || self.session_absolute_timeout_secs <= 0 {
             return Err(ConfigError::Invalid(
                 "session timeouts must be positive".into(),
@@ -291,6 +300,18 @@ mod tests {
         assert_eq!(c.session_cookie_name, "gatehouse_session");
         assert!(!c.secure_cookies());
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn audit_retention_is_bounded() {
+        assert_eq!(Config::default().audit_retention_days, 180);
+        for days in [0, -1, 36_501] {
+            let c = Config {
+                audit_retention_days: days,
+                ..Config::default()
+            };
+            assert!(c.validate().is_err(), "{days}");
+        }
     }
 
     #[test]

@@ -30,6 +30,17 @@ pub fn client_addr(state: &AppState, parts: &Parts) -> String {
     state.proxies.client(peer, &parts.headers)
 }
 
+/// Where the request came from, for the audit trail: the client address
+/// (as [`client_addr`]) and the user agent.
+pub fn origin(state: &AppState, parts: &Parts) -> gatehouse::audit::Origin {
+    let agent = parts
+        .headers
+        .get(axum::http::header::USER_AGENT)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    gatehouse::audit::Origin::new(client_addr(state, parts), &agent)
+}
+
 /// A public JSON document any origin may read, cacheable as `cache`.
 pub fn public_json(body: String, cache: &'static str) -> Response {
     let mut response = (StatusCode::OK, body).into_response();

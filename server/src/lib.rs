@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod net;
 pub mod oauth;
 pub mod portal;
+pub mod site;
 mod slash;
 pub mod state;
 pub mod store;
@@ -53,8 +54,14 @@ pub enum StartError {
 /// Opens (and migrates) the database and builds the shared state.
 pub async fn build_state(
     config: Config,
-    leptos_options: LeptosOptions,
+    mut leptos_options: LeptosOptions,
 ) -> Result<AppState, StartError> {
+    // A release binary serves the site built into it, and its pages link
+    // to the bundle under its content-hashed names.
+    let site = site::Site::embedded(&leptos_options.output_name, &leptos_options.site_pkg_dir);
+    if let Some(site) = &site {
+        leptos_options.output_name = site.hashed_output_name().into();
+    }
     let pool = PoolSettings {
         max_connections: config.database_max_connections,
         acquire_timeout: Duration::from_secs(config.database_acquire_timeout_secs),
@@ -114,6 +121,7 @@ pub async fn build_state(
         accounts,
         metrics: Default::default(),
         proxies,
+        site: site.map(Arc::new),
     }))
 }
 
@@ -176,8 +184,15 @@ pub fn build_router(state: AppState) -> Router {
                          req: axum::extract::Request| {
         let (slashed, not_found) = (slashed.clone(), not_found.clone());
         async move {
-            match slashed.redirect(req.method(), &uri) {
-                Some(redirect) => redirect,
+            if let Some(redirect) = slashed.redirect(req.method(), &uri) {
+                return redirect;
+            }
+            let embedded = state
+                .site
+                .as_ref()
+                .and_then(|site| site.respond(req.method(), uri.path(), req.headers()));
+            match embedded {
+                Some(file) => file,
                 None => not_found(uri, state, req).await,
             }
         }
@@ -333,7 +348,11 @@ pub async fn serve_with(
     metrics: Option<tokio::net::TcpListener>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    tokio::spawn(housekeeping(state.accounts.clone(), state.oauth.clone()));
+    tokio::spawn(housekeeping(
+        state.accounts.clone(),
+        state.oauth.clone(),
+        state.config.audit_retention_days,
+    ));
     tokio::spawn(reload_keys(state.clone()));
     if let Some(metrics) = metrics {
         let router = Router::new()
@@ -385,8 +404,9 @@ pub async fn serve_with(
 }
 
 /// Every ten minutes, removes expired sessions, forgotten throttle
-/// counters and expired tokens, so the tables only hold what is in force.
-async fn housekeeping(accounts: AccountService, oauth: OAuthService) {
+/// counters and expired tokens, so the tables only hold what is in force,
+/// and audit events older than the retention period.
+async fn housekeeping(accounts: AccountService, oauth: OAuthService, retention_days: i64) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
     loop {
         every.tick().await;
@@ -401,6 +421,12 @@ async fn housekeeping(accounts: AccountService, oauth: OAuthService) {
             Ok(0) => {}
             Ok(tokens) => tracing::info!(tokens, "removed expired tokens and codes"),
             Err(e) => tracing::warn!(error = %e, "token housekeeping failed"),
+        }
+        let before = http::now() - retention_days * 24 * 3600;
+        match accounts.store().delete_events_before(before).await {
+            Ok(0) => {}
+            Ok(events) => tracing::info!(events, retention_days, "removed old audit events"),
+            Err(e) => tracing::warn!(error = %e, "audit housekeeping failed"),
         }
     }
 }

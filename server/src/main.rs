@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use gatehouse_server::cli::{
-    self, AppCommand, Cli, Command, ImportCommand, KeysCommand, UserCommand,
+    self, AppCommand, AuditCommand, Cli, Command, ImportCommand, KeysCommand, UserCommand,
 };
 use gatehouse_server::config::Config;
 
@@ -88,6 +88,7 @@ async fn main() -> ExitCode {
             cli::import_django(&state.config, args).await
         }
         Command::Cleartokens { json } => cli::clear_tokens(&state, *json).await,
+        Command::Audit(AuditCommand::Export(args)) => cli::export_audit(&state, args).await,
         Command::Keys(KeysCommand::Rotate { algorithm, json }) => {
             cli::rotate_keys(&state, algorithm.as_deref(), *json).await
         }

@@ -21,8 +21,8 @@ use gatehouse::oauth::{OAuthError, Scope};
 
 use crate::cors;
 use crate::http::{
-    authorization, bearer_error, bearer_token, client_addr, is_form, json, now,
-    oauth_error as error, private_if_query, public_json, to_json,
+    authorization, bearer_error, bearer_token, is_form, json, now, oauth_error as error, origin,
+    private_if_query, public_json, to_json,
 };
 use crate::state::AppState;
 
@@ -87,10 +87,10 @@ async fn token(State(state): State<AppState>, req: Request) -> Response {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let addr = client_addr(&state, &parts);
+    let origin = origin(&state, &parts);
     let mut response = match state
         .oauth
-        .token(authorization(&parts).as_ref(), &params, &addr, now())
+        .token(authorization(&parts).as_ref(), &params, &origin, now())
         .await
     {
         Ok(answer) => to_json(&answer),

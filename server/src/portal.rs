@@ -5,6 +5,7 @@
 //! handler either redirects (303) on success or renders the same page again
 //! with the errors beside the fields and the typed values kept.
 
+mod activity;
 mod admin;
 mod apps;
 mod authorize;
@@ -55,6 +56,8 @@ pub fn form_routes() -> Router<AppState> {
             get(grants::show).post(grants::revoke),
         )
         .route(app::paths::ADMIN, get(admin::show).post(admin::act))
+        .route(app::paths::ACTIVITY, get(activity::show))
+        .route(app::paths::AUDIT, get(activity::audit))
         .route(
             app::paths::AUTHORIZE,
             get(authorize::show).post(authorize::decide),
@@ -74,6 +77,8 @@ pub fn renders_itself(path: &str) -> bool {
         || path == app::paths::PLAYGROUND_CALLBACK
         || path == app::paths::AUTHORIZED_TOKENS
         || path == app::paths::ADMIN
+        || path == app::paths::ACTIVITY
+        || path == app::paths::AUDIT
 }
 
 /// Checks the post's origin and CSRF token against the cookie; returns the

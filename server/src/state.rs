@@ -49,4 +49,6 @@ pub struct Shared {
     pub metrics: crate::metrics::Metrics,
     /// Peers whose `X-Forwarded-For` is believed (`trusted_proxies`).
     pub proxies: crate::net::ProxyList,
+    /// The site built into a release binary (None: read from disk).
+    pub site: Option<Arc<crate::site::Site>>,
 }

@@ -55,8 +55,35 @@ macro_rules! insert_tokens {
     };
 }
 
+/// Records an audit event through `$conn` (`&mut *tx`: the connection of
+/// the transaction that makes the change it records); the caller logs it
+/// ([`gatehouse::audit::Event::log`]) once committed. Evaluates to
+/// `Result<(), sqlx::Error>`.
+macro_rules! insert_event {
+    ($conn:expr, $event:expr) => {
+        async {
+            let e: &gatehouse::audit::Event = $event;
+            sqlx::query(crate::store::INSERT_EVENT)
+                .bind(e.at)
+                .bind(e.kind.as_str())
+                .bind(e.user_id)
+                .bind(&e.username)
+                .bind(e.actor_id)
+                .bind(&e.actor_username)
+                .bind(e.client_id.as_deref())
+                .bind(&e.address)
+                .bind(&e.user_agent)
+                .bind(&e.detail)
+                .execute($conn)
+                .await
+                .map(|_| ())
+        }
+    };
+}
+
 mod accounts;
 mod apps;
+mod audit;
 mod device;
 mod import;
 mod keys;
@@ -76,6 +103,10 @@ const INSERT_ACCESS: &str = "INSERT INTO access_tokens (digest, application_id, 
 const INSERT_REFRESH: &str =
     "INSERT INTO refresh_tokens (digest, application_id, user_id, scopes, \
      family, created_at, expires_at, auth_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+const INSERT_EVENT: &str = "INSERT INTO audit_events (at, kind, user_id, username, actor_id, \
+     actor_username, client_id, address, user_agent, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 /// The storage of Gatehouse, on either backend.
 #[derive(Clone)]

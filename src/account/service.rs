@@ -3,13 +3,15 @@
 //! the web layer only maps them to pages and status codes.
 
 use crate::tally::{SignInOutcome, Tally};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use super::errors::{FieldErrors, FormError, SignInError};
 use super::validation::{
     normalize_email, validate_email, validate_name, validate_new_password, validate_username,
 };
 use super::AccountIdentifier;
+use crate::audit::{Event, EventKind, Origin};
 use crate::password::{Password, PasswordError, PasswordHasher};
 use crate::secret::{Secret, SecretDigest};
 use crate::store::{NewUser, ProfileUpdate, SessionRecord, Store, StoreError, UniqueError, User};
@@ -44,6 +46,13 @@ pub struct SignUp<'a> {
     pub confirm: &'a str,
 }
 
+/// The password form: the current password, the new one and its repeat.
+pub struct PasswordChange<'a> {
+    pub current: &'a str,
+    pub new: &'a str,
+    pub confirm: &'a str,
+}
+
 pub struct NewAccount<'a> {
     pub username: &'a str,
     pub email: &'a str,
@@ -59,7 +68,14 @@ pub struct AccountService {
     sessions: SessionPolicy,
     identifier: AccountIdentifier,
     tally: Arc<Tally>,
+    /// When each account's last "sign-in throttled" event was recorded: at
+    /// most one a minute each, so a flood against one account does not
+    /// become a flood of rows.
+    throttle_events: Arc<Mutex<HashMap<i64, i64>>>,
 }
+
+/// The shortest time between two recorded throttling events of one account.
+const THROTTLE_EVENT_EVERY: i64 = 60;
 
 /// Throttle key of an account: its id when it exists (so username and email
 /// share one counter), else the login as typed, so unknown names are
@@ -144,6 +160,7 @@ impl AccountService {
             sessions,
             identifier: AccountIdentifier::Username,
             tally: Arc::default(),
+            throttle_events: Arc::default(),
         }
     }
 
@@ -186,10 +203,11 @@ impl AccountService {
     pub async fn sign_up(
         &self,
         form: SignUp<'_>,
-        client_addr: &str,
+        origin: &Origin,
         now: i64,
     ) -> Result<User, FormError> {
-        self.sign_up_form(form, Some(sign_up_counters(client_addr)), now)
+        let counters = sign_up_counters(&origin.address);
+        self.sign_up_form(form, Some(counters), origin, "", now)
             .await
     }
 
@@ -201,15 +219,20 @@ impl AccountService {
     pub async fn sign_up_through_client(
         &self,
         form: SignUp<'_>,
+        client_id: &str,
+        origin: &Origin,
         now: i64,
     ) -> Result<User, FormError> {
-        self.sign_up_form(form, None, now).await
+        let detail = format!("through the app {client_id}");
+        self.sign_up_form(form, None, origin, &detail, now).await
     }
 
     async fn sign_up_form(
         &self,
         form: SignUp<'_>,
         counters: Option<Counters>,
+        origin: &Origin,
+        detail: &str,
         now: i64,
     ) -> Result<User, FormError> {
         let mut errors = FieldErrors::default();
@@ -226,7 +249,7 @@ impl AccountService {
             },
             errors,
             counters,
-            now,
+            Event::new(EventKind::SignedUp, now, origin).detail(detail),
         )
         .await
     }
@@ -241,7 +264,7 @@ impl AccountService {
         username: &str,
         email: &str,
         password: &str,
-        client_addr: &str,
+        origin: &Origin,
         now: i64,
     ) -> Result<User, FormError> {
         self.throttled_sign_up(
@@ -253,8 +276,8 @@ impl AccountService {
                 is_superuser: false,
             },
             FieldErrors::default(),
-            Some(sign_up_counters(client_addr)),
-            now,
+            Some(sign_up_counters(&origin.address)),
+            Event::new(EventKind::SignedUp, now, origin).detail("account API"),
         )
         .await
     }
@@ -266,8 +289,9 @@ impl AccountService {
         new: NewAccount<'_>,
         mut errors: FieldErrors,
         counters: Option<Counters>,
-        now: i64,
+        event: Event,
     ) -> Result<User, FormError> {
+        let now = event.at;
         let email = normalize_email(new.email);
         let username = self.new_username(new.username, &email);
         check_new_account(&new, username, &email, self.identifier, &mut errors);
@@ -279,7 +303,9 @@ impl AccountService {
                 return Err(FormError::Throttled(wait));
             }
         }
-        let created = self.create_account(new, FieldErrors::default(), now).await;
+        let created = self
+            .create_account(new, FieldErrors::default(), &event)
+            .await;
         if let (Err(FormError::Busy), Some(counters)) = (&created, &counters) {
             // Never hashed: not a sign-up.
             counters.give_back(self.store.as_ref(), 1).await?;
@@ -287,14 +313,16 @@ impl AccountService {
         created
     }
 
-    /// Creates an account after checking every field (portal, CLI, API).
+    /// Creates an account after checking every field (portal, CLI, API),
+    /// recording `event` (its account filled in) with it.
     #[tracing::instrument(skip_all)]
     pub async fn create_account(
         &self,
         new: NewAccount<'_>,
         mut errors: FieldErrors,
-        now: i64,
+        event: &Event,
     ) -> Result<User, FormError> {
+        let now = event.at;
         let email = normalize_email(new.email);
         let username = self.new_username(new.username, &email);
         check_new_account(&new, username, &email, self.identifier, &mut errors);
@@ -322,14 +350,17 @@ impl AccountService {
         let hash = self.hasher.hash(Password::new(new.password)).await?;
         let created = self
             .store
-            .create_user(NewUser {
-                username,
-                email: &email,
-                password_hash: &hash,
-                is_staff: new.is_staff,
-                is_superuser: new.is_superuser,
-                now,
-            })
+            .create_user(
+                NewUser {
+                    username,
+                    email: &email,
+                    password_hash: &hash,
+                    is_staff: new.is_staff,
+                    is_superuser: new.is_superuser,
+                    now,
+                },
+                event,
+            )
             .await;
         match created {
             Ok(user) => Ok(user),
@@ -356,11 +387,12 @@ impl AccountService {
         &self,
         login: &str,
         password: &str,
-        client_addr: &str,
+        origin: &Origin,
         now: i64,
     ) -> Result<User, SignInError> {
-        self.checked_sign_in(login, password, now, |account| {
-            sign_in_counters(account, client_addr)
+        let event = Event::new(EventKind::SignedIn, now, origin).detail("password");
+        self.checked_sign_in(login, password, event, |account| {
+            sign_in_counters(account, &origin.address)
         })
         .await
     }
@@ -375,24 +407,30 @@ impl AccountService {
         login: &str,
         password: &str,
         client_id: &str,
+        origin: &Origin,
         now: i64,
     ) -> Result<User, SignInError> {
-        self.checked_sign_in(login, password, now, |account| {
+        let event = Event::new(EventKind::SignedIn, now, origin)
+            .client(client_id)
+            .detail("password grant");
+        self.checked_sign_in(login, password, event, |account| {
             client_sign_in_counters(account, client_id)
         })
         .await
     }
 
     /// Checks a password with the attempt reserved on `counters` first,
-    /// and counts the outcome.
+    /// and counts and records the outcome (`event` is the success's).
     async fn checked_sign_in(
         &self,
         login: &str,
         password: &str,
-        now: i64,
+        event: Event,
         counters: impl FnOnce(&str) -> Counters,
     ) -> Result<User, SignInError> {
-        let result = self.reserve_and_check(login, password, now, counters).await;
+        let result = self
+            .reserve_and_check(login, password, event, counters)
+            .await;
         let outcome = match &result {
             Ok(_) => Some(SignInOutcome::Ok),
             Err(SignInError::InvalidCredentials) => Some(SignInOutcome::Failed),
@@ -406,15 +444,46 @@ impl AccountService {
         result
     }
 
+    /// Records a refused sign-in: every failure, and for an existing
+    /// account at most one throttling a minute (unknown names are not
+    /// recorded when throttled: a flood of them would be a flood of rows).
+    async fn record_refusal(
+        &self,
+        kind: EventKind,
+        user: Option<&User>,
+        mut event: Event,
+    ) -> Result<(), StoreError> {
+        event.kind = kind;
+        if kind == EventKind::SignInThrottled {
+            let Some(user) = user else { return Ok(()) };
+            let mut recent = self
+                .throttle_events
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if recent.len() > 10_000 {
+                recent.retain(|_, at| event.at - *at < THROTTLE_EVENT_EVERY);
+            }
+            match recent.get(&user.id) {
+                Some(at) if event.at - at < THROTTLE_EVENT_EVERY => return Ok(()),
+                _ => recent.insert(user.id, event.at),
+            };
+        }
+        if let Some(user) = user {
+            event = event.user(user.id, &user.username);
+        }
+        self.store.record_event(&event).await
+    }
+
     /// The first counter is the narrowest (cleared on success); the others
     /// are forgiven the failures it held.
     async fn reserve_and_check(
         &self,
         login: &str,
         password: &str,
-        now: i64,
+        event: Event,
         counters: impl FnOnce(&str) -> Counters,
     ) -> Result<User, SignInError> {
+        let now = event.at;
         let login = login.trim();
         // A login with a control character cannot name an account (and
         // some databases cannot even compare one): treat it as unknown.
@@ -427,7 +496,11 @@ impl AccountService {
         let counters = counters(&account);
         let reserved = match counters.reserve(self.store.as_ref(), now).await? {
             Ok(r) => r,
-            Err(wait) => return Err(SignInError::Throttled(wait)),
+            Err(wait) => {
+                self.record_refusal(EventKind::SignInThrottled, user.as_ref(), event)
+                    .await?;
+                return Err(SignInError::Throttled(wait));
+            }
         };
         let verified = match self
             .hasher
@@ -446,13 +519,17 @@ impl AccountService {
         };
         let user = match user {
             Some(u) if verified.matches && u.is_active => u,
-            _ => return Err(SignInError::InvalidCredentials),
+            _ => {
+                self.record_refusal(EventKind::SignInFailed, user.as_ref(), event)
+                    .await?;
+                return Err(SignInError::InvalidCredentials);
+            }
         };
         if verified.needs_rehash {
             let hash = self.hasher.hash(Password::new(password)).await;
             // A busy hasher only postpones the upgrade to the next sign-in.
             match hash {
-                Ok(hash) => self.store.set_password(user.id, &hash).await?,
+                Ok(hash) => self.store.set_password(user.id, &hash, None).await?,
                 Err(PasswordError::Busy) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -462,7 +539,8 @@ impl AccountService {
         for (key, _) in &counters.0[1..] {
             self.store.forgive_failures(key, pair_failures).await?;
         }
-        self.store.record_login(user.id, now).await?;
+        let event = event.user(user.id, &user.username);
+        self.store.record_login(user.id, now, &event).await?;
         Ok(user)
     }
 
@@ -541,6 +619,8 @@ impl AccountService {
         first_name: &str,
         last_name: &str,
         email: &str,
+        origin: &Origin,
+        now: i64,
     ) -> Result<(), FormError> {
         let first_name = first_name.trim();
         let last_name = last_name.trim();
@@ -565,7 +645,21 @@ impl AccountService {
             // Email-only accounts are named by their email: the name follows.
             username: (self.identifier == AccountIdentifier::Email).then_some(email.as_str()),
         };
-        match self.store.update_profile(user.id, update).await {
+        let mut changed = Vec::new();
+        if first_name != user.first_name || last_name != user.last_name {
+            changed.push("name".to_owned());
+        }
+        if email != user.email {
+            changed.push(format!("email from {} to {email}", user.email));
+        }
+        let event = Event::new(EventKind::ProfileChanged, now, origin)
+            .user(user.id, &user.username)
+            .detail(if changed.is_empty() {
+                "nothing changed".to_owned()
+            } else {
+                format!("changed {}", changed.join(", "))
+            });
+        match self.store.update_profile(user.id, update, &event).await {
             Ok(()) => Ok(()),
             Err(UniqueError::Email) => Err(FormError::Invalid(FieldErrors::one(
                 "email",
@@ -622,11 +716,15 @@ impl AccountService {
         &self,
         user: &User,
         current_session: Option<&SecretDigest>,
-        current: &str,
-        new: &str,
-        confirm: &str,
+        change: PasswordChange<'_>,
+        origin: &Origin,
         now: i64,
     ) -> Result<(), FormError> {
+        let PasswordChange {
+            current,
+            new,
+            confirm,
+        } = change;
         let mut errors = FieldErrors::default();
         if let Err(e) = validate_new_password(new, &user.username, &user.email) {
             errors.add("new_password", e.0);
@@ -643,7 +741,11 @@ impl AccountService {
         self.check_current_password(user, current, "current_password", now)
             .await?;
         let hash = self.hasher.hash(Password::new(new)).await?;
-        self.store.set_password(user.id, &hash).await?;
+        let event =
+            Event::new(EventKind::PasswordChanged, now, origin).user(user.id, &user.username);
+        self.store
+            .set_password(user.id, &hash, Some(&event))
+            .await?;
         self.store
             .delete_user_sessions(user.id, current_session)
             .await?;
@@ -656,6 +758,7 @@ impl AccountService {
         &self,
         user: &User,
         password: &str,
+        origin: &Origin,
         now: i64,
     ) -> Result<(), FormError> {
         if password.is_empty() {
@@ -666,7 +769,9 @@ impl AccountService {
         }
         self.check_current_password(user, password, "delete_password", now)
             .await?;
-        self.store.delete_user(user.id).await?;
+        let event =
+            Event::new(EventKind::AccountDeleted, now, origin).user(user.id, &user.username);
+        self.store.delete_user(user.id, &event).await?;
         Ok(())
     }
 }

@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 
 use super::field::CsrfField;
-use crate::paths::{ADMIN, APPLICATIONS, AUTHORIZED_TOKENS, LOGIN, LOGOUT, PROFILE, SIGNUP};
+use crate::paths::{
+    ACTIVITY, ADMIN, APPLICATIONS, AUTHORIZED_TOKENS, LOGIN, LOGOUT, PROFILE, SIGNUP,
+};
 use crate::state::use_portal_state;
 
 #[component]
@@ -23,6 +25,7 @@ pub fn Header() -> impl IntoView {
                             </span>
                             <a href=PROFILE>"Profile"</a>
                             <a href=AUTHORIZED_TOKENS rel="external">"Authorized apps"</a>
+                            <a href=ACTIVITY rel="external">"Activity"</a>
                             <a href=APPLICATIONS rel="external">"Your apps"</a>
                             {user.is_staff.then(|| view! { <a href=ADMIN rel="external">"Admin"</a> })}
                             <form method="post" action=LOGOUT class="inline">

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::components::field::CsrfField;
 use crate::components::notice::Notice;
-use crate::paths::ADMIN;
+use crate::paths::{ADMIN, AUDIT};
 use crate::state::use_portal_state;
 
 #[component]
@@ -25,6 +25,7 @@ pub fn AdminPage() -> impl IntoView {
         <PageTitle text="Administration · Gatehouse" />
         <section class="card wide">
             <h1>"Accounts"</h1>
+            <p><a href=AUDIT rel="external">"Audit trail"</a>": sign-ins, changes and staff actions."</p>
             <Notice message=refused kind="error" />
             <form method="get" action=ADMIN class="search">
                 <label for="admin_q">"Search"</label>

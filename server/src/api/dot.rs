@@ -23,7 +23,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{bearer_user, user_json, UserBody};
-use crate::http::{authorization, client_addr, is_form, json, now};
+use crate::http::{authorization, is_form, json, now, origin};
 use crate::state::AppState;
 
 pub const SIGNUP: &str = "/users/signup/";
@@ -300,15 +300,16 @@ pub async fn users_signup(State(state): State<AppState>, req: Request) -> Respon
     // A confidential app forwarding the sign-up with its own credentials
     // answers for it: no per-address limit (everyone it serves shares its
     // address). Wrong credentials are refused, never ignored.
+    let origin = origin(&state, &parts);
     let signed_up = match forwarding_app(&state, &parts).await {
         Ok(Some(client_id)) => {
             tracing::info!(client_id, "sign-up forwarded by an app");
-            state.accounts.sign_up_through_client(form, now()).await
+            state
+                .accounts
+                .sign_up_through_client(form, &client_id, &origin, now())
+                .await
         }
-        Ok(None) => {
-            let addr = client_addr(&state, &parts);
-            state.accounts.sign_up(form, &addr, now()).await
-        }
+        Ok(None) => state.accounts.sign_up(form, &origin, now()).await,
         Err(refusal) => return refusal,
     };
     match signed_up {
@@ -360,7 +361,17 @@ pub async fn users_password(State(state): State<AppState>, req: Request) -> Resp
     };
     let changed = state
         .accounts
-        .change_password(&user, None, old, new, again, now())
+        .change_password(
+            &user,
+            None,
+            gatehouse::account::PasswordChange {
+                current: old,
+                new,
+                confirm: again,
+            },
+            &origin(&state, &parts),
+            now(),
+        )
         .await;
     match changed {
         Ok(()) => {

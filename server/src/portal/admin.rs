@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
 use gatehouse::account::FieldErrors;
+use gatehouse::audit::{Event, EventKind, Origin};
 use serde::Deserialize;
 
 use super::extract::{signed_in, Answer, CheckedForm, PortalError};
@@ -118,7 +119,10 @@ pub async fn act(
     let active = match AdminAction::parse(&form.action).ok_or(PortalError::BadForm)? {
         AdminAction::Activate => true,
         AdminAction::Deactivate => false,
-        AdminAction::Review => return review(&state, &session, &form).await,
+        AdminAction::Review => {
+            let origin = crate::http::origin(&state, &parts);
+            return review(&state, &session, &form, &origin).await;
+        }
     };
     let user_id = form
         .user_id
@@ -149,7 +153,23 @@ pub async fn act(
         };
         return Ok(render::refused(&state, parts, refusal).await);
     }
-    state.oauth.store().set_user_active(user_id, active).await?;
+    let kind = if active {
+        EventKind::AccountReactivated
+    } else {
+        EventKind::AccountDeactivated
+    };
+    let event = Event::new(
+        kind,
+        crate::http::now(),
+        &crate::http::origin(&state, &parts),
+    )
+    .user(target.id, &target.username)
+    .actor(session.user.id, &session.user.username);
+    state
+        .oauth
+        .store()
+        .set_user_active(user_id, active, &event)
+        .await?;
     tracing::info!(
         by = session.user.id,
         user = user_id,
@@ -167,7 +187,12 @@ pub async fn act(
 
 /// Marks an app reviewed: from now on its early authorization errors are
 /// redirected to it like any reviewed app's.
-async fn review(state: &AppState, session: &CurrentSession, form: &ActForm) -> Answer {
+async fn review(
+    state: &AppState,
+    session: &CurrentSession,
+    form: &ActForm,
+    origin: &Origin,
+) -> Answer {
     let app_id = form
         .app_id
         .parse::<i64>()
@@ -177,12 +202,13 @@ async fn review(state: &AppState, session: &CurrentSession, form: &ActForm) -> A
     };
     let reviewed = gatehouse::oauth::client::Application {
         reviewed: true,
-        ..app
+        ..app.clone()
     };
-    state
-        .oauth
-        .update_app(&reviewed, crate::http::now())
-        .await?;
+    let event = Event::new(EventKind::AppChanged, crate::http::now(), origin)
+        .user(session.user.id, &session.user.username)
+        .client(&app.client_id)
+        .detail(super::apps::changes(&app, &reviewed));
+    state.oauth.update_app(&reviewed, &event).await?;
     tracing::info!(by = session.user.id, client_id = %reviewed.client_id, "application reviewed");
     Ok(render::see_other(app::paths::ADMIN, &[]))
 }

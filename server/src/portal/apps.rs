@@ -13,6 +13,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use gatehouse::account::FieldErrors;
+use gatehouse::audit::{Event, EventKind};
 use gatehouse::oauth::client::{Application, GrantType};
 use gatehouse::oauth::registration::{self, Registration};
 use gatehouse::oauth::{Scope, ScopeSet};
@@ -24,7 +25,7 @@ use super::playground::{playground_uri, TRY_COOKIE};
 use super::render::{self, Refusal};
 use super::views::app_view;
 use super::{cookies, owned_app};
-use crate::http::now;
+use crate::http::{now, origin};
 use crate::state::AppState;
 
 /// Carries a new client secret to the app's page, once.
@@ -229,10 +230,14 @@ pub async fn register(State(state): State<AppState>, post: SignedInForm<AppForm>
     // Anyone may register an app; staff review it before it may redirect
     // people without their having seen a Gatehouse page first.
     app.reviewed = session.user.is_staff;
+    let event = Event::new(EventKind::AppCreated, now(), &origin(&state, &parts))
+        .user(session.user.id, &session.user.username)
+        .client(&app.client_id)
+        .detail(format!("{} ({})", app.name, app.client_type.as_str()));
     let stored = state
         .oauth
         .store()
-        .create_application(&app)
+        .create_application(&app, &event)
         .await
         .map_err(PortalError::internal)?;
     tracing::info!(client_id = %stored.client_id, owner = session.user.id, "application registered");
@@ -340,6 +345,12 @@ pub async fn act(
         return Ok(not_found(&state, parts).await);
     };
     let action = AppAction::parse(&form.action).ok_or(PortalError::BadForm)?;
+    let origin = origin(&state, &parts);
+    let event = |kind| {
+        Event::new(kind, now(), &origin)
+            .user(session.user.id, &session.user.username)
+            .client(&app.client_id)
+    };
     match action {
         AppAction::Edit => {
             let scopes = app.scopes.to_string();
@@ -390,7 +401,8 @@ pub async fn act(
                 reviewed: app.reviewed && (session.user.is_staff || same_targets),
                 ..app.clone()
             };
-            save(&state, &updated).await
+            let changed = event(EventKind::AppChanged).detail(changes(&app, &updated));
+            save(&state, &updated, &changed).await
         }
         AppAction::AddPlayground => {
             let uri = playground_uri(&state);
@@ -401,12 +413,13 @@ pub async fn act(
             if !updated.grant_types.contains(&GrantType::AuthorizationCode) {
                 updated.grant_types.push(GrantType::AuthorizationCode);
             }
-            save(&state, &updated).await
+            let changed = event(EventKind::AppChanged).detail(changes(&app, &updated));
+            save(&state, &updated, &changed).await
         }
         AppAction::Rotate => {
             let secret = state
                 .oauth
-                .rotate_secret(&app, now())
+                .rotate_secret(&app, &event(EventKind::AppSecretRotated))
                 .await?
                 .ok_or(PortalError::BadForm)?;
             tracing::info!(client_id = %app.client_id, "client secret rotated in the portal");
@@ -423,7 +436,8 @@ pub async fn act(
                 };
                 return Ok(refused_on_app(&state, parts, &app, refusal).await);
             }
-            state.oauth.delete_app(&app).await?;
+            let deleted = event(EventKind::AppDeleted).detail(&app.name);
+            state.oauth.delete_app(&app, &deleted).await?;
             tracing::info!(client_id = %app.client_id, "application deleted in the portal");
             Ok(render::see_other(app::paths::APPLICATIONS, &[]))
         }
@@ -431,9 +445,47 @@ pub async fn act(
     }
 }
 
-async fn save(state: &AppState, app: &Application) -> Answer {
-    state.oauth.update_app(app, now()).await?;
+async fn save(state: &AppState, app: &Application, event: &Event) -> Answer {
+    state.oauth.update_app(app, event).await?;
     Ok(render::see_other(&app::paths::application(app.id), &[]))
+}
+
+/// What an edit changed, in a few words for the audit trail.
+pub(crate) fn changes(old: &Application, new: &Application) -> String {
+    let mut changed = Vec::new();
+    if old.name != new.name {
+        changed.push("name");
+    }
+    if old.grant_types != new.grant_types {
+        changed.push("grant types");
+    }
+    if old.redirect_uris != new.redirect_uris {
+        changed.push("redirect URIs");
+    }
+    if old.post_logout_redirect_uris != new.post_logout_redirect_uris {
+        changed.push("post-logout redirect URIs");
+    }
+    if old.allowed_origins != new.allowed_origins {
+        changed.push("allowed origins");
+    }
+    if old.algorithm != new.algorithm {
+        changed.push("signing algorithm");
+    }
+    if old.skip_consent != new.skip_consent {
+        changed.push("consent");
+    }
+    if old.reviewed != new.reviewed {
+        changed.push(if new.reviewed {
+            "reviewed"
+        } else {
+            "needs review"
+        });
+    }
+    if changed.is_empty() {
+        "nothing changed".to_owned()
+    } else {
+        format!("changed {}", changed.join(", "))
+    }
 }
 
 /// Builds an authorization request (code flow, PKCE S256) for one of the

@@ -175,7 +175,8 @@ async fn authorize(
         Err(e) => return render::internal_error(e),
     };
     if !needs_consent {
-        return approve(state, &session, &app, &request, status).await;
+        let origin = crate::http::origin(state, &parts);
+        return approve(state, &session, &app, &request, &origin, status).await;
     }
     if request.prompt.none {
         let error = OAuthError::new(
@@ -236,13 +237,15 @@ async fn approve(
     session: &CurrentSession,
     app: &Application,
     request: &AuthorizationRequest,
+    origin: &gatehouse::audit::Origin,
     status: StatusCode,
 ) -> Response {
     let now = now();
     let auth_time = session.signed_in_at;
+    let user = (session.user.id, session.user.username.as_str());
     match state
         .oauth
-        .approve(session.user.id, app, request, auth_time, now)
+        .approve(user, app, request, auth_time, origin, now)
         .await
     {
         Ok(location) => {
@@ -299,7 +302,18 @@ pub async fn decide(State(state): State<AppState>, req: Request) -> Response {
         return to_login(&request, StatusCode::SEE_OTHER);
     };
     match decision {
-        "allow" => approve(&state, &session, &app, &request, StatusCode::SEE_OTHER).await,
+        "allow" => {
+            let origin = crate::http::origin(&state, &parts);
+            approve(
+                &state,
+                &session,
+                &app,
+                &request,
+                &origin,
+                StatusCode::SEE_OTHER,
+            )
+            .await
+        }
         "deny" => render::see_other(&state.oauth.deny(&request), &[]),
         _ => render::bad_form(),
     }

@@ -16,8 +16,9 @@ use serde::Deserialize;
 use super::extract::{Answer, PortalError, SignedInForm};
 use super::render::{self, Refusal};
 use super::views::device_view;
-use crate::http::{client_addr, now};
+use crate::http::{client_addr, now, origin};
 use crate::state::AppState;
+use gatehouse::audit::{Event, EventKind};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -83,9 +84,11 @@ pub async fn submit(State(state): State<AppState>, post: SignedInForm<DeviceForm
         return Ok(response);
     };
     let approved_by = allow.then_some((session.user.id, session.signed_in_at));
+    let event = Event::new(EventKind::DeviceApproved, now(), &origin(&state, &parts))
+        .user(session.user.id, &session.user.username);
     if !state
         .oauth
-        .decide_device(&device, approved_by, now())
+        .decide_device(&device, approved_by, &event)
         .await?
     {
         let refusal = refuse(

@@ -32,21 +32,35 @@ pub struct RevokeForm {
 }
 
 pub async fn revoke(State(state): State<AppState>, post: SignedInForm<RevokeForm>) -> Answer {
-    let SignedInForm { form, session, .. } = post;
+    let SignedInForm {
+        form,
+        session,
+        parts,
+    } = post;
     let app_id = form
         .app_id
         .parse::<i64>()
         .map_err(|_| PortalError::BadForm)?;
     // Only apps this user granted: another app's name is not revealed.
     let grants = state.oauth.user_grants(session.user.id).await?;
-    let Some(name) = grants
+    let Some((name, client_id)) = grants
         .into_iter()
         .find(|g| g.application_id == app_id)
-        .map(|g| g.app_name)
+        .map(|g| (g.app_name, g.client_id))
     else {
         return Ok(render::see_other(app::paths::AUTHORIZED_TOKENS, &[]));
     };
-    state.oauth.revoke_grant(session.user.id, app_id).await?;
+    let event = gatehouse::audit::Event::new(
+        gatehouse::audit::EventKind::ConsentWithdrawn,
+        now(),
+        &crate::http::origin(&state, &parts),
+    )
+    .user(session.user.id, &session.user.username)
+    .client(&client_id);
+    state
+        .oauth
+        .revoke_grant(session.user.id, app_id, &event)
+        .await?;
     tracing::info!(
         user = session.user.id,
         app = app_id,

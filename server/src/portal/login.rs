@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::extract::{Answer, CheckedForm, PortalError};
 use super::render::{self, Refusal};
 use super::{current_session, signed_in_redirect};
-use crate::http::{client_addr, now};
+use crate::http::{now, origin};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -42,10 +42,10 @@ pub async fn submit(
         };
         return Ok(render::refused(&state, parts, refusal).await);
     }
-    let addr = client_addr(&state, &parts);
+    let origin = origin(&state, &parts);
     let result = state
         .accounts
-        .sign_in(&form.login, &form.password, &addr, now())
+        .sign_in(&form.login, &form.password, &origin, now())
         .await;
     let answer = match result {
         Ok(user) => {

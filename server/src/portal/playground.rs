@@ -20,7 +20,7 @@ use serde::Deserialize;
 use super::extract::{Answer, SignedIn, SignedInForm};
 use super::render::{self, Refusal};
 use super::{cookies, owned_app};
-use crate::http::{client_addr, now};
+use crate::http::{now, origin};
 use crate::state::AppState;
 
 /// The Try-it panel's pending request: `app id.state.verifier`.
@@ -179,8 +179,8 @@ pub async fn exchange(State(state): State<AppState>, post: SignedInForm<Exchange
         pairs.push(("client_secret", form.client_secret.as_str()));
     }
     let params = Params::from_pairs(pairs);
-    let addr = client_addr(&state, &parts);
-    let tokens = match state.oauth.token(None, &params, &addr, now()).await {
+    let origin = origin(&state, &parts);
+    let tokens = match state.oauth.token(None, &params, &origin, now()).await {
         Ok(t) => t,
         Err(e) if e.code == ErrorCode::InvalidClient => {
             v.code = Some(form.code.clone());

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::cookies;
 use super::extract::{Answer, PortalError, SignedInForm};
 use super::render::{self, Refusal};
-use crate::http::now;
+use crate::http::{now, origin};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -32,6 +32,7 @@ pub async fn submit(State(state): State<AppState>, post: SignedInForm<ProfileFor
         session,
     } = post;
     let user = &session.user;
+    let origin = origin(&state, &parts);
     let (name, values, result, done) = match form.action.as_str() {
         "profile" => (
             "profile",
@@ -42,7 +43,14 @@ pub async fn submit(State(state): State<AppState>, post: SignedInForm<ProfileFor
             ],
             state
                 .accounts
-                .update_profile(user, &form.first_name, &form.last_name, &form.email)
+                .update_profile(
+                    user,
+                    &form.first_name,
+                    &form.last_name,
+                    &form.email,
+                    &origin,
+                    now(),
+                )
                 .await,
             format!("{}?saved=profile", app::paths::PROFILE),
         ),
@@ -54,9 +62,12 @@ pub async fn submit(State(state): State<AppState>, post: SignedInForm<ProfileFor
                 .change_password(
                     user,
                     Some(&session.digest),
-                    &form.current_password,
-                    &form.new_password,
-                    &form.confirm_new_password,
+                    gatehouse::account::PasswordChange {
+                        current: &form.current_password,
+                        new: &form.new_password,
+                        confirm: &form.confirm_new_password,
+                    },
+                    &origin,
                     now(),
                 )
                 .await,
@@ -65,7 +76,7 @@ pub async fn submit(State(state): State<AppState>, post: SignedInForm<ProfileFor
         "delete" => {
             let result = state
                 .accounts
-                .delete_account(user, &form.delete_password, now())
+                .delete_account(user, &form.delete_password, &origin, now())
                 .await;
             if result.is_ok() {
                 tracing::info!(user = user.id, "account deleted");

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::extract::{Answer, CheckedForm, PortalError};
 use super::render::{self, Refusal};
 use super::{current_session, signed_in_redirect};
-use crate::http::{client_addr, now};
+use crate::http::{now, origin};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -26,7 +26,7 @@ pub async fn submit(
     State(state): State<AppState>,
     CheckedForm { parts, form }: CheckedForm<SignupForm>,
 ) -> Answer {
-    let addr = client_addr(&state, &parts);
+    let origin = origin(&state, &parts);
     let result = state
         .accounts
         .sign_up(
@@ -36,7 +36,7 @@ pub async fn submit(
                 password: &form.password,
                 confirm: &form.confirm,
             },
-            &addr,
+            &origin,
             now(),
         )
         .await;

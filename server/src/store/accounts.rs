@@ -1,6 +1,7 @@
 //! People and their browser sessions.
 
 use async_trait::async_trait;
+use gatehouse::audit::Event;
 use gatehouse::password::PasswordHash;
 use gatehouse::secret::SecretDigest;
 use gatehouse::store::{
@@ -37,13 +38,14 @@ const ISSUED_TO_USER: [&str; 5] = [
 
 #[async_trait]
 impl AccountStore for SqlStore {
-    async fn create_user(&self, new: NewUser<'_>) -> Result<User, UniqueError> {
+    async fn create_user(&self, new: NewUser<'_>, event: &Event) -> Result<User, UniqueError> {
         const SQL: &str = concat!(
             "INSERT INTO users (username, email, password_hash, is_staff, is_superuser, date_joined) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
             user_columns!()
         );
-        with_pool!(self, |pool| {
+        let user = with_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(|e| UniqueError::Store(err(e)))?;
             let row = sqlx::query(SQL)
                 .bind(new.username)
                 .bind(new.email)
@@ -51,11 +53,19 @@ impl AccountStore for SqlStore {
                 .bind(new.is_staff)
                 .bind(new.is_superuser)
                 .bind(new.now)
-                .fetch_one(pool)
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(unique_error)?;
-            user_from_row(&row).map_err(|e| UniqueError::Store(err(e)))
-        })
+            let user = user_from_row(&row).map_err(|e| UniqueError::Store(err(e)))?;
+            let event = event.clone().user(user.id, &user.username);
+            insert_event!(&mut *tx, &event)
+                .await
+                .map_err(|e| UniqueError::Store(err(e)))?;
+            tx.commit().await.map_err(|e| UniqueError::Store(err(e)))?;
+            event.log();
+            user
+        });
+        Ok(user)
     }
 
     async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
@@ -102,8 +112,14 @@ impl AccountStore for SqlStore {
         self.find(by_username, login).await
     }
 
-    async fn update_profile(&self, id: i64, update: ProfileUpdate<'_>) -> Result<(), UniqueError> {
+    async fn update_profile(
+        &self,
+        id: i64,
+        update: ProfileUpdate<'_>,
+        event: &Event,
+    ) -> Result<(), UniqueError> {
         with_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(|e| UniqueError::Store(err(e)))?;
             sqlx::query(
                 "UPDATE users SET first_name = $1, last_name = $2, email = $3, \
                  username = COALESCE($4, username) WHERE id = $5",
@@ -113,46 +129,72 @@ impl AccountStore for SqlStore {
             .bind(update.email)
             .bind(update.username)
             .bind(id)
-            .execute(pool)
+            .execute(&mut *tx)
             .await
             .map_err(unique_error)?;
+            insert_event!(&mut *tx, event)
+                .await
+                .map_err(|e| UniqueError::Store(err(e)))?;
+            tx.commit().await.map_err(|e| UniqueError::Store(err(e)))?;
         });
+        event.log();
         Ok(())
     }
 
-    async fn set_password(&self, id: i64, hash: &PasswordHash) -> Result<(), StoreError> {
+    async fn set_password(
+        &self,
+        id: i64,
+        hash: &PasswordHash,
+        event: Option<&Event>,
+    ) -> Result<(), StoreError> {
         with_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(err)?;
             sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                 .bind(hash.as_str())
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(err)?;
+            if let Some(event) = event {
+                insert_event!(&mut *tx, event).await.map_err(err)?;
+            }
+            tx.commit().await.map_err(err)?;
         });
+        if let Some(event) = event {
+            event.log();
+        }
         Ok(())
     }
 
-    async fn record_login(&self, id: i64, now: i64) -> Result<(), StoreError> {
+    async fn record_login(&self, id: i64, now: i64, event: &Event) -> Result<(), StoreError> {
         with_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(err)?;
             sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
                 .bind(now)
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(err)?;
+            insert_event!(&mut *tx, event).await.map_err(err)?;
+            tx.commit().await.map_err(err)?;
         });
+        event.log();
         Ok(())
     }
 
-    async fn delete_user(&self, id: i64) -> Result<(), StoreError> {
+    async fn delete_user(&self, id: i64, event: &Event) -> Result<(), StoreError> {
         // Sessions, grants and tokens go with it through ON DELETE CASCADE.
         with_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(err)?;
             sqlx::query("DELETE FROM users WHERE id = $1")
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(err)?;
+            insert_event!(&mut *tx, event).await.map_err(err)?;
+            tx.commit().await.map_err(err)?;
         });
+        event.log();
         Ok(())
     }
 
@@ -191,8 +233,13 @@ impl AccountStore for SqlStore {
         })
     }
 
-    async fn set_user_active(&self, id: i64, active: bool) -> Result<bool, StoreError> {
-        with_pool!(self, |pool| {
+    async fn set_user_active(
+        &self,
+        id: i64,
+        active: bool,
+        event: &Event,
+    ) -> Result<bool, StoreError> {
+        let done = with_pool!(self, |pool| {
             let mut tx = pool.begin().await.map_err(err)?;
             let done = sqlx::query("UPDATE users SET is_active = $1 WHERE id = $2")
                 .bind(active)
@@ -200,6 +247,9 @@ impl AccountStore for SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(err)?;
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
             if !active {
                 for sql in ISSUED_TO_USER {
                     sqlx::query(sql)
@@ -209,9 +259,12 @@ impl AccountStore for SqlStore {
                         .map_err(err)?;
                 }
             }
+            insert_event!(&mut *tx, event).await.map_err(err)?;
             tx.commit().await.map_err(err)?;
-            Ok(done.rows_affected() == 1)
-        })
+            true
+        });
+        event.log();
+        Ok(done)
     }
 
     async fn usernames(&self, ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError> {

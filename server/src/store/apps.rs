@@ -1,6 +1,7 @@
 //! Registered applications and their allowed origins.
 
 use async_trait::async_trait;
+use gatehouse::audit::Event;
 use gatehouse::oauth::client::Application;
 use gatehouse::store::{AppStore, ApplicationError, StoreError};
 
@@ -22,8 +23,12 @@ const INSERT_ORIGIN: &str = "INSERT INTO application_origins (application_id, or
 
 #[async_trait]
 impl AppStore for SqlStore {
-    async fn create_application(&self, app: &Application) -> Result<Application, ApplicationError> {
-        with_pool!(self, |pool| {
+    async fn create_application(
+        &self,
+        app: &Application,
+        event: &Event,
+    ) -> Result<Application, ApplicationError> {
+        let stored = with_pool!(self, |pool| {
             let mut tx = pool.begin().await.map_err(err)?;
             let grant_types: Vec<&str> = app.grant_types.iter().map(|g| g.as_str()).collect();
             let row = sqlx::query(concat!(
@@ -70,9 +75,12 @@ impl AppStore for SqlStore {
                     .await
                     .map_err(err)?;
             }
+            insert_event!(&mut *tx, event).await.map_err(err)?;
             tx.commit().await.map_err(err)?;
-            Ok(stored)
-        })
+            stored
+        });
+        event.log();
+        Ok(stored)
     }
 
     async fn application_by_client_id(
@@ -132,8 +140,10 @@ impl AppStore for SqlStore {
         application_id: i64,
         secret_digest: &str,
         now: i64,
+        event: &Event,
     ) -> Result<bool, StoreError> {
-        with_pool!(self, |pool| {
+        let done = with_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(err)?;
             let done = sqlx::query(
                 "UPDATE applications SET secret_digest = $1, updated_at = $2, weak_secret = FALSE \
                  WHERE id = $3 AND client_type = 'confidential'",
@@ -141,11 +151,18 @@ impl AppStore for SqlStore {
             .bind(secret_digest)
             .bind(now)
             .bind(application_id)
-            .execute(pool)
+            .execute(&mut *tx)
             .await
             .map_err(err)?;
-            Ok(done.rows_affected() == 1)
-        })
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_event!(&mut *tx, event).await.map_err(err)?;
+            tx.commit().await.map_err(err)?;
+            true
+        });
+        event.log();
+        Ok(done)
     }
 
     async fn replace_client_secret(
@@ -171,8 +188,13 @@ impl AppStore for SqlStore {
         })
     }
 
-    async fn update_application(&self, app: &Application, now: i64) -> Result<bool, StoreError> {
-        with_pool!(self, |pool| {
+    async fn update_application(
+        &self,
+        app: &Application,
+        now: i64,
+        event: &Event,
+    ) -> Result<bool, StoreError> {
+        let done = with_pool!(self, |pool| {
             let mut tx = pool.begin().await.map_err(err)?;
             let grant_types: Vec<&str> = app.grant_types.iter().map(|g| g.as_str()).collect();
             let done = sqlx::query(
@@ -212,21 +234,36 @@ impl AppStore for SqlStore {
                     .await
                     .map_err(err)?;
             }
+            insert_event!(&mut *tx, event).await.map_err(err)?;
             tx.commit().await.map_err(err)?;
-            Ok(true)
-        })
+            true
+        });
+        event.log();
+        Ok(done)
     }
 
-    async fn delete_application(&self, application_id: i64) -> Result<bool, StoreError> {
-        with_pool!(self, |pool| {
+    async fn delete_application(
+        &self,
+        application_id: i64,
+        event: &Event,
+    ) -> Result<bool, StoreError> {
+        let done = with_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(err)?;
             // Codes, tokens, grants and origins go through ON DELETE CASCADE.
             let done = sqlx::query("DELETE FROM applications WHERE id = $1")
                 .bind(application_id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(err)?;
-            Ok(done.rows_affected() == 1)
-        })
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_event!(&mut *tx, event).await.map_err(err)?;
+            tx.commit().await.map_err(err)?;
+            true
+        });
+        event.log();
+        Ok(done)
     }
 
     async fn origin_allowed(&self, origin: &str) -> Result<bool, StoreError> {

@@ -4,6 +4,7 @@
 //! many requests race.
 
 use async_trait::async_trait;
+use gatehouse::audit::Event;
 use gatehouse::oauth::device::DeviceStatus;
 use gatehouse::secret::SecretDigest;
 use gatehouse::store::{Claim, DevicePoll, DeviceRecord, DeviceStore, IssuedTokens, StoreError};
@@ -74,8 +75,10 @@ impl DeviceStore for SqlStore {
         digest: &SecretDigest,
         approved_by: Option<(i64, i64)>,
         now: i64,
+        event: &Event,
     ) -> Result<bool, StoreError> {
-        with_pool!(self, |pool| {
+        let done = with_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(err)?;
             let status = match approved_by {
                 Some(_) => DeviceStatus::Approved,
                 None => DeviceStatus::Denied,
@@ -90,11 +93,18 @@ impl DeviceStore for SqlStore {
             .bind(now)
             .bind(digest.as_str())
             .bind(now)
-            .execute(pool)
+            .execute(&mut *tx)
             .await
             .map_err(err)?;
-            Ok(done.rows_affected() == 1)
-        })
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_event!(&mut *tx, event).await.map_err(err)?;
+            tx.commit().await.map_err(err)?;
+            true
+        });
+        event.log();
+        Ok(done)
     }
 
     async fn poll_device_code(
@@ -139,6 +149,7 @@ impl DeviceStore for SqlStore {
         self.claim(
             "UPDATE device_codes SET status = 'redeemed', redeemed_at = $1 \
              WHERE device_digest = $2 AND status = 'approved' RETURNING family",
+            "device code",
             digest,
             now,
             tokens,

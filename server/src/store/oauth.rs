@@ -6,11 +6,12 @@
 //! commits, so on both exactly one sees the row unused.
 
 use async_trait::async_trait;
+use gatehouse::audit::Event;
 use gatehouse::oauth::pkce;
 use gatehouse::oauth::ScopeSet;
 use gatehouse::secret::SecretDigest;
 use gatehouse::store::{
-    Claim, CodeRecord, GrantRecord, IssuedTokens, OAuthStore, StoreError, TokenLookup,
+    Claim, CodeRecord, GrantRecord, IssuedTokens, OAuthStore, Reuse, StoreError, TokenLookup,
 };
 use sqlx::Row;
 
@@ -34,6 +35,21 @@ macro_rules! token_lookup {
     };
 }
 
+/// The tokens of one family, revoked together.
+const REVOKE_FAMILY: [&str; 2] = [
+    "DELETE FROM access_tokens WHERE family = $1",
+    "DELETE FROM refresh_tokens WHERE family = $1",
+];
+
+/// The event of a reused code or refresh token, with the account's and the
+/// app's names as they are now.
+const REUSE_EVENT: &str =
+    "INSERT INTO audit_events (at, kind, user_id, username, client_id, detail) \
+     SELECT $1, 'token_reused', $2, COALESCE((SELECT username FROM users WHERE id = $2), ''), \
+     (SELECT client_id FROM applications WHERE id = $3), $4 \
+     RETURNING id, at, kind, user_id, username, actor_id, actor_username, client_id, address, \
+     user_agent, detail";
+
 /// Everything an app holds for one person, removed when the grant is
 /// withdrawn.
 const HELD_FOR_USER: [&str; 5] = [
@@ -48,10 +64,12 @@ impl SqlStore {
     /// Marks a code or refresh token used with `claim_sql` (an `UPDATE …
     /// WHERE <unused> RETURNING family`) and stores `tokens` in the same
     /// transaction. Finding it used already, revokes the family — after
-    /// the first claimer committed, so what it got is revoked too.
+    /// the first claimer committed, so what it got is revoked too — and
+    /// records a `token_reused` event about `what` in the same transaction.
     pub(super) async fn claim(
         &self,
         claim_sql: &'static str,
+        what: &'static str,
         digest: &SecretDigest,
         now: i64,
         tokens: &IssuedTokens,
@@ -70,9 +88,16 @@ impl SqlStore {
                 return Ok(Claim::Claimed);
             }
             tx.rollback().await.map_err(err)?;
-            self.revoke_family(&tokens.access.family).await?;
-            Ok(Claim::Reused)
-        })
+        });
+        let reuse = Reuse {
+            what,
+            user_id: tokens.access.user_id,
+            application_id: tokens.access.application_id,
+            at: now,
+        };
+        self.revoke_reused_family(&tokens.access.family, &reuse)
+            .await?;
+        Ok(Claim::Reused)
     }
 
     async fn lookup(
@@ -126,6 +151,7 @@ impl OAuthStore for SqlStore {
         application_id: i64,
         scopes: ScopeSet,
         now: i64,
+        event: Option<&Event>,
     ) -> Result<(), StoreError> {
         with_pool!(self, |pool| {
             // Make sure the row exists, then widen it under its lock (SQLite's
@@ -160,8 +186,15 @@ impl OAuthStore for SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(err)?;
-            tx.commit().await.map_err(err)
-        })
+            if let Some(event) = event {
+                insert_event!(&mut *tx, event).await.map_err(err)?;
+            }
+            tx.commit().await.map_err(err)?;
+        });
+        if let Some(event) = event {
+            event.log();
+        }
+        Ok(())
     }
 
     async fn user_grants(&self, user_id: i64) -> Result<Vec<GrantRecord>, StoreError> {
@@ -199,8 +232,13 @@ impl OAuthStore for SqlStore {
         })
     }
 
-    async fn revoke_grant(&self, user_id: i64, application_id: i64) -> Result<bool, StoreError> {
-        with_pool!(self, |pool| {
+    async fn revoke_grant(
+        &self,
+        user_id: i64,
+        application_id: i64,
+        event: &Event,
+    ) -> Result<bool, StoreError> {
+        let removed = with_pool!(self, |pool| {
             let mut tx = pool.begin().await.map_err(err)?;
             let mut removed = 0;
             for sql in HELD_FOR_USER {
@@ -212,9 +250,15 @@ impl OAuthStore for SqlStore {
                     .map_err(err)?
                     .rows_affected();
             }
+            if removed == 0 {
+                return Ok(false);
+            }
+            insert_event!(&mut *tx, event).await.map_err(err)?;
             tx.commit().await.map_err(err)?;
-            Ok(removed > 0)
-        })
+            removed
+        });
+        event.log();
+        Ok(removed > 0)
     }
 
     async fn create_code(&self, code: &CodeRecord) -> Result<(), StoreError> {
@@ -300,6 +344,7 @@ impl OAuthStore for SqlStore {
         self.claim(
             "UPDATE authorization_codes SET redeemed_at = $1 \
              WHERE digest = $2 AND redeemed_at IS NULL RETURNING family",
+            "authorization code",
             digest,
             now,
             tokens,
@@ -339,6 +384,7 @@ impl OAuthStore for SqlStore {
         self.claim(
             "UPDATE refresh_tokens SET rotated_at = $1 \
              WHERE digest = $2 AND rotated_at IS NULL RETURNING family",
+            "refresh token",
             digest,
             now,
             tokens,
@@ -381,10 +427,7 @@ impl OAuthStore for SqlStore {
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await.map_err(err)?;
             let mut removed = 0;
-            for sql in [
-                "DELETE FROM access_tokens WHERE family = $1",
-                "DELETE FROM refresh_tokens WHERE family = $1",
-            ] {
+            for sql in REVOKE_FAMILY {
                 removed += sqlx::query(sql)
                     .bind(family)
                     .execute(&mut *tx)
@@ -395,6 +438,37 @@ impl OAuthStore for SqlStore {
             tx.commit().await.map_err(err)?;
             Ok(removed)
         })
+    }
+
+    async fn revoke_reused_family(&self, family: &str, reuse: &Reuse) -> Result<u64, StoreError> {
+        let (removed, event) = with_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(err)?;
+            let mut removed = 0;
+            for sql in REVOKE_FAMILY {
+                removed += sqlx::query(sql)
+                    .bind(family)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?
+                    .rows_affected();
+            }
+            let row = sqlx::query(REUSE_EVENT)
+                .bind(reuse.at)
+                .bind(reuse.user_id)
+                .bind(reuse.application_id)
+                .bind(format!(
+                    "{} used twice; {removed} tokens revoked",
+                    reuse.what
+                ))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(err)?;
+            let event = super::audit::event_from_row(&row).map_err(err)?;
+            tx.commit().await.map_err(err)?;
+            (removed, event)
+        });
+        event.log();
+        Ok(removed)
     }
 
     async fn delete_expired_tokens(&self, now: i64) -> Result<u64, StoreError> {

@@ -121,14 +121,21 @@ mod tests {
 
     async fn user(store: &SqlStore, name: &str, email: &str) -> Result<User, UniqueError> {
         store
-            .create_user(NewUser {
-                username: name,
-                email,
-                password_hash: &hash(),
-                is_staff: false,
-                is_superuser: false,
-                now: 1,
-            })
+            .create_user(
+                NewUser {
+                    username: name,
+                    email,
+                    password_hash: &hash(),
+                    is_staff: false,
+                    is_superuser: false,
+                    now: 1,
+                },
+                &gatehouse::audit::Event::new(
+                    gatehouse::audit::EventKind::SignedUp,
+                    1,
+                    &Default::default(),
+                ),
+            )
             .await
     }
 
@@ -154,6 +161,11 @@ mod tests {
                     email: "ADA@example.org",
                     username: None,
                 },
+                &gatehouse::audit::Event::new(
+                    gatehouse::audit::EventKind::ProfileChanged,
+                    1,
+                    &Default::default(),
+                ),
             )
             .await;
         assert!(matches!(taken, Err(UniqueError::Email)));
@@ -183,7 +195,17 @@ mod tests {
             .await
             .unwrap();
         assert!(store.session_with_user(&digest).await.unwrap().is_some());
-        store.delete_user(ada.id).await.unwrap();
+        store
+            .delete_user(
+                ada.id,
+                &gatehouse::audit::Event::new(
+                    gatehouse::audit::EventKind::AccountDeleted,
+                    1,
+                    &Default::default(),
+                ),
+            )
+            .await
+            .unwrap();
         assert!(store.session_with_user(&digest).await.unwrap().is_none());
     }
 

@@ -527,7 +527,11 @@ async fn under_https_cookies_are_host_only_and_hsts_is_sent() {
                 is_superuser: false,
             },
             Default::default(),
-            0,
+            &gatehouse::audit::Event::new(
+                gatehouse::audit::EventKind::SignedUp,
+                1,
+                &Default::default(),
+            ),
         )
         .await
         .expect("account");

@@ -202,7 +202,14 @@ impl TestServer {
             .state
             .oauth
             .store()
-            .create_application(&app)
+            .create_application(
+                &app,
+                &gatehouse::audit::Event::new(
+                    gatehouse::audit::EventKind::AppCreated,
+                    1,
+                    &Default::default(),
+                ),
+            )
             .await
             .expect("stored app");
         (app.client_id, secret)

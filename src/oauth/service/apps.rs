@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::{internal, OAuthService};
+use crate::audit::Event;
 use crate::oauth::client::{Application, ClientType};
 use crate::oauth::token::ClientAuth;
 use crate::oauth::{ErrorCode, OAuthError};
@@ -86,7 +87,7 @@ impl OAuthService {
     pub async fn rotate_secret(
         &self,
         app: &Application,
-        now: i64,
+        event: &Event,
     ) -> Result<Option<String>, StoreError> {
         if app.is_public() {
             return Ok(None);
@@ -94,7 +95,7 @@ impl OAuthService {
         let secret = Secret::generate();
         let stored = self
             .store
-            .set_client_secret(app.id, secret.digest().as_str(), now)
+            .set_client_secret(app.id, secret.digest().as_str(), event.at, event)
             .await?;
         self.forget_app(&app.client_id);
         Ok(stored.then(|| secret.expose().to_owned()))
@@ -103,15 +104,15 @@ impl OAuthService {
     /// Saves an app's edited fields (see [`OAuthStore::update_application`]).
     ///
     /// [`OAuthStore::update_application`]: crate::store::OAuthStore::update_application
-    pub async fn update_app(&self, app: &Application, now: i64) -> Result<bool, StoreError> {
-        let saved = self.store.update_application(app, now).await?;
+    pub async fn update_app(&self, app: &Application, event: &Event) -> Result<bool, StoreError> {
+        let saved = self.store.update_application(app, event.at, event).await?;
         self.forget_app(&app.client_id);
         Ok(saved)
     }
 
     /// Deletes an app and everything issued to it.
-    pub async fn delete_app(&self, app: &Application) -> Result<bool, StoreError> {
-        let deleted = self.store.delete_application(app.id).await?;
+    pub async fn delete_app(&self, app: &Application, event: &Event) -> Result<bool, StoreError> {
+        let deleted = self.store.delete_application(app.id, event).await?;
         self.forget_app(&app.client_id);
         Ok(deleted)
     }

@@ -7,7 +7,7 @@ use crate::oauth::client::Application;
 use crate::oauth::token::TokenResponse;
 use crate::oauth::{pkce, OAuthError, Scope};
 use crate::secret::SecretDigest;
-use crate::store::Claim;
+use crate::store::{Claim, Reuse};
 
 impl OAuthService {
     pub(super) async fn redeem_code(
@@ -33,8 +33,14 @@ impl OAuthService {
         }
         if stored.redeemed {
             // A replay: whoever holds the first tokens may be an attacker.
+            let reuse = Reuse {
+                what: "authorization code",
+                user_id: Some(stored.user_id),
+                application_id: app.id,
+                at: now,
+            };
             self.store
-                .revoke_family(&stored.family)
+                .revoke_reused_family(&stored.family, &reuse)
                 .await
                 .map_err(internal)?;
             tracing::warn!(client_id = %app.client_id, "authorization code reused; its tokens were revoked");

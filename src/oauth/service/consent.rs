@@ -3,6 +3,7 @@
 //! person can see and withdraw.
 
 use super::{new_family, OAuthService};
+use crate::audit::{Event, EventKind, Origin};
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError};
 use crate::oauth::client::Application;
 use crate::oauth::params::Params;
@@ -22,8 +23,11 @@ impl OAuthService {
         &self,
         user_id: i64,
         application_id: i64,
+        event: &Event,
     ) -> Result<bool, StoreError> {
-        self.store.revoke_grant(user_id, application_id).await
+        self.store
+            .revoke_grant(user_id, application_id, event)
+            .await
     }
 
     /// Validates an authorization request: finds the app, then checks the
@@ -64,14 +68,20 @@ impl OAuthService {
     /// returns where to send the browser.
     pub async fn approve(
         &self,
-        user_id: i64,
+        user: (i64, &str),
         app: &Application,
         request: &AuthorizationRequest,
         auth_time: i64,
+        origin: &Origin,
         now: i64,
     ) -> Result<String, StoreError> {
+        let (user_id, username) = user;
+        let event = Event::new(EventKind::ConsentGiven, now, origin)
+            .user(user_id, username)
+            .client(&app.client_id)
+            .detail(format!("scopes: {}", request.scopes));
         self.store
-            .save_grant(user_id, app.id, request.scopes, now)
+            .save_grant(user_id, app.id, request.scopes, now, Some(&event))
             .await?;
         let code = Secret::generate();
         self.store

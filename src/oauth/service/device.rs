@@ -5,6 +5,7 @@
 use super::oidc::IdTokenSubject;
 use super::token::Grant;
 use super::{internal, new_family, OAuthService};
+use crate::audit::{Event, EventKind};
 use crate::oauth::authorize::default_scopes;
 use crate::oauth::client::{Application, GrantType};
 use crate::oauth::device::{
@@ -207,15 +208,31 @@ impl OAuthService {
         &self,
         device: &PendingDevice,
         approved_by: Option<(i64, i64)>,
-        now: i64,
+        event: &Event,
     ) -> Result<bool, StoreError> {
+        let now = event.at;
+        let kind = match approved_by {
+            Some(_) => EventKind::DeviceApproved,
+            None => EventKind::DeviceDenied,
+        };
+        let event = Event {
+            kind,
+            ..event.clone()
+        }
+        .client(&device.app.client_id)
+        .detail(format!("scopes: {}", device.scopes));
         let decided = self
             .store
-            .decide_device_code(&SecretDigest::of(&device.user_code), approved_by, now)
+            .decide_device_code(
+                &SecretDigest::of(&device.user_code),
+                approved_by,
+                now,
+                &event,
+            )
             .await?;
         if let (true, Some((user_id, _))) = (decided, approved_by) {
             self.store
-                .save_grant(user_id, device.app.id, device.scopes, now)
+                .save_grant(user_id, device.app.id, device.scopes, now, None)
                 .await?;
         }
         Ok(decided)

@@ -3,6 +3,7 @@
 use super::token::Grant;
 use super::{new_family, OAuthService};
 use crate::account::SignInError;
+use crate::audit::Origin;
 use crate::oauth::authorize;
 use crate::oauth::client::Application;
 use crate::oauth::token::TokenResponse;
@@ -15,7 +16,7 @@ impl OAuthService {
         username: &str,
         password: &str,
         scope: Option<ScopeSet>,
-        client_addr: &str,
+        origin: &Origin,
         now: i64,
     ) -> Result<TokenResponse, OAuthError> {
         let scopes = match scope {
@@ -32,12 +33,10 @@ impl OAuthService {
         // signs in, so they are limited per account, not as one crowd at
         // its address (a resource server forwarding many sign-ins).
         let signed_in = if app.is_public() {
-            self.accounts
-                .sign_in(username, password, client_addr, now)
-                .await
+            self.accounts.sign_in(username, password, origin, now).await
         } else {
             self.accounts
-                .sign_in_through_client(username, password, &app.client_id, now)
+                .sign_in_through_client(username, password, &app.client_id, origin, now)
                 .await
         };
         let user = match signed_in {
@@ -63,7 +62,11 @@ impl OAuthService {
         };
         // The person gave the app their password: that is their consent,
         // remembered so they can see and withdraw it (authorized apps).
-        let saved = self.store.save_grant(user.id, app.id, scopes, now).await;
+        // Not an event of its own: the sign-in's names the app.
+        let saved = self
+            .store
+            .save_grant(user.id, app.id, scopes, now, None)
+            .await;
         self.stored(app, saved).await?;
         let (tokens, response) = self.issue(
             app,

@@ -8,7 +8,7 @@ use crate::oauth::client::Application;
 use crate::oauth::token::TokenResponse;
 use crate::oauth::{OAuthError, Scope, ScopeSet};
 use crate::secret::SecretDigest;
-use crate::store::Claim;
+use crate::store::{Claim, Reuse};
 
 impl OAuthService {
     pub(super) async fn refresh(
@@ -32,8 +32,14 @@ impl OAuthService {
             return Err(unknown());
         }
         if found.rotated {
+            let reuse = Reuse {
+                what: "refresh token",
+                user_id: record.user_id,
+                application_id: app.id,
+                at: now,
+            };
             self.store
-                .revoke_family(&record.family)
+                .revoke_reused_family(&record.family, &reuse)
                 .await
                 .map_err(internal)?;
             tracing::warn!(client_id = %app.client_id, "rotated refresh token reused; its family was revoked");

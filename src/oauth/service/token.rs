@@ -2,6 +2,7 @@
 //! and minting the tokens every grant hands out.
 
 use super::{internal, OAuthService};
+use crate::audit::Origin;
 use crate::oauth::client::{Application, GrantType};
 use crate::oauth::params::Params;
 use crate::oauth::token::{client_auth, AuthorizationHeader, TokenRequest, TokenResponse};
@@ -25,7 +26,7 @@ impl OAuthService {
         &self,
         authorization: Option<&AuthorizationHeader<'_>>,
         params: &Params,
-        client_addr: &str,
+        origin: &Origin,
         now: i64,
     ) -> Result<TokenResponse, OAuthError> {
         let auth = client_auth(authorization, params)?;
@@ -68,7 +69,7 @@ impl OAuthService {
                 password,
                 scope,
             } => {
-                self.password(&app, &username, &password, scope, client_addr, now)
+                self.password(&app, &username, &password, scope, origin, now)
                     .await
             }
             TokenRequest::DeviceCode { device_code } => {

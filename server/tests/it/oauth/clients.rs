@@ -212,7 +212,14 @@ async fn one_failing_grant_does_not_fail_the_others_in_its_batch() {
         .state
         .oauth
         .store()
-        .delete_application(app.id)
+        .delete_application(
+            app.id,
+            &gatehouse::audit::Event::new(
+                gatehouse::audit::EventKind::AppDeleted,
+                1,
+                &Default::default(),
+            ),
+        )
         .await
         .unwrap();
 

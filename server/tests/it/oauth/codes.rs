@@ -74,6 +74,25 @@ async fn code_reuse_fails_and_revokes_the_first_tokens() {
         profile(&server, access).await.status,
         StatusCode::UNAUTHORIZED
     );
+    // The reuse is in the audit trail, about ada and the app.
+    let filter = gatehouse::audit::EventFilter {
+        kind: Some(gatehouse::audit::EventKind::TokenReused),
+        ..Default::default()
+    };
+    let events = server
+        .state
+        .accounts
+        .store()
+        .events(&filter, 10)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].username, "ada");
+    assert_eq!(events[0].client_id.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        events[0].detail,
+        "authorization code used twice; 2 tokens revoked"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
