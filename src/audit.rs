@@ -19,6 +19,9 @@ pub struct Origin {
 /// The longest user agent kept; longer ones are cut.
 pub const MAX_USER_AGENT: usize = 256;
 
+/// The user agent of changes made with the `gatehouse` command.
+const COMMAND_LINE: &str = "gatehouse command line";
+
 impl Origin {
     pub fn new(address: impl Into<String>, user_agent: &str) -> Self {
         Self {
@@ -31,7 +34,7 @@ impl Origin {
     pub fn command_line() -> Self {
         Self {
             address: String::new(),
-            user_agent: "gatehouse command line".into(),
+            user_agent: COMMAND_LINE.into(),
         }
     }
 }
@@ -190,6 +193,7 @@ impl Event {
                 describe_agent(&self.user_agent)
             )),
             (false, true) => s.push_str(&format!(" from {}", self.address)),
+            (true, false) if self.user_agent == COMMAND_LINE => s.push_str(" on the command line"),
             (true, false) => s.push_str(&format!(", {}", describe_agent(&self.user_agent))),
             (true, true) => {}
         }
@@ -327,6 +331,8 @@ mod tests {
             .user(1, "ada")
             .client("photos");
         assert_eq!(e.sentence(), "Allowed an app (photos)");
+        let e = Event::new(EventKind::SignedUp, 0, &Origin::command_line()).user(1, "ada");
+        assert_eq!(e.sentence(), "Account created on the command line");
     }
 
     #[test]

@@ -337,3 +337,100 @@ async fn old_events_are_pruned() {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].at, now - 100);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_change_writes_no_event() {
+    let server = TestServer::start().await;
+    let ada = server.signed_up("ada", PASSWORD).await;
+    let refusals: [&[(&str, &str)]; 3] = [
+        &[
+            ("action", "password"),
+            ("current_password", "not my password"),
+            ("new_password", "a brand new secret"),
+            ("confirm_new_password", "a brand new secret"),
+        ],
+        &[
+            ("action", "profile"),
+            ("first_name", "Ada"),
+            ("last_name", ""),
+            ("email", "not an address"),
+        ],
+        &[("action", "delete"), ("delete_password", "")],
+    ];
+    for fields in refusals {
+        let page = ada.post_form("/accounts/profile/", fields).await;
+        assert!(
+            page.status.is_client_error(),
+            "{:?}: {}",
+            fields,
+            page.status
+        );
+    }
+    let root = staff(&server, "root").await;
+    let root_id = server
+        .scalar("SELECT id FROM users WHERE username = 'root'")
+        .await
+        .to_string();
+    let own = root
+        .post_form(
+            "/admin/",
+            &[("user_id", &root_id), ("action", "deactivate"), ("q", "")],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::BAD_REQUEST);
+    assert_eq!(kinds_of(&server, "ada").await, [EventKind::SignedUp]);
+    assert_eq!(
+        kinds_of(&server, "root").await,
+        [EventKind::SignedUp, EventKind::SignedIn]
+    );
+}
+
+/// The event is part of the change: when it cannot be written, the change
+/// does not happen either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_whose_event_cannot_be_written_does_not_happen() {
+    let server = TestServer::start().await;
+    let ada = server.signed_up("ada", PASSWORD).await;
+    server
+        .execute("CREATE TABLE hash_before AS SELECT password_hash FROM users")
+        .await;
+    server.execute("DROP TABLE audit_events").await;
+    let page = ada
+        .post_form(
+            "/accounts/profile/",
+            &[
+                ("action", "profile"),
+                ("first_name", "Changed"),
+                ("last_name", ""),
+                ("email", "ada@example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        server
+            .scalar("SELECT COUNT(*) FROM users WHERE first_name = 'Changed'")
+            .await,
+        0
+    );
+    let changed = ada
+        .post_form(
+            "/accounts/profile/",
+            &[
+                ("action", "password"),
+                ("current_password", PASSWORD),
+                ("new_password", "a brand new secret"),
+                ("confirm_new_password", "a brand new secret"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::INTERNAL_SERVER_ERROR);
+    // The password is still the old one.
+    let same = server
+        .scalar(
+            "SELECT COUNT(*) FROM users u JOIN hash_before h \
+             ON h.password_hash = u.password_hash WHERE u.username = 'ada'",
+        )
+        .await;
+    assert_eq!(same, 1);
+}

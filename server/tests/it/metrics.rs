@@ -246,3 +246,239 @@ async fn sign_ins_tokens_and_introspections_are_counted() {
         assert!(text.contains(line), "{line:?} missing from\n{text}");
     }
 }
+
+/// A whole code flow against a real `gatehouse serve` logging everything
+/// at info (access lines, audit lines, handlers' lines) as JSON: no
+/// password, client secret, code, state, PKCE verifier or token it used
+/// appears anywhere in the captured log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_flow_leaves_no_secret_in_the_log() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+
+    use crate::support::{csrf_token, Browser, REDIRECT_URI};
+
+    const PASSWORD: &str = "Pass-Phrase-Never-Logged-91";
+    const STATE: &str = "State-Never-Logged-27";
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/flow.db", dir.path().display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(args)
+            .env("GATEHOUSE_DATABASE_URL", &db)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run gatehouse");
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let app = cli(&[
+        "app",
+        "create",
+        "--name",
+        "Flow",
+        "--client-type",
+        "confidential",
+        "--grant-types",
+        "authorization_code,refresh_token",
+        "--redirect-uris",
+        REDIRECT_URI,
+        "--scopes",
+        "openid read write",
+        "--json",
+    ]);
+    let client_id = app["client_id"].as_str().unwrap().to_owned();
+    let client_secret = app["client_secret"].as_str().unwrap().to_owned();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("serve")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("GATEHOUSE_DATABASE_URL", &db)
+        .env("GATEHOUSE_BIND", format!("127.0.0.1:{port}"))
+        .env("GATEHOUSE_PUBLIC_URL", &base)
+        .env("GATEHOUSE_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start gatehouse serve");
+    let plain = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while plain.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let browser = Browser {
+        client: reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        base: base.clone(),
+    };
+    let signed_up = browser
+        .post_form(
+            "/accounts/signup/",
+            &[
+                ("username", "ada"),
+                ("email", "ada@example.org"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(signed_up.status, StatusCode::SEE_OTHER);
+    // A wrong password too (a failed sign-in is logged and audited).
+    let other = Browser {
+        client: reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap(),
+        base: base.clone(),
+    };
+    let page = other.get("/accounts/login/").await;
+    let token = csrf_token(&page.body);
+    other
+        .client
+        .post(format!("{base}/accounts/login/"))
+        .header("origin", &base)
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("login", "ada"),
+            ("password", "Wrong-Pass-Never-Logged-55"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let auth = url::Url::parse_with_params(
+        &format!("{base}/o/authorize/"),
+        &[
+            ("response_type", "code"),
+            ("client_id", client_id.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("scope", "openid read write"),
+            ("state", STATE),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .unwrap();
+    let back = browser.consent(&auth).await;
+    let code = back["code"].clone();
+    let basic = (client_id.as_str(), Some(client_secret.as_str()));
+    let tokens: serde_json::Value = plain
+        .post(format!("{base}/o/token/"))
+        .basic_auth(basic.0, basic.1)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let id_token = tokens["id_token"].as_str().unwrap().to_owned();
+    let introspected: serde_json::Value = plain
+        .post(format!("{base}/o/introspect/"))
+        .basic_auth(basic.0, basic.1)
+        .form(&[("token", access.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected["active"], true);
+    // The token in a query string, as older clients send it.
+    let profile = plain
+        .get(format!("{base}/profile/?access_token={access}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(profile.status(), StatusCode::OK);
+    let refreshed: serde_json::Value = plain
+        .post(format!("{base}/o/token/"))
+        .basic_auth(basic.0, basic.1)
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access2 = refreshed["access_token"].as_str().unwrap().to_owned();
+    let refresh2 = refreshed["refresh_token"].as_str().unwrap().to_owned();
+    // The old refresh token again: reuse, audited.
+    plain
+        .post(format!("{base}/o/token/"))
+        .basic_auth(basic.0, basic.1)
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    plain
+        .post(format!("{base}/o/revoke_token/"))
+        .basic_auth(basic.0, basic.1)
+        .form(&[("token", refresh2.as_str())])
+        .send()
+        .await
+        .unwrap();
+
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    // The flow was logged: access lines, and the audit events.
+    assert!(log.contains("\"route\":\"/o/token/\""), "{log}");
+    for kind in [
+        "signed_up",
+        "sign_in_failed",
+        "consent_given",
+        "token_reused",
+    ] {
+        assert!(
+            log.contains(&format!("\"event\":\"{kind}\"")),
+            "{kind}:\n{log}"
+        );
+    }
+    let secrets = [
+        PASSWORD,
+        "Wrong-Pass-Never-Logged-55",
+        &client_secret,
+        &code,
+        STATE,
+        VERIFIER,
+        &access,
+        &refresh,
+        &id_token,
+        &access2,
+        &refresh2,
+    ];
+    for secret in secrets {
+        assert!(!log.contains(secret), "{secret} reached the log:\n{log}");
+    }
+}
