@@ -106,8 +106,14 @@ pub trait AccountStore: Send + Sync {
     /// its events stay.
     async fn delete_user(&self, id: i64, event: &Event) -> Result<(), StoreError>;
     /// Accounts whose username or email contains `query` (any case), or
-    /// every account when it is empty; by username, at most `limit`.
-    async fn search_users(&self, query: &str, limit: i64) -> Result<Vec<User>, StoreError>;
+    /// every account when it is empty; by username, skipping `offset`, at
+    /// most `limit`.
+    async fn search_users(
+        &self,
+        query: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<User>, StoreError>;
     /// Activates or deactivates an account; false if it does not exist.
     /// Deactivating deletes its sessions, codes and tokens in the same
     /// transaction, so a later reactivation starts clean.

@@ -191,6 +191,9 @@ pub struct AdminUserView {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminView {
     pub query: String,
+    /// Which page of the account list (from 1), and whether one follows.
+    pub page: u32,
+    pub has_next: bool,
     pub users: Vec<AdminUserView>,
     pub apps: Vec<AppView>,
 }

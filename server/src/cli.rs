@@ -211,6 +211,40 @@ pub enum UserCommand {
         #[arg(long)]
         staff: bool,
     },
+    /// List accounts by username (every one, or those whose username or
+    /// email contains --search).
+    List {
+        #[arg(long, default_value = "")]
+        search: String,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one account: its details and the apps it allowed.
+    Show(UserRef),
+    /// Set an account's password (from standard input, checked like a new
+    /// password) and sign it out everywhere.
+    SetPassword {
+        #[command(flatten)]
+        user: UserRef,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Stop an account: no sign-in; its sessions, codes and tokens end.
+    Deactivate(UserRef),
+    /// Let a deactivated account sign in again.
+    Reactivate(UserRef),
+}
+
+#[derive(Debug, Args)]
+pub struct UserRef {
+    /// The account's username (or its email).
+    #[arg(allow_hyphen_values = true)]
+    pub username: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -272,8 +306,8 @@ impl Outcome {
 }
 
 /// Reads the password: the first line of standard input, without its newline.
-pub fn read_password(args: &UserArgs, input: impl Read) -> Result<String, String> {
-    if !args.password_stdin {
+pub fn read_password(password_stdin: bool, input: impl Read) -> Result<String, String> {
+    if !password_stdin {
         return Err("give the password on standard input with --password-stdin".into());
     }
     let mut line = String::new();
@@ -296,6 +330,196 @@ fn user_json(user: &User) -> serde_json::Value {
         "is_superuser": user.is_superuser,
         "date_joined": user.date_joined,
     })
+}
+
+/// Every field an operator may look at (never the password hash).
+fn user_detail_json(user: &User) -> serde_json::Value {
+    serde_json::json!({
+        "id": user.id,
+        "username": user.username,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "is_active": user.is_active,
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "date_joined": user.date_joined,
+        "last_login": user.last_login,
+    })
+}
+
+fn user_line(user: &User) -> String {
+    let mut flags = Vec::new();
+    if !user.is_active {
+        flags.push("deactivated");
+    }
+    if user.is_superuser {
+        flags.push("superuser");
+    } else if user.is_staff {
+        flags.push("staff");
+    }
+    let flags = if flags.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", flags.join(", "))
+    };
+    format!("{} <{}> (id {}){flags}", user.username, user.email, user.id)
+}
+
+/// The account named on the command line, or the failure to print.
+async fn find_user(state: &AppState, args: &UserRef) -> Result<User, Outcome> {
+    match state.accounts.store().user_by_login(&args.username).await {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err(Outcome::fail(
+            args.json,
+            &format!("no account has username {:?}", args.username),
+            None,
+        )),
+        Err(e) => Err(Outcome::fail(args.json, &e.to_string(), None)),
+    }
+}
+
+/// `user list`: every matching account, a page at a time.
+pub async fn list_users(state: &AppState, search: &str, json: bool) -> Outcome {
+    use std::io::Write as _;
+    const PAGE: i64 = 1000;
+    let stdout = std::io::stdout();
+    let mut offset = 0;
+    loop {
+        let page = match state
+            .accounts
+            .store()
+            .search_users(search.trim(), offset, PAGE)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => return Outcome::fail(json, &e.to_string(), None),
+        };
+        let mut out = stdout.lock();
+        for user in &page {
+            let line = if json {
+                user_detail_json(user).to_string()
+            } else {
+                user_line(user)
+            };
+            if writeln!(out, "{line}").is_err() {
+                return Outcome::ok(String::new());
+            }
+        }
+        if (page.len() as i64) < PAGE {
+            return Outcome::ok(String::new());
+        }
+        offset += PAGE;
+    }
+}
+
+/// `user show`.
+pub async fn show_user(state: &AppState, args: &UserRef) -> Outcome {
+    let user = match find_user(state, args).await {
+        Ok(u) => u,
+        Err(outcome) => return outcome,
+    };
+    let grants = match state.oauth.user_grants(user.id).await {
+        Ok(g) => g,
+        Err(e) => return Outcome::fail(args.json, &e.to_string(), None),
+    };
+    if args.json {
+        let mut value = user_detail_json(&user);
+        value["authorized_apps"] = grants
+            .iter()
+            .map(
+                |g| serde_json::json!({ "client_id": g.client_id, "scopes": g.scopes.to_string() }),
+            )
+            .collect();
+        return Outcome::ok(value.to_string() + "\n");
+    }
+    let name = format!("{} {}", user.first_name, user.last_name);
+    let mut text = format!(
+        "{}\nname: {}\njoined: {}\nlast sign-in: {}\n",
+        user_line(&user),
+        name.trim(),
+        rfc3339(user.date_joined),
+        user.last_login.map_or("never".to_owned(), rfc3339),
+    );
+    if grants.is_empty() {
+        text.push_str("authorized apps: none\n");
+    } else {
+        text.push_str("authorized apps:\n");
+        for g in &grants {
+            text.push_str(&format!(
+                "  {} ({}): {}\n",
+                g.app_name, g.client_id, g.scopes
+            ));
+        }
+    }
+    Outcome::ok(text)
+}
+
+/// `user set-password`.
+pub async fn set_user_password(
+    state: &AppState,
+    args: &UserRef,
+    password: Result<String, String>,
+) -> Outcome {
+    let password = match password {
+        Ok(p) => p,
+        Err(e) => return Outcome::fail(args.json, &e, None),
+    };
+    let user = match find_user(state, args).await {
+        Ok(u) => u,
+        Err(outcome) => return outcome,
+    };
+    let origin = Origin::command_line();
+    match state
+        .accounts
+        .set_password(&user, &password, &origin, crate::http::now())
+        .await
+    {
+        Ok(signed_out) if args.json => Outcome::ok(
+            serde_json::json!({ "username": user.username, "sessions_ended": signed_out })
+                .to_string()
+                + "\n",
+        ),
+        Ok(signed_out) => Outcome::ok(format!(
+            "Password of {} set; {signed_out} session(s) signed out.\n",
+            user.username
+        )),
+        Err(FormError::Invalid(fields)) => {
+            Outcome::fail(args.json, "the password was refused", Some(&fields))
+        }
+        Err(e) => Outcome::fail(args.json, &e.to_string(), None),
+    }
+}
+
+/// `user deactivate` and `user reactivate`.
+pub async fn set_user_active(state: &AppState, args: &UserRef, active: bool) -> Outcome {
+    let user = match find_user(state, args).await {
+        Ok(u) => u,
+        Err(outcome) => return outcome,
+    };
+    let kind = if active {
+        EventKind::AccountReactivated
+    } else {
+        EventKind::AccountDeactivated
+    };
+    let event = cli_event(kind).user(user.id, &user.username);
+    match state
+        .accounts
+        .store()
+        .set_user_active(user.id, active, &event)
+        .await
+    {
+        Ok(_) if args.json => Outcome::ok(
+            serde_json::json!({ "username": user.username, "is_active": active }).to_string()
+                + "\n",
+        ),
+        Ok(_) if active => Outcome::ok(format!("{} can sign in again.\n", user.username)),
+        Ok(_) => Outcome::ok(format!(
+            "{} is deactivated: signed out, its codes and tokens revoked.\n",
+            user.username
+        )),
+        Err(e) => Outcome::fail(args.json, &e.to_string(), None),
+    }
 }
 
 /// A time given on the command line: Unix seconds, a date (midnight UTC)

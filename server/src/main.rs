@@ -72,12 +72,29 @@ async fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Command::Createsuperuser(args) => {
-            let password = cli::read_password(args, std::io::stdin());
+            let password = cli::read_password(args.password_stdin, std::io::stdin());
             cli::create_user(&state, args, password, true, true).await
         }
         Command::User(UserCommand::Create { user, staff }) => {
-            let password = cli::read_password(user, std::io::stdin());
+            let password = cli::read_password(user.password_stdin, std::io::stdin());
             cli::create_user(&state, user, password, *staff, false).await
+        }
+        Command::User(UserCommand::List { search, json }) => {
+            cli::list_users(&state, search, *json).await
+        }
+        Command::User(UserCommand::Show(args)) => cli::show_user(&state, args).await,
+        Command::User(UserCommand::SetPassword {
+            user,
+            password_stdin,
+        }) => {
+            let password = cli::read_password(*password_stdin, std::io::stdin());
+            cli::set_user_password(&state, user, password).await
+        }
+        Command::User(UserCommand::Deactivate(args)) => {
+            cli::set_user_active(&state, args, false).await
+        }
+        Command::User(UserCommand::Reactivate(args)) => {
+            cli::set_user_active(&state, args, true).await
         }
         Command::App(AppCommand::Create(args)) => cli::create_app(&state, args).await,
         Command::App(AppCommand::List { json }) => cli::list_apps(&state, *json).await,

@@ -752,6 +752,30 @@ impl AccountService {
         Ok(())
     }
 
+    /// Sets a password for an account without its current one (an
+    /// operator's command): checked like any new password, then every
+    /// session of the account ends. Returns how many.
+    #[tracing::instrument(skip_all, fields(user = user.id))]
+    pub async fn set_password(
+        &self,
+        user: &User,
+        password: &str,
+        origin: &Origin,
+        now: i64,
+    ) -> Result<u64, FormError> {
+        if let Err(e) = validate_new_password(password, &user.username, &user.email) {
+            return Err(FormError::Invalid(FieldErrors::one("password", e.0)));
+        }
+        let hash = self.hasher.hash(Password::new(password)).await?;
+        let event = Event::new(EventKind::PasswordChanged, now, origin)
+            .user(user.id, &user.username)
+            .detail("set by an operator");
+        self.store
+            .set_password(user.id, &hash, Some(&event))
+            .await?;
+        Ok(self.store.delete_user_sessions(user.id, None).await?)
+    }
+
     /// Deletes the account after checking its password.
     #[tracing::instrument(skip_all, fields(user = user.id))]
     pub async fn delete_account(

@@ -14,7 +14,7 @@ fn older_link(base: &'static str, older: Option<String>) -> impl IntoView {
     older.map(|query| {
         view! {
             <p class="pager">
-                <a href=format!("{base}?{query}") rel="next">"Older events"</a>
+                <a href=format!("{base}?{query}") rel="external">"Older events"</a>
             </p>
         }
     })

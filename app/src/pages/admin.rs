@@ -9,6 +9,40 @@ use crate::components::notice::Notice;
 use crate::paths::{ADMIN, AUDIT};
 use crate::state::use_portal_state;
 
+/// Links to the previous and next pages of the account list, keeping the
+/// search.
+fn pager(query: &str, page: u32, has_next: bool) -> impl IntoView {
+    let href = |page: u32| {
+        let mut url = format!("{ADMIN}?page={page}");
+        if !query.is_empty() {
+            url.push_str("&q=");
+            url.push_str(&url_encode(query));
+        }
+        url
+    };
+    let previous = (page > 1).then(|| {
+        view! { <a href=href(page - 1) rel="external">"Previous page"</a> }
+    });
+    let next = has_next.then(|| view! { <a href=href(page + 1) rel="external">"Next page"</a> });
+    (page > 1 || has_next).then(|| {
+        view! { <p class="pager">{previous} " " <span>{format!("Page {page}")}</span> " " {next}</p> }
+    })
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+fn url_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let state = use_portal_state();
@@ -68,6 +102,7 @@ pub fn AdminPage() -> impl IntoView {
                         .collect_view()}
                 </tbody>
             </table>
+            {pager(&admin.query, admin.page, admin.has_next)}
         </section>
         <section class="card wide">
             <h2>"Applications"</h2>

@@ -17,7 +17,8 @@ use super::views::{admin_user_view, app_view};
 use super::CurrentSession;
 use crate::state::AppState;
 
-const MAX_USERS: i64 = 200;
+/// Accounts on one page of the list.
+const PAGE: i64 = 50;
 
 /// What a post to `/admin/` asks for (its `action` field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,7 @@ impl AdminAction {
 #[serde(default)]
 struct Query {
     q: String,
+    page: String,
 }
 
 /// The signed-in staff member; None for anyone else, who gets 404.
@@ -57,7 +59,12 @@ async fn not_found(state: &AppState, parts: Parts) -> Response {
 }
 
 /// Loads the page's data into the request for rendering.
-async fn load(state: &AppState, parts: &mut Parts, query: &str) -> Result<(), PortalError> {
+async fn load(
+    state: &AppState,
+    parts: &mut Parts,
+    query: &str,
+    page: u32,
+) -> Result<(), PortalError> {
     let store = state.oauth.store();
     let query: String = query
         .trim()
@@ -65,7 +72,11 @@ async fn load(state: &AppState, parts: &mut Parts, query: &str) -> Result<(), Po
         .filter(|c| !c.is_control())
         .take(100)
         .collect();
-    let users = store.search_users(&query, MAX_USERS).await?;
+    // One more than a page: whether a next page exists.
+    let offset = i64::from(page.max(1) - 1) * PAGE;
+    let mut users = store.search_users(&query, offset, PAGE + 1).await?;
+    let has_next = users.len() as i64 > PAGE;
+    users.truncate(PAGE as usize);
     let apps = store.applications(None).await?;
     let mut owners: Vec<i64> = apps.iter().filter_map(|a| a.owner_id).collect();
     owners.sort_unstable();
@@ -77,14 +88,16 @@ async fn load(state: &AppState, parts: &mut Parts, query: &str) -> Result<(), Po
     };
     let view = app::state::AdminView {
         query,
+        page: page.max(1),
+        has_next,
         users: users.iter().map(admin_user_view).collect(),
         apps: apps
             .iter()
             .map(|a| app_view(a, owner_name(a.owner_id)))
             .collect(),
     };
-    if let Some(page) = parts.extensions.get_mut::<app::state::PortalState>() {
-        page.admin = Some(view);
+    if let Some(portal) = parts.extensions.get_mut::<app::state::PortalState>() {
+        portal.admin = Some(view);
     }
     Ok(())
 }
@@ -96,7 +109,13 @@ pub async fn show(State(state): State<AppState>, req: Request) -> Answer {
     }
     let query: Query =
         serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).unwrap_or_default();
-    load(&state, &mut parts, &query.q).await?;
+    let page = query
+        .page
+        .trim()
+        .parse::<u32>()
+        .unwrap_or(1)
+        .clamp(1, 100_000);
+    load(&state, &mut parts, &query.q, page).await?;
     Ok(render::page(&state, parts, StatusCode::OK).await)
 }
 
@@ -129,7 +148,7 @@ pub async fn act(
         .parse::<i64>()
         .map_err(|_| PortalError::BadForm)?;
     if user_id == session.user.id && !active {
-        load(&state, &mut parts, &form.q).await?;
+        load(&state, &mut parts, &form.q, 1).await?;
         let refusal = Refusal {
             form: "admin",
             errors: FieldErrors::default(),
@@ -143,7 +162,7 @@ pub async fn act(
         return Ok(render::see_other(app::paths::ADMIN, &[]));
     };
     if target.is_superuser && !session.user.is_superuser {
-        load(&state, &mut parts, &form.q).await?;
+        load(&state, &mut parts, &form.q, 1).await?;
         let refusal = Refusal {
             form: "admin",
             errors: FieldErrors::default(),

@@ -198,7 +198,12 @@ impl AccountStore for SqlStore {
         Ok(())
     }
 
-    async fn search_users(&self, query: &str, limit: i64) -> Result<Vec<User>, StoreError> {
+    async fn search_users(
+        &self,
+        query: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<User>, StoreError> {
         // instr()/strpos() rather than LIKE: `%` and `_` typed in a search
         // are literal.
         let sql = self.sql(
@@ -208,7 +213,7 @@ impl AccountStore for SqlStore {
                 " FROM users \
                  WHERE $1 = '' OR instr(lower(username), lower($1)) > 0 \
                     OR instr(lower(email), lower($1)) > 0 \
-                 ORDER BY username COLLATE NOCASE LIMIT $2"
+                 ORDER BY username COLLATE NOCASE, id LIMIT $2 OFFSET $3"
             ),
             concat!(
                 "SELECT ",
@@ -216,13 +221,14 @@ impl AccountStore for SqlStore {
                 " FROM users \
                  WHERE $1 = '' OR strpos(lower(username COLLATE \"C\"), lower($1 COLLATE \"C\")) > 0 \
                     OR strpos(lower(email COLLATE \"C\"), lower($1 COLLATE \"C\")) > 0 \
-                 ORDER BY lower(username COLLATE \"C\") LIMIT $2"
+                 ORDER BY lower(username COLLATE \"C\"), id LIMIT $2 OFFSET $3"
             ),
         );
         with_pool!(self, |pool| {
             let rows = sqlx::query(sql)
                 .bind(query)
                 .bind(limit)
+                .bind(offset)
                 .fetch_all(pool)
                 .await
                 .map_err(err)?;

@@ -897,3 +897,108 @@ async fn sigterm_stops_within_the_grace_period_despite_a_stalled_request() {
     );
     drop(stalled);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_list_show_set_password_deactivate_and_reactivate() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/cli.db", dir.path().display());
+    for name in ["ada", "bob"] {
+        let made = gatehouse(
+            &db,
+            &[
+                "user",
+                "create",
+                "--username",
+                name,
+                "--email",
+                &format!("{name}@example.org"),
+                "--password-stdin",
+            ],
+            "correct horse battery\n",
+        );
+        assert_eq!(made.code, 0, "{}", made.stderr);
+    }
+    let listed = gatehouse(&db, &["user", "list", "--json"], "");
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let users: Vec<serde_json::Value> = listed
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<_> = users.iter().map(|u| u["username"].clone()).collect();
+    assert_eq!(names, ["ada", "bob"]);
+    assert!(!listed.stdout.contains("argon2"), "no hash is printed");
+    let found = gatehouse(&db, &["user", "list", "--search", "BO"], "");
+    assert_eq!(found.stdout, "bob <bob@example.org> (id 2)\n");
+
+    let shown = gatehouse(&db, &["user", "show", "ada", "--json"], "");
+    let ada: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(ada["is_active"], true);
+    assert_eq!(ada["last_login"], serde_json::Value::Null);
+    assert_eq!(ada["authorized_apps"], serde_json::json!([]));
+    let missing = gatehouse(&db, &["user", "show", "nobody"], "");
+    assert_eq!(missing.code, 1);
+    assert!(missing
+        .stderr
+        .contains("no account has username \"nobody\""));
+
+    // A weak password is refused with the field's reason; a good one is set.
+    let weak = gatehouse(
+        &db,
+        &["user", "set-password", "ada", "--password-stdin"],
+        "ada\n",
+    );
+    assert_eq!(weak.code, 1);
+    assert!(weak.stderr.contains("password: "), "{}", weak.stderr);
+    let set = gatehouse(
+        &db,
+        &["user", "set-password", "ada", "--password-stdin", "--json"],
+        "a brand new secret\n",
+    );
+    assert_eq!(set.code, 0, "{}", set.stderr);
+
+    let off = gatehouse(&db, &["user", "deactivate", "bob"], "");
+    assert_eq!(off.code, 0, "{}", off.stderr);
+    let shown = gatehouse(&db, &["user", "list"], "");
+    assert!(shown
+        .stdout
+        .contains("bob <bob@example.org> (id 2) [deactivated]"));
+
+    let server = TestServer::start_with({
+        let db = db.clone();
+        move |c| c.database_url = db
+    })
+    .await;
+    let browser = server.browser();
+    let old = browser.sign_in("ada", "correct horse battery").await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let new = browser.sign_in("ada", "a brand new secret").await;
+    assert_eq!(new.status, StatusCode::SEE_OTHER);
+    let bob = server
+        .browser()
+        .sign_in("bob", "correct horse battery")
+        .await;
+    assert_eq!(bob.status, StatusCode::UNAUTHORIZED);
+    let on = gatehouse(&db, &["user", "reactivate", "bob"], "");
+    assert_eq!(on.code, 0, "{}", on.stderr);
+    let bob = server
+        .browser()
+        .sign_in("bob", "correct horse battery")
+        .await;
+    assert_eq!(bob.status, StatusCode::SEE_OTHER);
+
+    // Each change is in the trail, made on the command line.
+    let exported = gatehouse(&db, &["audit", "export", "--json"], "");
+    let kinds: Vec<String> = exported
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"].to_string())
+        .collect();
+    for kind in [
+        "password_changed",
+        "account_deactivated",
+        "account_reactivated",
+    ] {
+        assert!(kinds.contains(&format!("\"{kind}\"")), "{kind}: {kinds:?}");
+    }
+}

@@ -473,3 +473,48 @@ async fn staff_deactivate_accounts_whose_tokens_stop_at_once() {
     let page = &r.body[r.body.find("<main").expect("page")..];
     assert!(page.contains("You cannot deactivate your own account."));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_account_list_pages_through_every_account() {
+    let server = TestServer::start().await;
+    let admin = server.signed_up("boss", PASSWORD).await;
+    server
+        .execute("UPDATE users SET is_staff = TRUE WHERE username = 'boss'")
+        .await;
+    // 120 accounts written directly (a sign-up each would cost a hash).
+    for i in 0..120 {
+        server
+            .execute(&format!(
+                "INSERT INTO users (username, email, password_hash, date_joined) \
+                 VALUES ('user{i:03}', 'user{i:03}@example.org', 'x', 1)"
+            ))
+            .await;
+    }
+    let rows = |body: &str| body.matches("<tr data-username=").count();
+    let first = admin.get("/admin/").await;
+    assert_eq!(rows(&first.body), 50);
+    assert!(first.body.contains("Next page"));
+    assert!(!first.body.contains("Previous page"));
+    let third = admin.get("/admin/?page=3").await;
+    // 121 accounts: 50 + 50 + 21.
+    assert_eq!(rows(&third.body), 21);
+    assert!(third.body.contains("Previous page"));
+    assert!(!third.body.contains("Next page"));
+    assert!(third.body.contains("data-username=\"user119\""));
+    // The search pages too, and its links keep it.
+    let search = admin.get("/admin/?q=user0").await;
+    assert_eq!(rows(&search.body), 50, "user000 to user099: two pages");
+    assert!(
+        search.body.contains("href=\"/admin/?page=2&amp;q=user0\""),
+        "{}",
+        search.body
+    );
+    let second = admin.get("/admin/?page=2&q=user0").await;
+    assert_eq!(rows(&second.body), 50);
+    assert!(!second.body.contains("Next page"));
+    let beyond = admin.get("/admin/?page=99&q=user0").await;
+    assert_eq!(beyond.status, StatusCode::OK);
+    assert_eq!(rows(&beyond.body), 0);
+    let nonsense = admin.get("/admin/?page=-1").await;
+    assert_eq!(rows(&nonsense.body), 50);
+}
