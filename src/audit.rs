@@ -97,6 +97,9 @@ kinds! {
     AccountDeleted => "account_deleted", "Account deleted";
     AccountDeactivated => "account_deactivated", "Account deactivated";
     AccountReactivated => "account_reactivated", "Account reactivated";
+    SignedOutEverywhere => "signed_out_everywhere", "Signed out everywhere";
+    StaffGranted => "staff_granted", "Given staff rights";
+    StaffRemoved => "staff_removed", "Staff rights removed";
     ConsentGiven => "consent_given", "Allowed an app";
     ConsentWithdrawn => "consent_withdrawn", "Withdrew an app's access";
     DeviceApproved => "device_approved", "Approved a device";

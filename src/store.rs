@@ -123,6 +123,9 @@ pub trait AccountStore: Send + Sync {
         active: bool,
         event: &Event,
     ) -> Result<bool, StoreError>;
+    /// Gives or takes away staff rights; false if the account is gone.
+    async fn set_user_staff(&self, id: i64, staff: bool, event: &Event)
+        -> Result<bool, StoreError>;
     /// The usernames of these accounts (those that exist), in one query.
     async fn usernames(&self, ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError>;
 }
@@ -137,11 +140,14 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<Option<(SessionRecord, User)>, StoreError>;
     async fn touch_session(&self, digest: &SecretDigest, now: i64) -> Result<(), StoreError>;
     async fn delete_session(&self, digest: &SecretDigest) -> Result<(), StoreError>;
-    /// Signs the user out everywhere except the session `keep`.
+    /// Signs the user out everywhere except the session `keep`, recording
+    /// `event` (if any, with the number of sessions ended) in the same
+    /// transaction.
     async fn delete_user_sessions(
         &self,
         user_id: i64,
         keep: Option<&SecretDigest>,
+        event: Option<&Event>,
     ) -> Result<u64, StoreError>;
     /// Removes sessions idle since before `idle_before` or created before
     /// `created_before`; returns how many.

@@ -194,6 +194,8 @@ pub struct AdminView {
     /// Which page of the account list (from 1), and whether one follows.
     pub page: u32,
     pub has_next: bool,
+    /// The viewer is a superuser: may give and remove staff rights.
+    pub can_manage_staff: bool,
     pub users: Vec<AdminUserView>,
     pub apps: Vec<AppView>,
 }
@@ -263,7 +265,14 @@ pub struct PortalState {
     /// Accounts are named by their email alone: sign-up asks for no
     /// username, sign-in for the email.
     pub email_accounts: bool,
+    /// Nobody may sign up themselves (`signup = "closed"`).
+    pub signup_closed: bool,
+    /// With `signup = "domains"`: the email domains that may sign up.
+    pub signup_domains: Vec<String>,
 }
+
+/// What the sign-up page says when sign-up is closed.
+pub const SIGNUP_CLOSED: &str = "Sign-up is closed here: ask an administrator for an account.";
 
 /// The Content-Security-Policy nonce of this response, set by the server
 /// on the request; the hydration scripts carry it.

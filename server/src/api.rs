@@ -215,6 +215,12 @@ fn form_error(e: FormError) -> Response {
                 .insert(RETRY_AFTER, HeaderValue::from(wait.max(1)));
             response
         }
+        FormError::Closed => api_error(
+            StatusCode::FORBIDDEN,
+            "signup_closed",
+            "sign-up is closed: ask an administrator for an account",
+            FieldErrors::default(),
+        ),
         FormError::Busy => {
             let mut response = api_error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -334,6 +340,7 @@ async fn bearer_user(state: &AppState, parts: &Parts, needs: Scope) -> Result<Us
     responses(
         (status = 201, description = "Account created", body = UserBody),
         (status = 400, description = "Invalid fields, or not JSON", body = ApiError),
+        (status = 403, description = "Sign-up is closed (`signup = \"closed\"`)", body = ApiError),
         (status = 413, description = "Body too large", body = ApiError),
         (status = 415, description = "Not application/json", body = ApiError),
         (status = 429, description = "Too many sign-ups from this address", body = ApiError,

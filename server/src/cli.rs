@@ -667,6 +667,8 @@ pub async fn create_user(
         }
         Err(FormError::Throttled(_)) => Outcome::fail(args.json, "throttled", None),
         Err(FormError::Busy) => Outcome::fail(args.json, "busy", None),
+        // The command line creates accounts whatever the sign-up policy.
+        Err(FormError::Closed) => Outcome::fail(args.json, "sign-up is closed", None),
         Err(FormError::Internal(e)) => Outcome::fail(args.json, &e.to_string(), None),
     }
 }

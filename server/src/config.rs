@@ -50,6 +50,15 @@ pub struct Config {
     /// `username` (the default): accounts have a username and an email.
     /// `email`: sign-up asks for an email only, which is also the username.
     pub account_identifier: gatehouse::account::AccountIdentifier,
+    /// Who may create an account themselves: `open` (anyone), `closed`
+    /// (operators only, with the command line) or `domains` (email
+    /// addresses at `signup_email_domains`).
+    pub signup: gatehouse::account::SignupPolicy,
+    /// With `signup = "domains"`: the email domains that may sign up (a
+    /// list, or one string separated by commas or spaces); exact domains,
+    /// any case, no subdomains.
+    #[serde(deserialize_with = "string_or_list")]
+    pub signup_email_domains: Vec<String>,
     /// Replaced by `trusted_proxies`; kept only to explain the change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_forwarded_for: Option<bool>,
@@ -114,6 +123,8 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             cors_allow_all_origins: false,
             account_identifier: Default::default(),
+            signup: Default::default(),
+            signup_email_domains: Vec::new(),
             trust_forwarded_for: None,
             password_hash_threads: 0,
             password_hash_queue: 0,
@@ -217,6 +228,24 @@ impl Config {
                 "device_poll_interval_secs must be between 1 and 3600".into(),
             ));
         }
+        let domain_ok = |d: &String| {
+            !d.is_empty()
+                && d.contains('.')
+                && d.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        };
+        if !self.signup_email_domains.iter().all(domain_ok) {
+            return Err(ConfigError::Invalid(
+                "signup_email_domains must be domains such as lab.example (no @, no spaces)".into(),
+            ));
+        }
+        if self.signup == gatehouse::account::SignupPolicy::Domains
+            && self.signup_email_domains.is_empty()
+        {
+            return Err(ConfigError::Invalid(
+                "signup = \"domains\" needs signup_email_domains".into(),
+            ));
+        }
         if !(1..=36_500).contains(&self.audit_retention_days) {
             return Err(ConfigError::Invalid(
                 "audit_retention_days must be between 1 and 36500".into(),
@@ -300,6 +329,25 @@ mod tests {
         assert_eq!(c.session_cookie_name, "gatehouse_session");
         assert!(!c.secure_cookies());
         c.validate().unwrap();
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API
+    fn sign_up_policy_and_domains() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("GATEHOUSE_SIGNUP", "domains");
+            jail.set_env("GATEHOUSE_SIGNUP_EMAIL_DOMAINS", "lab.example, example.org");
+            let c = Config::load(None).unwrap();
+            assert_eq!(c.signup, gatehouse::account::SignupPolicy::Domains);
+            assert_eq!(c.signup_email_domains, ["lab.example", "example.org"]);
+            jail.set_env("GATEHOUSE_SIGNUP_EMAIL_DOMAINS", "");
+            assert!(Config::load(None).is_err(), "domains without a domain");
+            jail.set_env("GATEHOUSE_SIGNUP_EMAIL_DOMAINS", "@lab.example");
+            assert!(Config::load(None).is_err());
+            jail.set_env("GATEHOUSE_SIGNUP", "sometimes");
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
     }
 
     #[test]

@@ -88,7 +88,8 @@ pub async fn build_state(
         absolute_timeout: config.session_absolute_timeout_secs,
     };
     let accounts = AccountService::new(store.clone(), hasher, sessions)
-        .with_identifier(config.account_identifier);
+        .with_identifier(config.account_identifier)
+        .with_signup(config.signup, &config.signup_email_domains);
     let app_cache = Duration::from_secs(config.application_cache_secs);
     let metadata = serde_json::to_string(&gatehouse::oauth::metadata::metadata(&config.public_url))
         .map_err(|e| StartError::Task(e.to_string()))?;

@@ -35,6 +35,9 @@ pub enum FormError {
     /// Too many password hashes waiting: try again in a moment.
     #[error("busy; retry shortly")]
     Busy,
+    /// Sign-up is closed (`signup = "closed"`).
+    #[error("sign-up is closed")]
+    Closed,
     #[error(transparent)]
     Internal(#[from] InternalError),
 }

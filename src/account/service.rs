@@ -10,7 +10,7 @@ use super::errors::{FieldErrors, FormError, SignInError};
 use super::validation::{
     normalize_email, validate_email, validate_name, validate_new_password, validate_username,
 };
-use super::AccountIdentifier;
+use super::{email_domain_allowed, AccountIdentifier, SignupPolicy};
 use crate::audit::{Event, EventKind, Origin};
 use crate::password::{Password, PasswordError, PasswordHasher};
 use crate::secret::{Secret, SecretDigest};
@@ -72,6 +72,9 @@ pub struct AccountService {
     /// most one a minute each, so a flood against one account does not
     /// become a flood of rows.
     throttle_events: Arc<Mutex<HashMap<i64, i64>>>,
+    signup: SignupPolicy,
+    /// With [`SignupPolicy::Domains`]: the email domains that may sign up.
+    signup_domains: Arc<[String]>,
 }
 
 /// The shortest time between two recorded throttling events of one account.
@@ -161,7 +164,19 @@ impl AccountService {
             identifier: AccountIdentifier::Username,
             tally: Arc::default(),
             throttle_events: Arc::default(),
+            signup: SignupPolicy::Open,
+            signup_domains: Arc::new([]),
         }
+    }
+
+    /// Who may sign up themselves (see [`SignupPolicy`]).
+    pub fn with_signup(mut self, policy: SignupPolicy, domains: &[String]) -> Self {
+        self.signup = policy;
+        self.signup_domains = domains
+            .iter()
+            .map(|d| d.trim().to_ascii_lowercase())
+            .collect();
+        self
     }
 
     /// Accounts named by their email alone (see [`AccountIdentifier`]).
@@ -292,9 +307,23 @@ impl AccountService {
         event: Event,
     ) -> Result<User, FormError> {
         let now = event.at;
+        if self.signup == SignupPolicy::Closed {
+            return Err(FormError::Closed);
+        }
         let email = normalize_email(new.email);
         let username = self.new_username(new.username, &email);
         check_new_account(&new, username, &email, self.identifier, &mut errors);
+        if self.signup == SignupPolicy::Domains
+            && !email_domain_allowed(&email, &self.signup_domains)
+        {
+            errors.add(
+                "email",
+                format!(
+                    "Only addresses at {} can create an account here.",
+                    self.signup_domains.join(", ")
+                ),
+            );
+        }
         if !errors.is_empty() {
             return Err(FormError::Invalid(errors));
         }
@@ -747,7 +776,7 @@ impl AccountService {
             .set_password(user.id, &hash, Some(&event))
             .await?;
         self.store
-            .delete_user_sessions(user.id, current_session)
+            .delete_user_sessions(user.id, current_session, None)
             .await?;
         Ok(())
     }
@@ -773,7 +802,7 @@ impl AccountService {
         self.store
             .set_password(user.id, &hash, Some(&event))
             .await?;
-        Ok(self.store.delete_user_sessions(user.id, None).await?)
+        Ok(self.store.delete_user_sessions(user.id, None, None).await?)
     }
 
     /// Deletes the account after checking its password.

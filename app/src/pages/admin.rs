@@ -55,6 +55,12 @@ pub fn AdminPage() -> impl IntoView {
     };
     let csrf = state.csrf_token.clone();
     let refused = state.feedback.for_form("admin").message;
+    let me = state
+        .user
+        .as_ref()
+        .map(|u| u.username.clone())
+        .unwrap_or_default();
+    let can_manage_staff = admin.can_manage_staff;
     view! {
         <PageTitle text="Administration · Gatehouse" />
         <section class="card wide">
@@ -81,20 +87,40 @@ pub fn AdminPage() -> impl IntoView {
                                 ("activate", format!("Reactivate {}", u.username))
                             };
                             let visible = if u.is_active { "Deactivate" } else { "Reactivate" };
+                            // One small form per action, each naming its account.
+                            let act = |action: &'static str, label: String, text: &'static str| {
+                                view! {
+                                    <form method="post" action=ADMIN>
+                                        <CsrfField token=csrf.clone() />
+                                        <input type="hidden" name="user_id" value=u.id.to_string() />
+                                        <input type="hidden" name="action" value=action />
+                                        <input type="hidden" name="q" value=admin.query.clone() />
+                                        <button type="submit" class="secondary" aria-label=label>{text}</button>
+                                    </form>
+                                }
+                            };
+                            let sign_out = act(
+                                "signout",
+                                format!("Sign {} out everywhere", u.username),
+                                "Sign out everywhere",
+                            );
+                            let staff = (can_manage_staff && u.username != me).then(|| {
+                                if u.is_staff {
+                                    act("remove_staff", format!("Remove staff from {}", u.username), "Remove staff")
+                                } else {
+                                    act("make_staff", format!("Make {} staff", u.username), "Make staff")
+                                }
+                            });
                             view! {
                                 <tr data-username=u.username.clone()>
                                     <td>{u.username.clone()} {u.is_staff.then_some(" (staff)")}</td>
                                     <td>{u.email.clone()}</td>
                                     <td>{u.joined.clone()}</td>
                                     <td>{if u.is_active { "active" } else { "deactivated" }}</td>
-                                    <td>
-                                        <form method="post" action=ADMIN>
-                                            <CsrfField token=csrf.clone() />
-                                            <input type="hidden" name="user_id" value=u.id.to_string() />
-                                            <input type="hidden" name="action" value=action />
-                                            <input type="hidden" name="q" value=admin.query.clone() />
-                                            <button type="submit" class="secondary" aria-label=button>{visible}</button>
-                                        </form>
+                                    <td class="actions">
+                                        {act(action, button, visible)}
+                                        {sign_out}
+                                        {staff}
                                     </td>
                                 </tr>
                             }

@@ -7,16 +7,34 @@ use leptos_router::hooks::use_query_map;
 use crate::components::field::{CsrfField, Field};
 use crate::components::notice::Notice;
 use crate::paths::{LOGIN, SIGNUP};
-use crate::state::use_portal_state;
+use crate::state::{use_portal_state, SIGNUP_CLOSED};
 
 #[component]
 pub fn SignupPage() -> impl IntoView {
     let state = use_portal_state();
     let query = use_query_map();
+    if state.signup_closed {
+        return view! {
+            <PageTitle text="Create account · Gatehouse" />
+            <section class="card">
+                <h1>"Create your account"</h1>
+                <Notice message=Some(SIGNUP_CLOSED.to_owned()) />
+                <p class="aside">
+                    "Already have an account? " <a href=LOGIN>"Sign in"</a>
+                </p>
+            </section>
+        }
+        .into_any();
+    }
+    let domains = (!state.signup_domains.is_empty()).then(|| {
+        let list = state.signup_domains.join(", ");
+        view! { <p class="aside">{format!("Only addresses at {list} can create an account here.")}</p> }
+    });
     view! {
         <PageTitle text="Create account · Gatehouse" />
         <section class="card">
             <h1>"Create your account"</h1>
+            {domains}
             {move || {
                     let next = query.get().get("next");
                     {
@@ -88,4 +106,5 @@ pub fn SignupPage() -> impl IntoView {
                 }}
         </section>
     }
+    .into_any()
 }

@@ -115,6 +115,10 @@ fn refused(e: FormError, rename: &[(&str, &'static str)]) -> Response {
                 .insert(RETRY_AFTER, HeaderValue::from(wait.max(1)));
             r
         }
+        FormError::Closed => detail(
+            StatusCode::FORBIDDEN,
+            "Sign-up is closed: ask an administrator for an account.",
+        ),
         FormError::Busy => {
             let mut r = detail(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -264,6 +268,7 @@ async fn forwarding_app(state: &AppState, parts: &Parts) -> Result<Option<String
         (status = 201, description = "Account created", body = UserBody),
         (status = 400, description = "Refused fields", body = FieldMessages),
         (status = 401, description = "Wrong client credentials", body = Detail),
+        (status = 403, description = "Sign-up is closed (`signup = \"closed\"`)", body = Detail),
         (status = 413, description = "Body too large", body = Detail),
         (status = 415, description = "Neither a form nor JSON", body = Detail),
         (status = 429, description = "Too many sign-ups from this address", body = Detail,

@@ -29,6 +29,12 @@ enum AdminAction {
     Deactivate,
     /// Mark an app reviewed.
     Review,
+    /// End every session of the account.
+    SignOut,
+    /// Give staff rights (superusers only).
+    MakeStaff,
+    /// Take staff rights away (superusers only).
+    RemoveStaff,
 }
 
 impl AdminAction {
@@ -37,6 +43,9 @@ impl AdminAction {
             "activate" => Self::Activate,
             "deactivate" => Self::Deactivate,
             "review" => Self::Review,
+            "signout" => Self::SignOut,
+            "make_staff" => Self::MakeStaff,
+            "remove_staff" => Self::RemoveStaff,
             _ => return None,
         })
     }
@@ -65,6 +74,7 @@ async fn load(
     query: &str,
     page: u32,
 ) -> Result<(), PortalError> {
+    let can_manage_staff = signed_in(parts).is_ok_and(|s| s.user.is_superuser);
     let store = state.oauth.store();
     let query: String = query
         .trim()
@@ -90,6 +100,7 @@ async fn load(
         query,
         page: page.max(1),
         has_next,
+        can_manage_staff,
         users: users.iter().map(admin_user_view).collect(),
         apps: apps
             .iter()
@@ -135,47 +146,65 @@ pub async fn act(
     let Some(session) = staff(&parts)? else {
         return Ok(not_found(&state, parts).await);
     };
-    let active = match AdminAction::parse(&form.action).ok_or(PortalError::BadForm)? {
-        AdminAction::Activate => true,
-        AdminAction::Deactivate => false,
-        AdminAction::Review => {
-            let origin = crate::http::origin(&state, &parts);
-            return review(&state, &session, &form, &origin).await;
-        }
-    };
+    let action = AdminAction::parse(&form.action).ok_or(PortalError::BadForm)?;
+    if action == AdminAction::Review {
+        let origin = crate::http::origin(&state, &parts);
+        return review(&state, &session, &form, &origin).await;
+    }
     let user_id = form
         .user_id
         .parse::<i64>()
         .map_err(|_| PortalError::BadForm)?;
-    if user_id == session.user.id && !active {
+    let own = user_id == session.user.id;
+    let refusal = match action {
+        AdminAction::Deactivate if own => Some((
+            "You cannot deactivate your own account.",
+            StatusCode::BAD_REQUEST,
+        )),
+        AdminAction::RemoveStaff if own => Some((
+            "You cannot remove your own staff rights.",
+            StatusCode::BAD_REQUEST,
+        )),
+        AdminAction::MakeStaff | AdminAction::RemoveStaff if !session.user.is_superuser => Some((
+            "Only a superuser can give or remove staff rights.",
+            StatusCode::FORBIDDEN,
+        )),
+        _ => None,
+    };
+    let target = state.oauth.store().user_by_id(user_id).await?;
+    let refusal = refusal.or_else(|| {
+        target
+            .as_ref()
+            .filter(|t| t.is_superuser && !session.user.is_superuser)
+            .map(|_| {
+                (
+                    "Only a superuser can change a superuser's account.",
+                    StatusCode::FORBIDDEN,
+                )
+            })
+    });
+    if let Some((message, status)) = refusal {
         load(&state, &mut parts, &form.q, 1).await?;
         let refusal = Refusal {
             form: "admin",
             errors: FieldErrors::default(),
-            message: Some("You cannot deactivate your own account.".into()),
+            message: Some(message.into()),
             values: vec![],
-            status: StatusCode::BAD_REQUEST,
+            status,
         };
         return Ok(render::refused(&state, parts, refusal).await);
     }
-    let Some(target) = state.oauth.store().user_by_id(user_id).await? else {
+    let Some(target) = target else {
         return Ok(render::see_other(app::paths::ADMIN, &[]));
     };
-    if target.is_superuser && !session.user.is_superuser {
-        load(&state, &mut parts, &form.q, 1).await?;
-        let refusal = Refusal {
-            form: "admin",
-            errors: FieldErrors::default(),
-            message: Some("Only a superuser can change a superuser's account.".into()),
-            values: vec![],
-            status: StatusCode::FORBIDDEN,
-        };
-        return Ok(render::refused(&state, parts, refusal).await);
-    }
-    let kind = if active {
-        EventKind::AccountReactivated
-    } else {
-        EventKind::AccountDeactivated
+    let kind = match action {
+        AdminAction::Activate => EventKind::AccountReactivated,
+        AdminAction::Deactivate => EventKind::AccountDeactivated,
+        AdminAction::SignOut => EventKind::SignedOutEverywhere,
+        AdminAction::MakeStaff => EventKind::StaffGranted,
+        AdminAction::RemoveStaff => EventKind::StaffRemoved,
+        // About an app, not an account: answered above.
+        AdminAction::Review => return Err(PortalError::BadForm),
     };
     let event = Event::new(
         kind,
@@ -184,16 +213,28 @@ pub async fn act(
     )
     .user(target.id, &target.username)
     .actor(session.user.id, &session.user.username);
-    state
-        .oauth
-        .store()
-        .set_user_active(user_id, active, &event)
-        .await?;
+    let store = state.oauth.store();
+    match action {
+        AdminAction::Activate | AdminAction::Deactivate => {
+            let active = action == AdminAction::Activate;
+            store.set_user_active(user_id, active, &event).await?;
+        }
+        AdminAction::SignOut => {
+            store
+                .delete_user_sessions(user_id, None, Some(&event))
+                .await?;
+        }
+        AdminAction::MakeStaff | AdminAction::RemoveStaff => {
+            let staff = action == AdminAction::MakeStaff;
+            store.set_user_staff(user_id, staff, &event).await?;
+        }
+        AdminAction::Review => {}
+    }
     tracing::info!(
         by = session.user.id,
         user = user_id,
-        active,
-        "account status changed"
+        action = kind.as_str(),
+        "account changed by staff"
     );
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("q", &form.q)

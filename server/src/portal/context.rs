@@ -113,6 +113,11 @@ pub async fn portal_context(
         csrf_token: csrf_token.clone(),
         feedback: Default::default(),
         email_accounts: config.account_identifier == gatehouse::account::AccountIdentifier::Email,
+        signup_closed: config.signup == gatehouse::account::SignupPolicy::Closed,
+        signup_domains: match config.signup {
+            gatehouse::account::SignupPolicy::Domains => config.signup_email_domains.clone(),
+            _ => Vec::new(),
+        },
         ..Default::default()
     });
     req.extensions_mut().insert(CsrfCookie(csrf_cookie));

@@ -110,6 +110,8 @@ pub async fn submit(State(state): State<AppState>, post: SignedInForm<ProfileFor
             StatusCode::TOO_MANY_REQUESTS,
         ),
         Err(FormError::Busy) => return Err(PortalError::Busy),
+        // Not a sign-up: never returned here.
+        Err(FormError::Closed) => return Err(PortalError::BadForm),
         Err(FormError::Internal(e)) => return Err(PortalError::internal(e)),
     };
     let refusal = Refusal {

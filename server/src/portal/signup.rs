@@ -22,6 +22,9 @@ pub struct SignupForm {
     next: String,
 }
 
+/// What the sign-up page says when sign-up is closed.
+pub const SIGNUP_CLOSED: &str = app::state::SIGNUP_CLOSED;
+
 pub async fn submit(
     State(state): State<AppState>,
     CheckedForm { parts, form }: CheckedForm<SignupForm>,
@@ -75,6 +78,20 @@ pub async fn submit(
                     message: Some(format!("Too many attempts. Try again in {wait} s.")),
                     values,
                     status: StatusCode::TOO_MANY_REQUESTS,
+                },
+            )
+            .await
+        }
+        Err(FormError::Closed) => {
+            render::refused(
+                &state,
+                parts,
+                Refusal {
+                    form: "signup",
+                    errors: Default::default(),
+                    message: Some(SIGNUP_CLOSED.to_owned()),
+                    values,
+                    status: StatusCode::FORBIDDEN,
                 },
             )
             .await

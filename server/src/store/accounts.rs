@@ -273,6 +273,31 @@ impl AccountStore for SqlStore {
         Ok(done)
     }
 
+    async fn set_user_staff(
+        &self,
+        id: i64,
+        staff: bool,
+        event: &Event,
+    ) -> Result<bool, StoreError> {
+        let done = with_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(err)?;
+            let done = sqlx::query("UPDATE users SET is_staff = $1 WHERE id = $2")
+                .bind(staff)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            insert_event!(&mut *tx, event).await.map_err(err)?;
+            tx.commit().await.map_err(err)?;
+            true
+        });
+        event.log();
+        Ok(done)
+    }
+
     async fn usernames(&self, ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -374,18 +399,31 @@ impl SessionStore for SqlStore {
         &self,
         user_id: i64,
         keep: Option<&SecretDigest>,
+        event: Option<&Event>,
     ) -> Result<u64, StoreError> {
-        with_pool!(self, |pool| {
+        let event = event.cloned();
+        let done = with_pool!(self, |pool| {
+            let mut tx = pool.begin().await.map_err(err)?;
             let done = sqlx::query(
                 "DELETE FROM sessions WHERE user_id = $1 AND id_digest IS DISTINCT FROM $2",
             )
             .bind(user_id)
             .bind(keep.map(|d| d.as_str()))
-            .execute(pool)
+            .execute(&mut *tx)
             .await
-            .map_err(err)?;
-            Ok(done.rows_affected())
-        })
+            .map_err(err)?
+            .rows_affected();
+            if let Some(event) = &event {
+                let event = event.clone().detail(format!("{done} session(s) ended"));
+                insert_event!(&mut *tx, &event).await.map_err(err)?;
+                tx.commit().await.map_err(err)?;
+                event.log();
+            } else {
+                tx.commit().await.map_err(err)?;
+            }
+            done
+        });
+        Ok(done)
     }
 
     async fn delete_expired_sessions(

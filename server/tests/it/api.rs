@@ -503,3 +503,125 @@ async fn the_openapi_document_is_served_and_describes_the_api() {
         assert!(user[field].is_object(), "{field}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_sign_up_is_refused_everywhere_but_on_the_command_line() {
+    let server =
+        TestServer::start_with(|c| c.signup = gatehouse::account::SignupPolicy::Closed).await;
+    let page = server.browser().get("/accounts/signup/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Sign-up is closed here"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Create account</button>"));
+    let form = server
+        .browser()
+        .post_form(
+            "/accounts/signup/",
+            &[
+                ("username", "ada"),
+                ("email", "ada@example.org"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(form.status, StatusCode::FORBIDDEN);
+    assert!(form.body.contains("Sign-up is closed here"));
+    let api = call(
+        &server,
+        reqwest::Method::POST,
+        "/api/signup/",
+        None,
+        Some(json!({"username": "ada", "email": "ada@example.org", "password": PASSWORD})),
+    )
+    .await;
+    assert_api_error(&api, StatusCode::FORBIDDEN, "signup_closed");
+    let dot = reqwest::Client::new()
+        .post(server.url("/users/signup/"))
+        .form(&[
+            ("username", "ada"),
+            ("email", "ada@example.org"),
+            ("password", PASSWORD),
+            ("password2", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dot.status(), StatusCode::FORBIDDEN);
+    assert_eq!(server.count_rows("users").await, 0);
+    // Operators still create accounts.
+    let made = server
+        .state
+        .accounts
+        .create_account(
+            gatehouse::account::NewAccount {
+                username: "ada",
+                email: "ada@example.org",
+                password: PASSWORD,
+                is_staff: false,
+                is_superuser: false,
+            },
+            Default::default(),
+            &gatehouse::audit::Event::new(
+                gatehouse::audit::EventKind::SignedUp,
+                1,
+                &gatehouse::audit::Origin::command_line(),
+            ),
+        )
+        .await;
+    assert!(made.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn domain_sign_up_admits_only_its_domains() {
+    let server = TestServer::start_with(|c| {
+        c.signup = gatehouse::account::SignupPolicy::Domains;
+        c.signup_email_domains = vec!["lab.example".into()];
+    })
+    .await;
+    let page = server.browser().get("/accounts/signup/").await;
+    assert!(page
+        .body
+        .contains("Only addresses at lab.example can create an account here."));
+    let outsider = call(
+        &server,
+        reqwest::Method::POST,
+        "/api/signup/",
+        None,
+        Some(json!({"username": "eve", "email": "eve@lab.example.evil", "password": PASSWORD})),
+    )
+    .await;
+    assert_api_error(&outsider, StatusCode::BAD_REQUEST, "validation_failed");
+    assert!(outsider.json["fields"]["email"]
+        .as_str()
+        .unwrap()
+        .contains("Only addresses at lab.example"));
+    let form = server
+        .browser()
+        .post_form(
+            "/accounts/signup/",
+            &[
+                ("username", "eve"),
+                ("email", "eve@sub.lab.example"),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(form.status, StatusCode::BAD_REQUEST);
+    assert!(form
+        .body
+        .contains("Only addresses at lab.example can create an account here."));
+    let member = call(
+        &server,
+        reqwest::Method::POST,
+        "/api/signup/",
+        None,
+        Some(json!({"username": "ada", "email": "Ada@LAB.example", "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(member.status, StatusCode::CREATED, "{}", member.json);
+}

@@ -518,3 +518,101 @@ async fn the_admin_account_list_pages_through_every_account() {
     let nonsense = admin.get("/admin/?page=-1").await;
     assert_eq!(rows(&nonsense.body), 50);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_sign_people_out_and_only_superusers_change_staff_rights() {
+    let server = TestServer::start().await;
+    let boss = server.signed_up("boss", PASSWORD).await;
+    server
+        .execute("UPDATE users SET is_staff = TRUE WHERE username = 'boss'")
+        .await;
+    let ada = server.signed_up("ada", PASSWORD).await;
+    assert!(ada.is_signed_in().await);
+    let id = |name: &'static str| {
+        let server = &server;
+        async move {
+            server
+                .scalar(&format!("SELECT id FROM users WHERE username = '{name}'"))
+                .await
+                .to_string()
+        }
+    };
+    let ada_id = id("ada").await;
+    let page = boss.get("/admin/").await;
+    assert!(page.body.contains("aria-label=\"Sign ada out everywhere\""));
+    // Staff who are not superusers see no staff buttons and may not use them.
+    assert!(!page.body.contains("Make ada staff"));
+    let out = boss
+        .post_form("/admin/", &[("user_id", &ada_id), ("action", "signout")])
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER, "{}", out.body);
+    assert!(!ada.is_signed_in().await, "ada's session ended");
+    let refused = boss
+        .post_form("/admin/", &[("user_id", &ada_id), ("action", "make_staff")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused
+        .body
+        .contains("Only a superuser can give or remove staff rights."));
+
+    server
+        .execute("UPDATE users SET is_superuser = TRUE WHERE username = 'boss'")
+        .await;
+    let page = boss.get("/admin/").await;
+    assert!(page.body.contains("aria-label=\"Make ada staff\""));
+    assert!(
+        !page.body.contains("Remove staff from boss"),
+        "not for oneself"
+    );
+    let made = boss
+        .post_form("/admin/", &[("user_id", &ada_id), ("action", "make_staff")])
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER);
+    let ada = server.browser();
+    ada.sign_in("ada", PASSWORD).await;
+    assert_eq!(ada.get("/admin/").await.status, StatusCode::OK);
+    let removed = boss
+        .post_form(
+            "/admin/",
+            &[("user_id", &ada_id), ("action", "remove_staff")],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert_eq!(ada.get("/admin/").await.status, StatusCode::NOT_FOUND);
+    let boss_id = id("boss").await;
+    let own = boss
+        .post_form(
+            "/admin/",
+            &[("user_id", &boss_id), ("action", "remove_staff")],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::BAD_REQUEST);
+    // Each action is in the trail with who did it.
+    let events = server
+        .state
+        .accounts
+        .store()
+        .events(
+            &gatehouse::audit::EventFilter {
+                username: Some("ada".into()),
+                oldest_first: true,
+                ..Default::default()
+            },
+            100,
+        )
+        .await
+        .unwrap();
+    let staff_events: Vec<_> = events
+        .iter()
+        .filter(|e| e.actor_username == "boss")
+        .map(|e| (e.kind.as_str(), e.detail.as_str()))
+        .collect();
+    assert_eq!(
+        staff_events,
+        [
+            ("signed_out_everywhere", "1 session(s) ended"),
+            ("staff_granted", ""),
+            ("staff_removed", ""),
+        ]
+    );
+}
