@@ -35,6 +35,23 @@ where
     })
 }
 
+/// A parameter of an event search.
+enum Value<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+/// Adds a condition (`?` stands for its parameter) and its value.
+fn push<'a>(
+    conditions: &mut Vec<String>,
+    values: &mut Vec<Value<'a>>,
+    sql: &str,
+    value: Value<'a>,
+) {
+    values.push(value);
+    conditions.push(sql.replace('?', &format!("${}", values.len())));
+}
+
 #[async_trait]
 impl AuditStore for SqlStore {
     async fn record_event(&self, event: &Event) -> Result<(), StoreError> {
@@ -46,48 +63,57 @@ impl AuditStore for SqlStore {
     }
 
     async fn events(&self, filter: &EventFilter, limit: i64) -> Result<Vec<Event>, StoreError> {
-        // Every condition is written once with its parameter, and a NULL
-        // parameter switches it off; the planner still uses the indexes
-        // for the ones given on both backends at this table's sizes.
-        let username = self.sql(
-            "($2 IS NULL OR username = $2)",
-            "($2::TEXT IS NULL OR lower(username COLLATE \"C\") = lower($2::TEXT COLLATE \"C\"))",
-        );
+        // Only the conditions asked for are in the statement, so each can
+        // use its index (`($1 IS NULL OR …)` would make both planners scan
+        // the table for a person's page).
+        let mut conditions: Vec<String> = Vec::new();
+        let mut values: Vec<Value<'_>> = Vec::new();
+        let mut add = |sql: &str, value| push(&mut conditions, &mut values, sql, value);
+        if let Some(id) = filter.user_id {
+            add("user_id = ?", Value::Int(id));
+        }
+        if let Some(name) = filter.username.as_deref() {
+            let sql = self.sql(
+                "username = ?",
+                "lower(username COLLATE \"C\") = lower(?::TEXT COLLATE \"C\")",
+            );
+            add(sql, Value::Text(name));
+        }
+        if let Some(client) = filter.client_id.as_deref() {
+            add("client_id = ?", Value::Text(client));
+        }
+        if let Some(kind) = filter.kind {
+            add("kind = ?", Value::Text(kind.as_str()));
+        }
+        if let Some(at) = filter.since {
+            add("at >= ?", Value::Int(at));
+        }
+        if let Some(at) = filter.until {
+            add("at < ?", Value::Int(at));
+        }
+        if let Some(id) = filter.before_id {
+            add("id < ?", Value::Int(id));
+        }
+        if let Some(id) = filter.after_id {
+            add("id > ?", Value::Int(id));
+        }
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE \
-             ($1 IS NULL OR user_id = $1) AND {username} \
-             AND ($3 IS NULL OR client_id = $3) AND ($4 IS NULL OR kind = $4) \
-             AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) \
-             AND ($7 IS NULL OR id < $7) AND ($9 IS NULL OR id > $9) \
-             ORDER BY id {order} LIMIT $8",
+            "SELECT {EVENT_COLUMNS} FROM audit_events{where_}{conditions} \
+             ORDER BY id {order} LIMIT ${limit_at}",
+            where_ = if conditions.is_empty() { "" } else { " WHERE " },
+            conditions = conditions.join(" AND "),
             order = if filter.oldest_first { "ASC" } else { "DESC" },
+            limit_at = values.len() + 1,
         );
-        let sql = match self.dialect() {
-            super::Dialect::Sqlite => sql,
-            // PostgreSQL must know each parameter's type to compare it with NULL.
-            super::Dialect::Postgres => sql
-                .replace("$1 IS NULL", "$1::BIGINT IS NULL")
-                .replace("$3 IS NULL", "$3::TEXT IS NULL")
-                .replace("$4 IS NULL", "$4::TEXT IS NULL")
-                .replace("$5 IS NULL", "$5::BIGINT IS NULL")
-                .replace("$6 IS NULL", "$6::BIGINT IS NULL")
-                .replace("$7 IS NULL", "$7::BIGINT IS NULL")
-                .replace("$9 IS NULL", "$9::BIGINT IS NULL"),
-        };
         with_pool!(self, |pool| {
-            let rows = sqlx::query(&sql)
-                .bind(filter.user_id)
-                .bind(filter.username.as_deref())
-                .bind(filter.client_id.as_deref())
-                .bind(filter.kind.map(|k| k.as_str()))
-                .bind(filter.since)
-                .bind(filter.until)
-                .bind(filter.before_id)
-                .bind(limit)
-                .bind(filter.after_id)
-                .fetch_all(pool)
-                .await
-                .map_err(err)?;
+            let mut query = sqlx::query(&sql);
+            for value in &values {
+                query = match value {
+                    Value::Int(v) => query.bind(*v),
+                    Value::Text(v) => query.bind(*v),
+                };
+            }
+            let rows = query.bind(limit).fetch_all(pool).await.map_err(err)?;
             rows.iter()
                 .map(event_from_row)
                 .collect::<Result<_, _>>()
