@@ -15,3 +15,12 @@ export const dbDir = path.join(root, 'target', 'e2e');
 // E2E_DATABASE_URL runs the suite on another database (scripts/test uses
 // it for a fresh PostgreSQL database); by default a fresh SQLite file.
 export const databaseUrl = process.env.E2E_DATABASE_URL ?? `sqlite://${dbDir}/e2e.db`;
+
+// A second server for the mail flows: verification on, its mail sent to
+// an SMTP server process (aiosmtpd, installed by scripts/setup) that
+// stores each message in a Maildir the tests read.
+export const mailPort = port + 1;
+export const mailBaseURL = `http://127.0.0.1:${mailPort}`;
+export const smtpPort = port + 2;
+export const maildir = path.join(dbDir, 'maildir');
+export const sinkPython = path.join(root, '.venv-mail', 'bin', 'python');

@@ -47,6 +47,8 @@ pub use validation::{
 #[cfg(feature = "server")]
 mod errors;
 #[cfg(feature = "server")]
+pub mod recovery;
+#[cfg(feature = "server")]
 pub mod service;
 #[cfg(feature = "server")]
 pub use errors::{FieldErrors, FormError, InternalError, SignInError};

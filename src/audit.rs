@@ -109,6 +109,10 @@ kinds! {
     AppSecretRotated => "app_secret_rotated", "Made a new client secret";
     AppDeleted => "app_deleted", "Deleted an app";
     TokenReused => "token_reused", "A used token was presented again: its tokens were revoked";
+    PasswordResetRequested => "password_reset_requested", "Password reset link sent";
+    PasswordReset => "password_reset", "Password reset with an emailed link";
+    VerificationSent => "verification_sent", "Verification link sent";
+    EmailVerified => "email_verified", "Email address verified";
 }
 
 /// One event, as recorded.

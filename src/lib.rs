@@ -5,6 +5,8 @@
 
 pub mod account;
 pub mod audit;
+#[cfg(feature = "server")]
+pub mod mail;
 pub mod next;
 pub mod oauth;
 #[cfg(feature = "server")]

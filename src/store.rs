@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use crate::audit::{Event, EventFilter};
+use crate::mail::OutgoingMail;
 
 use crate::oauth::client::{Application, SigningAlgorithm};
 use crate::oauth::device::DeviceStatus;
@@ -36,6 +37,8 @@ pub struct User {
     pub is_active: bool,
     pub is_staff: bool,
     pub is_superuser: bool,
+    /// The owner followed a verification link sent to `email`.
+    pub email_verified: bool,
     /// Unix seconds.
     pub date_joined: i64,
     pub last_login: Option<i64>,
@@ -261,6 +264,7 @@ pub trait Store:
     + DeviceStore
     + KeyStore
     + AuditStore
+    + MailStore
     + HealthStore
 {
 }
@@ -273,6 +277,7 @@ impl<T> Store for T where
         + DeviceStore
         + KeyStore
         + AuditStore
+        + MailStore
         + HealthStore
 {
 }
@@ -571,4 +576,142 @@ pub trait DeviceStore: Send + Sync {
         now: i64,
         tokens: &IssuedTokens,
     ) -> Result<Claim, StoreError>;
+}
+
+/// What a one-time link sent by mail is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    VerifyEmail,
+    ResetPassword,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::VerifyEmail => "verify_email",
+            LinkPurpose::ResetPassword => "reset_password",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "verify_email" => Some(LinkPurpose::VerifyEmail),
+            "reset_password" => Some(LinkPurpose::ResetPassword),
+            _ => None,
+        }
+    }
+}
+
+/// A one-time link as stored: the digest of its secret, never the secret.
+#[derive(Debug, Clone)]
+pub struct AccountLink {
+    pub digest: SecretDigest,
+    pub user_id: i64,
+    pub purpose: LinkPurpose,
+    /// The address the link was sent to; for verification, the address it
+    /// verifies (which may not be the account's yet).
+    pub email: String,
+    /// For a reset: a digest of the password hash when it was sent (the
+    /// link dies when the password changes by any path). Empty otherwise.
+    pub stamp: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A message in the queue, claimed by a sender.
+#[derive(Debug, Clone)]
+pub struct QueuedMail {
+    pub id: i64,
+    pub mail: OutgoingMail,
+    /// Attempts made before this one.
+    pub attempts: u32,
+}
+
+/// What following a verification link did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    /// The account's address is now `email`, verified.
+    Done { email: String },
+    /// The link was used, expired or never existed.
+    Gone,
+    /// Another account took the address meanwhile.
+    Taken,
+}
+
+/// One-time links and the mail queue.
+#[async_trait]
+pub trait MailStore: Send + Sync {
+    /// Stores `link` (if any) and queues `mail`, with `event` (if any), in
+    /// one transaction: a link is never stored without its message.
+    async fn queue_mail(
+        &self,
+        link: Option<&AccountLink>,
+        mail: &OutgoingMail,
+        now: i64,
+        event: Option<&Event>,
+    ) -> Result<(), StoreError>;
+    /// The link with this digest, if it exists and has not expired.
+    async fn account_link(
+        &self,
+        digest: &SecretDigest,
+        now: i64,
+    ) -> Result<Option<AccountLink>, StoreError>;
+    /// Uses a reset link: in one transaction, deletes it (and the account's
+    /// other reset links), sets the password, ends every session and
+    /// revokes every token, code and device authorization of the account,
+    /// and records `event`. False when the link was already gone (used by
+    /// a concurrent request, or expired).
+    async fn reset_password(
+        &self,
+        link: &AccountLink,
+        hash: &crate::password::PasswordHash,
+        now: i64,
+        event: &Event,
+    ) -> Result<bool, StoreError>;
+    /// Uses a verification link: deletes it and makes its address the
+    /// account's verified address, with `event`, in one transaction.
+    /// `rename`: the username follows the address (email-only accounts).
+    async fn verify_email(
+        &self,
+        link: &AccountLink,
+        rename: bool,
+        now: i64,
+        event: &Event,
+    ) -> Result<Verified, StoreError>;
+    /// The address of the account's newest working verification link.
+    async fn pending_verification(
+        &self,
+        user_id: i64,
+        now: i64,
+    ) -> Result<Option<String>, StoreError>;
+    /// How many links of `purpose` the account was sent since `since`.
+    async fn links_sent_since(
+        &self,
+        user_id: i64,
+        purpose: LinkPurpose,
+        since: i64,
+    ) -> Result<u64, StoreError>;
+    /// Claims up to `limit` messages due at `now` for one sender: each is
+    /// hidden from other senders until `lease_until` and its attempt is
+    /// counted.
+    async fn claim_mail(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<QueuedMail>, StoreError>;
+    /// The message was sent: it leaves the queue.
+    async fn mail_sent(&self, id: i64) -> Result<(), StoreError>;
+    /// Sending failed: tried again at `retry_at`, or given up (removed)
+    /// when None.
+    async fn mail_failed(
+        &self,
+        id: i64,
+        retry_at: Option<i64>,
+        error: &str,
+    ) -> Result<(), StoreError>;
+    /// Messages waiting (for /metrics and tests).
+    async fn queued_mail_count(&self) -> Result<u64, StoreError>;
+    /// Removes links past their expiry; returns how many.
+    async fn delete_expired_links(&self, now: i64) -> Result<u64, StoreError>;
 }

@@ -108,6 +108,25 @@ impl Policy {
         reset_after: 3600,
     };
 
+    /// Password reset requests per client address: 10 an hour, then 2 s,
+    /// 4 s, … capped at 15 minutes (each may send a mail).
+    pub const RESET_ADDRESS: Policy = Policy {
+        free_failures: 10,
+        base_delay: 2,
+        max_delay: 900,
+        reset_after: 3600,
+    };
+    /// Mail to one account that someone else asked for (reset links,
+    /// sign-up attempts with its address), or verification mail its owner
+    /// asks for again: 3 an hour, then at most one a minute, … an hour, so
+    /// nobody can flood an inbox through Gatehouse.
+    pub const MAIL_ACCOUNT: Policy = Policy {
+        free_failures: 3,
+        base_delay: 60,
+        max_delay: 3600,
+        reset_after: 3600,
+    };
+
     /// Seconds the key must still wait at `now`; 0 means it may try.
     pub fn wait(&self, count: Option<FailureCount>, now: i64) -> i64 {
         let Some(c) = count else { return 0 };

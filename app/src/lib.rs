@@ -20,9 +20,11 @@ use leptos_router::{path, SsrMode};
 use components::header::Header;
 use components::title::PageTitle;
 use pages::{
-    ActivityPage, AdminPage, AppDetailPage, AppsPage, AuditPage, AuthorizedAppsPage, ConsentPage,
-    DevicePage, HomePage, LoginPage, LogoutPage, NotFound, PlaygroundPage, ProfilePage,
-    RegisterAppPage, SignupPage,
+    ActivityPage, AdminPage, AppDetailPage, AppsPage, AuditPage, AuthorizedAppsPage,
+    ConfirmEmailPage, ConsentPage, DevicePage, HomePage, LoginPage, LogoutPage, NotFound,
+    PasswordResetCompletePage, PasswordResetConfirmPage, PasswordResetDonePage, PasswordResetPage,
+    PlaygroundPage, ProfilePage, RegisterAppPage, ResendVerificationPage, SignupDonePage,
+    SignupPage,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -75,7 +77,38 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("/accounts/signup/") view=SignupPage ssr=SsrMode::Async />
+                    <Route path=path!("/accounts/signup/done/") view=SignupDonePage ssr=SsrMode::Async />
                     <Route path=path!("/accounts/login/") view=LoginPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/accounts/password_reset/")
+                        view=PasswordResetPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/accounts/password_reset/done/")
+                        view=PasswordResetDonePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/accounts/reset/done/")
+                        view=PasswordResetCompletePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/accounts/reset/:uidb64/:token/")
+                        view=PasswordResetConfirmPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/accounts/confirm-email/resend/")
+                        view=ResendVerificationPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/accounts/confirm-email/:uidb64/:token/")
+                        view=ConfirmEmailPage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("/accounts/profile/") view=ProfilePage ssr=SsrMode::Async />
                     <Route path=path!("/accounts/activity/") view=ActivityPage ssr=SsrMode::Async />
                     <Route path=path!("/o/authorize/") view=ConsentPage ssr=SsrMode::Async />

@@ -12,6 +12,7 @@ mod logout;
 mod not_found;
 mod playground;
 mod profile;
+mod recovery;
 mod signup;
 
 pub use activity::{ActivityPage, AuditPage};
@@ -26,4 +27,8 @@ pub use logout::LogoutPage;
 pub use not_found::NotFound;
 pub use playground::PlaygroundPage;
 pub use profile::ProfilePage;
+pub use recovery::{
+    ConfirmEmailPage, PasswordResetCompletePage, PasswordResetConfirmPage, PasswordResetDonePage,
+    PasswordResetPage, ResendVerificationPage, SignupDonePage,
+};
 pub use signup::SignupPage;

@@ -50,3 +50,17 @@ pub const GRANT_TYPES: &[(&str, &str, &str)] = &[
         "Command-line tools and devices without a browser: people enter a code at /device/.",
     ),
 ];
+
+/// Password reset, on Django's URLs: the request form, its "check your
+/// email" page, the link's prefix (`<uidb64>/<token>/` follows) and the
+/// page after a new password is set.
+pub const PASSWORD_RESET: &str = "/accounts/password_reset/";
+pub const PASSWORD_RESET_DONE: &str = "/accounts/password_reset/done/";
+pub const PASSWORD_RESET_LINK: &str = "/accounts/reset/";
+pub const PASSWORD_RESET_COMPLETE: &str = "/accounts/reset/done/";
+/// After a sign-up when addresses are verified: "check your email".
+pub const SIGNUP_DONE: &str = "/accounts/signup/done/";
+/// A verification link's prefix (`<uidb64>/<token>/` follows).
+pub const CONFIRM_EMAIL_LINK: &str = "/accounts/confirm-email/";
+/// Asks for a new verification link without signing in.
+pub const CONFIRM_EMAIL_RESEND: &str = "/accounts/confirm-email/resend/";

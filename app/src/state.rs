@@ -14,6 +14,13 @@ pub struct UserView {
     pub first_name: String,
     pub last_name: String,
     pub is_staff: bool,
+    /// The owner followed a verification link sent to `email`.
+    #[serde(default)]
+    pub email_verified: bool,
+    /// A new address waiting for its verification link to be followed
+    /// (the profile page only).
+    #[serde(default)]
+    pub pending_email: Option<String>,
 }
 
 impl UserView {
@@ -184,6 +191,8 @@ pub struct AdminUserView {
     pub email: String,
     pub is_active: bool,
     pub is_staff: bool,
+    #[serde(default)]
+    pub email_verified: bool,
     pub joined: String,
 }
 
@@ -269,7 +278,28 @@ pub struct PortalState {
     pub signup_closed: bool,
     /// With `signup = "domains"`: the email domains that may sign up.
     pub signup_domains: Vec<String>,
+    /// New addresses are verified by mail (`verify_email`).
+    pub verify_email: bool,
+    /// A mailed link's page (password reset, address verification).
+    pub link: Option<LinkView>,
 }
+
+/// The page a mailed link opens.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkView {
+    /// The link works (unused, unexpired, for an active account).
+    pub valid: bool,
+    /// The account it is for (when valid).
+    pub username: String,
+    /// The address it verifies (verification links).
+    pub email: String,
+    /// What following it did, once the form was posted.
+    pub outcome: Option<String>,
+}
+
+/// What a link page says when the link does not work.
+pub const LINK_INVALID: &str =
+    "This link does not work: it was already used, it has expired, or it was copied incompletely.";
 
 /// What the sign-up page says when sign-up is closed.
 pub const SIGNUP_CLOSED: &str = "Sign-up is closed here: ask an administrator for an account.";

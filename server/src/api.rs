@@ -42,6 +42,7 @@ pub use doc::openapi_json;
 pub const SIGNUP: &str = "/api/signup/";
 pub const ME: &str = "/api/me/";
 pub const PASSWORD: &str = "/api/password/";
+pub const PASSWORD_RESET: &str = "/api/password-reset/";
 pub const OPENAPI: &str = "/api/openapi.json";
 
 /// The paths this module serves that end in a slash (for the
@@ -52,6 +53,7 @@ pub const PATHS: &[&str] = &[
     SIGNUP,
     ME,
     PASSWORD,
+    PASSWORD_RESET,
     dot::SIGNUP,
     dot::PASSWORD,
 ];
@@ -68,6 +70,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(SIGNUP, post(signup))
         .route(ME, get(me).patch(update_me))
         .route(PASSWORD, put(change_password))
+        .route(PASSWORD_RESET, post(password_reset))
         .route(dot::SIGNUP, post(dot::users_signup))
         .route(dot::PASSWORD, put(dot::users_password))
         .route(OPENAPI, get(doc::openapi));
@@ -90,6 +93,8 @@ pub struct UserBody {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
+    /// The owner followed a verification link sent to `email`.
+    pub email_verified: bool,
     /// RFC 3339.
     #[schema(format = DateTime)]
     pub date_joined: String,
@@ -104,6 +109,7 @@ impl UserBody {
             email: user.email.clone(),
             first_name: user.first_name.clone(),
             last_name: user.last_name.clone(),
+            email_verified: user.email_verified,
             date_joined: rfc3339(user.date_joined),
         }
     }
@@ -134,6 +140,20 @@ pub struct SignupRequest {
     /// At least 10 characters, not a common password, not like the username or email.
     #[schema(min_length = 10, max_length = 512)]
     pub password: String,
+}
+
+/// Whose password to reset.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    #[schema(example = "ada@example.org", format = Email, max_length = 254)]
+    pub email: String,
+}
+
+/// A request was taken; what happens next is said in words.
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    pub detail: String,
 }
 
 /// Fields to change; those left out keep their value.
@@ -368,6 +388,52 @@ async fn signup(State(state): State<AppState>, req: Request) -> Response {
         Ok(user) => {
             tracing::info!(user = user.id, "account created through the API");
             user_json(StatusCode::CREATED, &user)
+        }
+        Err(e) => form_error(e),
+    }
+}
+
+/// Ask for a password reset link.
+///
+/// Mails a link to choose a new password (valid an hour, once) when the
+/// address belongs to an active account. The answer is the same whether
+/// or not it does, so it cannot be used to find out who has an account.
+/// Each client address may ask 10 times an hour before it must wait;
+/// each account is mailed at most 3 times an hour.
+#[utoipa::path(
+    post,
+    path = "/api/password-reset/",
+    tag = "account",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "Taken: a link is mailed if the address has an account", body = Accepted),
+        (status = 400, description = "Not an email address, or not JSON", body = ApiError),
+        (status = 413, description = "Body too large", body = ApiError),
+        (status = 415, description = "Not application/json", body = ApiError),
+        (status = 429, description = "Too many requests from this address", body = ApiError,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+async fn password_reset(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let form: PasswordResetRequest = match read_json(&state, &parts, body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let origin = origin(&state, &parts);
+    match state
+        .accounts
+        .request_password_reset(&form.email, &origin, now())
+        .await
+    {
+        Ok(()) => {
+            let body = Accepted {
+                detail: "If an account uses that address, a reset link was sent to it.".into(),
+            };
+            crate::http::json(
+                StatusCode::ACCEPTED,
+                serde_json::to_string(&body).unwrap_or_default(),
+            )
         }
         Err(e) => form_error(e),
     }

@@ -235,6 +235,9 @@ pub enum UserCommand {
     Deactivate(UserRef),
     /// Let a deactivated account sign in again.
     Reactivate(UserRef),
+    /// Mail the account a password reset link (the running server sends
+    /// it from the mail queue).
+    SendReset(UserRef),
 }
 
 #[derive(Debug, Args)]
@@ -328,6 +331,7 @@ fn user_json(user: &User) -> serde_json::Value {
         "email": user.email,
         "is_staff": user.is_staff,
         "is_superuser": user.is_superuser,
+        "email_verified": user.email_verified,
         "date_joined": user.date_joined,
     })
 }
@@ -435,9 +439,10 @@ pub async fn show_user(state: &AppState, args: &UserRef) -> Outcome {
     }
     let name = format!("{} {}", user.first_name, user.last_name);
     let mut text = format!(
-        "{}\nname: {}\njoined: {}\nlast sign-in: {}\n",
+        "{}\nname: {}\nemail verified: {}\njoined: {}\nlast sign-in: {}\n",
         user_line(&user),
         name.trim(),
+        if user.email_verified { "yes" } else { "no" },
         rfc3339(user.date_joined),
         user.last_login.map_or("never".to_owned(), rfc3339),
     );
@@ -517,6 +522,44 @@ pub async fn set_user_active(state: &AppState, args: &UserRef, active: bool) -> 
         Ok(_) => Outcome::ok(format!(
             "{} is deactivated: signed out, its codes and tokens revoked.\n",
             user.username
+        )),
+        Err(e) => Outcome::fail(args.json, &e.to_string(), None),
+    }
+}
+
+/// `user send-reset`.
+pub async fn send_reset(state: &AppState, args: &UserRef) -> Outcome {
+    let user = match find_user(state, args).await {
+        Ok(u) => u,
+        Err(outcome) => return outcome,
+    };
+    if !user.is_active {
+        return Outcome::fail(
+            args.json,
+            &format!("{} is deactivated: reactivate it first", user.username),
+            None,
+        );
+    }
+    if user.email.is_empty() {
+        return Outcome::fail(
+            args.json,
+            &format!("{} has no email address", user.username),
+            None,
+        );
+    }
+    let event = cli_event(EventKind::PasswordResetRequested).detail("sent by an operator");
+    match state
+        .accounts
+        .send_password_reset(&user, event, crate::http::now())
+        .await
+    {
+        Ok(()) if args.json => Outcome::ok(
+            serde_json::json!({ "username": user.username, "sent_to": user.email }).to_string()
+                + "\n",
+        ),
+        Ok(()) => Outcome::ok(format!(
+            "A password reset link for {} is queued for {}; the running server sends it.\n",
+            user.username, user.email
         )),
         Err(e) => Outcome::fail(args.json, &e.to_string(), None),
     }

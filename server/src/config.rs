@@ -105,6 +105,32 @@ pub struct Config {
     /// Audit events are kept this many days, then removed by the
     /// housekeeping task. Default 180.
     pub audit_retention_days: i64,
+    /// The mail server: `smtp://HOST:PORT` (plain, or `?tls=required` for
+    /// STARTTLS), `smtps://HOST:PORT` (TLS), with `USER:PASSWORD@` before
+    /// the host when it asks for a login. Unset (the default): each message
+    /// is written as an `.eml` file under `mail_outbox`, and its link is
+    /// logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_url: Option<String>,
+    /// The sender of Gatehouse's mail (`Name <address>` or an address).
+    pub mail_from: String,
+    /// Where messages go without `smtp_url`.
+    pub mail_outbox: String,
+    /// The site's name in mail subjects and bodies.
+    pub site_name: String,
+    /// Seconds before a failed message is tried again (doubling with each
+    /// failure, up to an hour; given up after 20 tries).
+    pub mail_retry_secs: i64,
+    /// Send a link to verify each new address (sign-up, email change).
+    /// On (the default), sign-up answers alike whether or not the address
+    /// already has an account.
+    pub verify_email: bool,
+    /// People sign in only once their address is verified.
+    pub require_verified_email: bool,
+    /// Seconds a verification link works.
+    pub verify_email_lifetime_secs: i64,
+    /// Seconds a password reset link works.
+    pub password_reset_lifetime_secs: i64,
 }
 
 impl Default for Config {
@@ -141,6 +167,15 @@ impl Default for Config {
             key_encryption_key: None,
             shutdown_grace_secs: 30,
             audit_retention_days: 180,
+            smtp_url: None,
+            mail_from: "Gatehouse <gatehouse@localhost>".into(),
+            mail_outbox: "data/outbox".into(),
+            site_name: "Gatehouse".into(),
+            mail_retry_secs: 30,
+            verify_email: true,
+            require_verified_email: false,
+            verify_email_lifetime_secs: 24 * 3600,
+            password_reset_lifetime_secs: 3600,
         }
     }
 }
@@ -246,6 +281,31 @@ impl Config {
                 "signup = \"domains\" needs signup_email_domains".into(),
             ));
         }
+        if !(60..=30 * 24 * 3600).contains(&self.verify_email_lifetime_secs)
+            || !(60..=7 * 24 * 3600).contains(&self.password_reset_lifetime_secs)
+        {
+            return Err(ConfigError::Invalid(
+                "verify_email_lifetime_secs must be between 60 s and 30 days, and \
+                 password_reset_lifetime_secs between 60 s and 7 days"
+                    .into(),
+            ));
+        }
+        if !(1..=3600).contains(&self.mail_retry_secs) {
+            return Err(ConfigError::Invalid(
+                "mail_retry_secs must be between 1 and 3600".into(),
+            ));
+        }
+        if self.require_verified_email && !self.verify_email {
+            return Err(ConfigError::Invalid(
+                "require_verified_email needs verify_email".into(),
+            ));
+        }
+        if self.site_name.trim().is_empty() || self.site_name.len() > 100 {
+            return Err(ConfigError::Invalid(
+                "site_name must be 1 to 100 characters".into(),
+            ));
+        }
+        crate::mail::check_settings(self).map_err(ConfigError::Invalid)?;
         if !(1..=36_500).contains(&self.audit_retention_days) {
             return Err(ConfigError::Invalid(
                 "audit_retention_days must be between 1 and 36500".into(),

@@ -8,6 +8,7 @@ pub mod config;
 mod cors;
 pub mod http;
 pub mod import;
+pub mod mail;
 pub mod metrics;
 pub mod net;
 pub mod oauth;
@@ -87,9 +88,22 @@ pub async fn build_state(
         idle_timeout: config.session_idle_timeout_secs,
         absolute_timeout: config.session_absolute_timeout_secs,
     };
+    let mail_wake = Arc::new(tokio::sync::Notify::new());
+    let bell = mail_wake.clone();
     let accounts = AccountService::new(store.clone(), hasher, sessions)
         .with_identifier(config.account_identifier)
-        .with_signup(config.signup, &config.signup_email_domains);
+        .with_signup(config.signup, &config.signup_email_domains)
+        .with_mail(gatehouse::account::recovery::MailSettings {
+            site: gatehouse::mail::Site {
+                name: config.site_name.trim().to_owned(),
+            },
+            base_url: config.public_origin().to_owned(),
+            verify_email: config.verify_email,
+            require_verified_email: config.require_verified_email,
+            verify_lifetime: config.verify_email_lifetime_secs,
+            reset_lifetime: config.password_reset_lifetime_secs,
+            queued: Arc::new(move || bell.notify_one()),
+        });
     let app_cache = Duration::from_secs(config.application_cache_secs);
     let metadata = serde_json::to_string(&gatehouse::oauth::metadata::metadata(&config.public_url))
         .map_err(|e| StartError::Task(e.to_string()))?;
@@ -123,6 +137,7 @@ pub async fn build_state(
         metrics: Default::default(),
         proxies,
         site: site.map(Arc::new),
+        mail_wake,
     }))
 }
 
@@ -349,22 +364,44 @@ pub async fn serve_with(
     metrics: Option<tokio::net::TcpListener>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    tokio::spawn(housekeeping(
+    // The background tasks live as long as this call: stopped when it
+    // returns or is dropped (an in-process restart must not leave the old
+    // sender running).
+    let mut tasks = BackgroundTasks(Vec::new());
+    tasks.0.push(tokio::spawn(housekeeping(
         state.accounts.clone(),
         state.oauth.clone(),
         state.config.audit_retention_days,
-    ));
-    tokio::spawn(reload_keys(state.clone()));
+    )));
+    tasks.0.push(tokio::spawn(reload_keys(state.clone())));
+    match mail::transport(&state.config) {
+        Ok(transport) => {
+            let sender = mail::Sender {
+                store: state.accounts.store().clone(),
+                transport,
+                from: state
+                    .config
+                    .mail_from
+                    .parse()
+                    .map_err(|e| std::io::Error::other(format!("mail_from: {e}")))?,
+                retry_secs: state.config.mail_retry_secs,
+                wake: state.mail_wake.clone(),
+                base_url: state.config.public_origin().to_owned(),
+            };
+            tasks.0.push(tokio::spawn(sender.run()));
+        }
+        Err(e) => return Err(std::io::Error::other(format!("smtp_url: {e}"))),
+    }
     if let Some(metrics) = metrics {
         let router = Router::new()
             .route("/metrics", get(metrics::serve))
             .with_state(state.clone());
         tracing::info!(bind = ?metrics.local_addr().ok(), "serving /metrics");
-        tokio::spawn(async move {
+        tasks.0.push(tokio::spawn(async move {
             if let Err(e) = axum::serve(metrics, router).await {
                 tracing::error!(error = %e, "the metrics listener stopped");
             }
-        });
+        }));
     }
     let store = state.accounts.store().clone();
     let grace = Duration::from_secs(state.config.shutdown_grace_secs);
@@ -399,9 +436,21 @@ pub async fn serve_with(
     };
     // In-flight requests are done: close the database cleanly (SQLite
     // checkpoints its WAL as its last connection closes).
+    drop(tasks);
     store.close().await;
     tracing::info!("stopped: requests finished, database connections closed");
     served
+}
+
+/// Aborts its tasks when dropped.
+struct BackgroundTasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for BackgroundTasks {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 /// Every ten minutes, removes expired sessions, forgotten throttle
@@ -422,6 +471,11 @@ async fn housekeeping(accounts: AccountService, oauth: OAuthService, retention_d
             Ok(0) => {}
             Ok(tokens) => tracing::info!(tokens, "removed expired tokens and codes"),
             Err(e) => tracing::warn!(error = %e, "token housekeeping failed"),
+        }
+        match accounts.store().delete_expired_links(http::now()).await {
+            Ok(0) => {}
+            Ok(links) => tracing::info!(links, "removed expired mailed links"),
+            Err(e) => tracing::warn!(error = %e, "link housekeeping failed"),
         }
         let before = http::now() - retention_days * 24 * 3600;
         match accounts.store().delete_events_before(before).await {

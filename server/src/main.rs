@@ -96,6 +96,7 @@ async fn main() -> ExitCode {
         Command::User(UserCommand::Reactivate(args)) => {
             cli::set_user_active(&state, args, true).await
         }
+        Command::User(UserCommand::SendReset(args)) => cli::send_reset(&state, args).await,
         Command::App(AppCommand::Create(args)) => cli::create_app(&state, args).await,
         Command::App(AppCommand::List { json }) => cli::list_apps(&state, *json).await,
         Command::App(AppCommand::Show(args)) => cli::show_app(&state, args).await,

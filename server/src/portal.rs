@@ -19,6 +19,7 @@ mod login;
 mod logout;
 mod playground;
 mod profile;
+mod recovery;
 mod render;
 mod rp_logout;
 mod signup;
@@ -38,6 +39,16 @@ pub fn form_routes() -> Router<AppState> {
     Router::new()
         .route(app::paths::SIGNUP, post(signup::submit))
         .route(app::paths::LOGIN, post(login::submit))
+        .route(app::paths::PASSWORD_RESET, post(recovery::request_reset))
+        .route(
+            "/accounts/reset/{uidb64}/{token}/",
+            get(recovery::show_reset).post(recovery::reset),
+        )
+        .route(app::paths::CONFIRM_EMAIL_RESEND, post(recovery::resend))
+        .route(
+            "/accounts/confirm-email/{uidb64}/{token}/",
+            get(recovery::show_confirm).post(recovery::confirm),
+        )
         .route(app::paths::LOGOUT, post(logout::submit))
         .route(app::paths::PROFILE, post(profile::submit))
         .route(app::paths::DEVICE, post(device::submit))
@@ -79,6 +90,10 @@ pub fn renders_itself(path: &str) -> bool {
         || path == app::paths::ADMIN
         || path == app::paths::ACTIVITY
         || path == app::paths::AUDIT
+        || (path.starts_with(app::paths::PASSWORD_RESET_LINK)
+            && path != app::paths::PASSWORD_RESET_COMPLETE)
+        || (path.starts_with(app::paths::CONFIRM_EMAIL_LINK)
+            && path != app::paths::CONFIRM_EMAIL_RESEND)
 }
 
 /// Checks the post's origin and CSRF token against the cookie; returns the

@@ -51,4 +51,6 @@ pub struct Shared {
     pub proxies: crate::net::ProxyList,
     /// The site built into a release binary (None: read from disk).
     pub site: Option<Arc<crate::site::Site>>,
+    /// Rung after a message is queued: wakes the mail sender.
+    pub mail_wake: Arc<tokio::sync::Notify>,
 }

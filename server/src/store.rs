@@ -87,6 +87,7 @@ mod audit;
 mod device;
 mod import;
 mod keys;
+mod mail;
 mod oauth;
 pub mod postgres;
 mod rows;

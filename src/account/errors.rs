@@ -75,6 +75,10 @@ pub enum SignInError {
     /// Too many password hashes waiting: try again in a moment.
     #[error("busy; retry shortly")]
     Busy,
+    /// The right password, but `require_verified_email` is on and the
+    /// account's address is not verified yet.
+    #[error("email address not verified")]
+    Unverified,
     #[error(transparent)]
     Internal(#[from] InternalError),
 }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::errors::{FieldErrors, FormError, SignInError};
+use super::recovery::{MailSettings, SignUpOutcome};
 use super::validation::{
     normalize_email, validate_email, validate_name, validate_new_password, validate_username,
 };
@@ -35,6 +36,9 @@ impl Default for SessionPolicy {
         }
     }
 }
+
+/// What a form says of an address another account has.
+pub(super) const EMAIL_TAKEN: &str = "An account with this email address already exists.";
 
 /// `last_seen_at` is written at most this often, so reads stay reads.
 const TOUCH_EVERY: i64 = 60;
@@ -75,6 +79,8 @@ pub struct AccountService {
     signup: SignupPolicy,
     /// With [`SignupPolicy::Domains`]: the email domains that may sign up.
     signup_domains: Arc<[String]>,
+    /// Links and mail (see [`super::recovery`]).
+    mail: Arc<MailSettings>,
 }
 
 /// The shortest time between two recorded throttling events of one account.
@@ -166,7 +172,18 @@ impl AccountService {
             throttle_events: Arc::default(),
             signup: SignupPolicy::Open,
             signup_domains: Arc::new([]),
+            mail: Arc::default(),
         }
+    }
+
+    /// Where mailed links point and whether addresses are verified.
+    pub fn with_mail(mut self, settings: MailSettings) -> Self {
+        self.mail = Arc::new(settings);
+        self
+    }
+
+    pub fn mail_settings(&self) -> &MailSettings {
+        &self.mail
     }
 
     /// Who may sign up themselves (see [`SignupPolicy`]).
@@ -240,6 +257,40 @@ impl AccountService {
     ) -> Result<User, FormError> {
         let detail = format!("through the app {client_id}");
         self.sign_up_form(form, None, origin, &detail, now).await
+    }
+
+    /// The portal's sign-up when addresses are verified: a new account is
+    /// sent a verification link; an address that already has an account
+    /// gets a notice (with a reset link) instead, and the caller shows the
+    /// same "check your email" page either way. A taken username is still
+    /// reported: the person must choose another.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_up_verified(
+        &self,
+        form: SignUp<'_>,
+        origin: &Origin,
+        now: i64,
+    ) -> Result<SignUpOutcome, FormError> {
+        let email = normalize_email(form.email);
+        let password = form.password.to_owned();
+        match self.sign_up(form, origin, now).await {
+            Ok(user) => {
+                self.send_verification(&user, &user.email, origin, now)
+                    .await?;
+                Ok(SignUpOutcome::Created(user))
+            }
+            Err(FormError::Invalid(errors))
+                if errors.0.len() == 1
+                    && errors.0.get("email").map(String::as_str) == Some(EMAIL_TAKEN) =>
+            {
+                // A new account costs a password hash: so does this answer,
+                // or its speed would tell the address has an account.
+                let _ = self.hasher.hash(Password::new(&password)).await?;
+                self.notify_address_taken(&email, origin, now).await?;
+                Ok(SignUpOutcome::AddressTaken)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn sign_up_form(
@@ -371,10 +422,7 @@ impl AccountService {
             }
         }
         if self.store.user_by_login(&email).await?.is_some() {
-            return Err(FormError::Invalid(FieldErrors::one(
-                "email",
-                "An account with this email address already exists.",
-            )));
+            return Err(FormError::Invalid(FieldErrors::one("email", EMAIL_TAKEN)));
         }
         let hash = self.hasher.hash(Password::new(new.password)).await?;
         let created = self
@@ -397,10 +445,9 @@ impl AccountService {
                 "username",
                 "That username is taken.",
             ))),
-            Err(UniqueError::Email) => Err(FormError::Invalid(FieldErrors::one(
-                "email",
-                "An account with this email address already exists.",
-            ))),
+            Err(UniqueError::Email) => {
+                Err(FormError::Invalid(FieldErrors::one("email", EMAIL_TAKEN)))
+            }
             Err(UniqueError::Store(e)) => Err(e.into()),
         }
     }
@@ -568,6 +615,10 @@ impl AccountService {
         for (key, _) in &counters.0[1..] {
             self.store.forgive_failures(key, pair_failures).await?;
         }
+        if self.mail.require_verified_email && !user.email_verified {
+            // The right password, but the address is not verified yet.
+            return Err(SignInError::Unverified);
+        }
         let event = event.user(user.id, &user.username);
         self.store.record_login(user.id, now, &event).await?;
         Ok(user)
@@ -641,6 +692,9 @@ impl AccountService {
         Ok((sessions, failures))
     }
 
+    /// Saves the profile. With verification on, a new address is sent a
+    /// link; when the current address is verified it stays the account's
+    /// until then, and the answer is the address waiting for verification.
     #[tracing::instrument(skip_all, fields(user = user.id))]
     pub async fn update_profile(
         &self,
@@ -650,7 +704,7 @@ impl AccountService {
         email: &str,
         origin: &Origin,
         now: i64,
-    ) -> Result<(), FormError> {
+    ) -> Result<Option<String>, FormError> {
         let first_name = first_name.trim();
         let last_name = last_name.trim();
         let email = normalize_email(email);
@@ -667,18 +721,40 @@ impl AccountService {
         if !errors.is_empty() {
             return Err(FormError::Invalid(errors));
         }
+        let verify = self.mail.verify_email;
+        let changing = !email.eq_ignore_ascii_case(&user.email);
+        // A verified address stays the account's until the new one is
+        // verified too (a typo must not lock the owner out of resets).
+        let hold = verify && changing && user.email_verified;
+        if hold {
+            if let Some(other) = self.store.user_by_login(&email).await? {
+                if other.id != user.id && other.email.eq_ignore_ascii_case(&email) {
+                    return Err(FormError::Invalid(FieldErrors::one("email", EMAIL_TAKEN)));
+                }
+            }
+        }
+        let stored_email = if hold {
+            user.email.as_str()
+        } else {
+            email.as_str()
+        };
         let update = ProfileUpdate {
             first_name,
             last_name,
-            email: &email,
+            email: stored_email,
             // Email-only accounts are named by their email: the name follows.
-            username: (self.identifier == AccountIdentifier::Email).then_some(email.as_str()),
+            username: (self.identifier == AccountIdentifier::Email).then_some(stored_email),
         };
         let mut changed = Vec::new();
         if first_name != user.first_name || last_name != user.last_name {
             changed.push("name".to_owned());
         }
-        if email != user.email {
+        if hold {
+            changed.push(format!(
+                "email from {} to {email} once the new address is verified",
+                user.email
+            ));
+        } else if email != user.email {
             changed.push(format!("email from {} to {email}", user.email));
         }
         let event = Event::new(EventKind::ProfileChanged, now, origin)
@@ -689,11 +765,18 @@ impl AccountService {
                 format!("changed {}", changed.join(", "))
             });
         match self.store.update_profile(user.id, update, &event).await {
-            Ok(()) => Ok(()),
-            Err(UniqueError::Email) => Err(FormError::Invalid(FieldErrors::one(
-                "email",
-                "An account with this email address already exists.",
-            ))),
+            Ok(()) if verify && changing => {
+                self.send_verification(user, &email, origin, now).await?;
+                if hold {
+                    self.notify_email_change(user, &email, now).await?;
+                    return Ok(Some(email));
+                }
+                Ok(None)
+            }
+            Ok(()) => Ok(None),
+            Err(UniqueError::Email) => {
+                Err(FormError::Invalid(FieldErrors::one("email", EMAIL_TAKEN)))
+            }
             Err(UniqueError::Username) => Err(FormError::Invalid(FieldErrors::one(
                 "email",
                 "This email address cannot be used.",

@@ -57,8 +57,7 @@ pub fn scope_claims(user: &User, scopes: ScopeSet) -> Map<String, Value> {
     }
     if scopes.contains(Scope::Email) {
         claims.insert("email".into(), json!(user.email));
-        // Gatehouse does not verify addresses yet.
-        claims.insert("email_verified".into(), json!(false));
+        claims.insert("email_verified".into(), json!(user.email_verified));
     }
     claims
 }
@@ -107,6 +106,7 @@ mod tests {
             is_active: true,
             is_staff: false,
             is_superuser: false,
+            email_verified: false,
             date_joined: 0,
             last_login: None,
         }

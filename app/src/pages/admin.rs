@@ -104,6 +104,15 @@ pub fn AdminPage() -> impl IntoView {
                                 format!("Sign {} out everywhere", u.username),
                                 "Sign out everywhere",
                             );
+                            let reset = u
+                                .is_active
+                                .then(|| {
+                                    act(
+                                        "send_reset",
+                                        format!("Send {} a password reset link", u.username),
+                                        "Send password reset",
+                                    )
+                                });
                             let staff = (can_manage_staff && u.username != me).then(|| {
                                 if u.is_staff {
                                     act("remove_staff", format!("Remove staff from {}", u.username), "Remove staff")
@@ -114,12 +123,16 @@ pub fn AdminPage() -> impl IntoView {
                             view! {
                                 <tr data-username=u.username.clone()>
                                     <td>{u.username.clone()} {u.is_staff.then_some(" (staff)")}</td>
-                                    <td>{u.email.clone()}</td>
+                                    <td>
+                                        {u.email.clone()}
+                                        {(!u.email_verified).then_some(" (not verified)")}
+                                    </td>
                                     <td>{u.joined.clone()}</td>
                                     <td>{if u.is_active { "active" } else { "deactivated" }}</td>
                                     <td class="actions">
                                         {act(action, button, visible)}
                                         {sign_out}
+                                        {reset}
                                         {staff}
                                     </td>
                                 </tr>

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::field::{CsrfField, Field};
 use crate::components::notice::Notice;
-use crate::paths::{LOGIN, SIGNUP};
+use crate::paths::{CONFIRM_EMAIL_RESEND, LOGIN, PASSWORD_RESET, SIGNUP};
 use crate::state::use_portal_state;
 use gatehouse::next::encode_next;
 
@@ -68,6 +68,19 @@ pub fn LoginPage() -> impl IntoView {
                                 />
                                 <button type="submit">"Sign in"</button>
                             </form>
+                            {feedback
+                                .value("unverified")
+                                .map(|_| {
+                                    view! {
+                                        <p class="aside">
+                                            "No message? "
+                                            <a href=CONFIRM_EMAIL_RESEND>"Resend verification email"</a>
+                                        </p>
+                                    }
+                                })}
+                            <p class="aside">
+                                <a href=PASSWORD_RESET>"Forgot your password?"</a>
+                            </p>
                             <p class="aside">
                                 "New here? " <a href=signup_href>"Create an account"</a>
                             </p>

@@ -20,6 +20,15 @@ pub fn ProfilePage() -> impl IntoView {
             {move || {
                 let saved = match query.get().get("saved").as_deref() {
                     Some("profile") => Some("Your profile was saved.".to_owned()),
+                    Some("email") => {
+                        Some(
+                            "Your profile was saved. We sent a link to your new address: it becomes your address once you follow it."
+                                .to_owned(),
+                        )
+                    }
+                    Some("verification") => {
+                        Some("We sent a new verification link to your address.".to_owned())
+                    }
                     Some("password") => {
                         Some(
                             "Your password was changed. Other devices have been signed out."
@@ -75,6 +84,7 @@ pub fn ProfilePage() -> impl IntoView {
                                 />
                                 <button type="submit">"Save"</button>
                             </form>
+                            {verification(&state.verify_email, &user, &csrf, &state.feedback.for_form("resend"))}
                         </section>
                         <section class="card">
                             <h2>"Change password"</h2>
@@ -146,4 +156,44 @@ pub fn ProfilePage() -> impl IntoView {
                 }
             }}
     }
+}
+
+/// Whether the address is verified, and the `Resend verification email`
+/// button when it (or a new address) waits for verification.
+fn verification(
+    enabled: &bool,
+    user: &crate::state::UserView,
+    csrf: &str,
+    feedback: &crate::state::FormFeedback,
+) -> Option<AnyView> {
+    if !*enabled {
+        return None;
+    }
+    let (status, waiting) = match (&user.pending_email, user.email_verified) {
+        (Some(new), _) => (
+            format!("{new} is waiting for you to follow the link we sent it."),
+            true,
+        ),
+        (None, true) => (format!("{} is verified.", user.email), false),
+        (None, false) => (format!("{} is not verified yet.", user.email), true),
+    };
+    let resend = waiting.then(|| {
+        view! {
+            <form method="post" action=PROFILE class="inline">
+                <CsrfField token=csrf.to_owned() />
+                <input type="hidden" name="action" value="resend" />
+                <button type="submit" class="secondary">"Resend verification email"</button>
+            </form>
+        }
+    });
+    Some(
+        view! {
+            <div class="verification" id="email-verification">
+                <p class="aside">{status}</p>
+                <Notice message=feedback.message.clone() kind="error" />
+                {resend}
+            </div>
+        }
+        .into_any(),
+    )
 }

@@ -22,6 +22,7 @@ use super::*;
         me,
         update_me,
         change_password,
+        password_reset,
         profile,
         dot::users_signup,
         dot::users_password
@@ -31,6 +32,8 @@ use super::*;
         SignupRequest,
         ProfilePatch,
         PasswordChange,
+        PasswordResetRequest,
+        Accepted,
         ApiError,
         dot::DotSignup,
         dot::DotPasswordChange,

@@ -35,6 +35,8 @@ enum AdminAction {
     MakeStaff,
     /// Take staff rights away (superusers only).
     RemoveStaff,
+    /// Mail the account a password reset link.
+    SendReset,
 }
 
 impl AdminAction {
@@ -46,6 +48,7 @@ impl AdminAction {
             "signout" => Self::SignOut,
             "make_staff" => Self::MakeStaff,
             "remove_staff" => Self::RemoveStaff,
+            "send_reset" => Self::SendReset,
             _ => return None,
         })
     }
@@ -203,6 +206,7 @@ pub async fn act(
         AdminAction::SignOut => EventKind::SignedOutEverywhere,
         AdminAction::MakeStaff => EventKind::StaffGranted,
         AdminAction::RemoveStaff => EventKind::StaffRemoved,
+        AdminAction::SendReset => EventKind::PasswordResetRequested,
         // About an app, not an account: answered above.
         AdminAction::Review => return Err(PortalError::BadForm),
     };
@@ -227,6 +231,27 @@ pub async fn act(
         AdminAction::MakeStaff | AdminAction::RemoveStaff => {
             let staff = action == AdminAction::MakeStaff;
             store.set_user_staff(user_id, staff, &event).await?;
+        }
+        AdminAction::SendReset => {
+            if !target.is_active || target.email.is_empty() {
+                load(&state, &mut parts, &form.q, 1).await?;
+                let refusal = Refusal {
+                    form: "admin",
+                    errors: FieldErrors::default(),
+                    message: Some(format!(
+                        "{} cannot be sent a reset link: the account is deactivated or has no email address.",
+                        target.username
+                    )),
+                    values: vec![],
+                    status: StatusCode::BAD_REQUEST,
+                };
+                return Ok(render::refused(&state, parts, refusal).await);
+            }
+            let event = event.detail("sent by staff");
+            state
+                .accounts
+                .send_password_reset(&target, event, crate::http::now())
+                .await?;
         }
         AdminAction::Review => {}
     }

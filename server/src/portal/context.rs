@@ -48,6 +48,8 @@ pub fn user_view(user: &User) -> app::state::UserView {
         first_name: user.first_name.clone(),
         last_name: user.last_name.clone(),
         is_staff: user.is_staff,
+        email_verified: user.email_verified,
+        pending_email: None,
     }
 }
 
@@ -108,8 +110,18 @@ pub async fn portal_context(
         None => (Secret::generate().expose().to_owned(), true),
     };
 
+    let mut user = session.as_ref().map(|s| user_view(&s.user));
+    // The profile says which new address waits for verification.
+    if let (Some(view), Some(s)) = (user.as_mut(), session.as_ref()) {
+        if config.verify_email && req.uri().path() == app::paths::PROFILE {
+            match state.accounts.pending_email(&s.user, now()).await {
+                Ok(pending) => view.pending_email = pending,
+                Err(e) => return render::internal_error(e).into_response(),
+            }
+        }
+    }
     req.extensions_mut().insert(app::state::PortalState {
-        user: session.as_ref().map(|s| user_view(&s.user)),
+        user,
         csrf_token: csrf_token.clone(),
         feedback: Default::default(),
         email_accounts: config.account_identifier == gatehouse::account::AccountIdentifier::Email,
@@ -118,6 +130,7 @@ pub async fn portal_context(
             gatehouse::account::SignupPolicy::Domains => config.signup_email_domains.clone(),
             _ => Vec::new(),
         },
+        verify_email: config.verify_email,
         ..Default::default()
     });
     req.extensions_mut().insert(CsrfCookie(csrf_cookie));

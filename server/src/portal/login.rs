@@ -20,6 +20,11 @@ pub struct LoginForm {
     next: String,
 }
 
+/// What the sign-in page says to the owner of an unverified address when
+/// `require_verified_email` is on.
+pub const UNVERIFIED: &str = "Confirm your email address first: follow the link in the message we \
+     sent you when you signed up.";
+
 pub async fn submit(
     State(state): State<AppState>,
     CheckedForm { parts, form }: CheckedForm<LoginForm>,
@@ -78,6 +83,18 @@ pub async fn submit(
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(wait.max(1) as u64));
             response
+        }
+        Err(SignInError::Unverified) => {
+            let mut values = values;
+            values.push(("unverified", "1".to_owned()));
+            let refusal = Refusal {
+                form: "login",
+                errors: Default::default(),
+                message: Some(UNVERIFIED.to_owned()),
+                values,
+                status: StatusCode::FORBIDDEN,
+            };
+            render::refused(&state, parts, refusal).await
         }
         Err(SignInError::Busy) => return Err(PortalError::Busy),
         Err(SignInError::Internal(e)) => return Err(PortalError::internal(e)),

@@ -33,7 +33,7 @@ pub async fn submit(State(state): State<AppState>, post: SignedInForm<ProfileFor
     } = post;
     let user = &session.user;
     let origin = origin(&state, &parts);
-    let (name, values, result, done) = match form.action.as_str() {
+    let (name, values, result) = match form.action.as_str() {
         "profile" => (
             "profile",
             vec![
@@ -51,8 +51,14 @@ pub async fn submit(State(state): State<AppState>, post: SignedInForm<ProfileFor
                     &origin,
                     now(),
                 )
-                .await,
-            format!("{}?saved=profile", app::paths::PROFILE),
+                .await
+                .map(|pending| {
+                    if pending.is_some() {
+                        format!("{}?saved=email", app::paths::PROFILE)
+                    } else {
+                        format!("{}?saved=profile", app::paths::PROFILE)
+                    }
+                }),
         ),
         "password" => (
             "password",
@@ -70,14 +76,24 @@ pub async fn submit(State(state): State<AppState>, post: SignedInForm<ProfileFor
                     &origin,
                     now(),
                 )
-                .await,
-            format!("{}?saved=password", app::paths::PROFILE),
+                .await
+                .map(|()| format!("{}?saved=password", app::paths::PROFILE)),
+        ),
+        "resend" => (
+            "resend",
+            Vec::new(),
+            state
+                .accounts
+                .resend_verification(user, &origin, now())
+                .await
+                .map(|()| format!("{}?saved=verification", app::paths::PROFILE)),
         ),
         "delete" => {
             let result = state
                 .accounts
                 .delete_account(user, &form.delete_password, &origin, now())
                 .await;
+            let result = result.map(|()| String::new());
             if result.is_ok() {
                 tracing::info!(user = user.id, "account deleted");
                 let clear = cookies::clear(
@@ -87,17 +103,16 @@ pub async fn submit(State(state): State<AppState>, post: SignedInForm<ProfileFor
                 let signed_out = format!("{}?deleted=1", app::paths::LOGIN);
                 return Ok(render::see_other(&signed_out, &[clear]));
             }
-            ("delete", Vec::new(), result, String::new())
+            ("delete", Vec::new(), result)
         }
         _ => (
             "profile",
             Vec::new(),
             Err(FormError::Invalid(FieldErrors::default())),
-            String::new(),
         ),
     };
     let (errors, message, status) = match result {
-        Ok(()) => return Ok(render::see_other(&done, &[])),
+        Ok(done) => return Ok(render::see_other(&done, &[])),
         Err(FormError::Invalid(errors)) => {
             let message = errors
                 .is_empty()

@@ -30,6 +30,9 @@ pub async fn submit(
     CheckedForm { parts, form }: CheckedForm<SignupForm>,
 ) -> Answer {
     let origin = origin(&state, &parts);
+    if state.config.verify_email {
+        return verified_sign_up(state, parts, form, origin).await;
+    }
     let result = state
         .accounts
         .sign_up(
@@ -54,9 +57,60 @@ pub async fn submit(
             let previous = current_session(&parts);
             signed_in_redirect(&state, previous.as_ref(), user.id, &form.next).await
         }
-        Err(FormError::Invalid(errors)) => {
+        Err(e) => return refusal(&state, parts, values, e).await,
+    };
+    Ok(answer)
+}
+
+/// With `verify_email`: a new account is not signed in; the person follows
+/// the link mailed to them first. A new account and an address that
+/// already has one get the same "check your email" page.
+async fn verified_sign_up(
+    state: AppState,
+    parts: axum::http::request::Parts,
+    form: SignupForm,
+    origin: gatehouse::audit::Origin,
+) -> Answer {
+    let result = state
+        .accounts
+        .sign_up_verified(
+            SignUp {
+                username: &form.username,
+                email: &form.email,
+                password: &form.password,
+                confirm: &form.confirm,
+            },
+            &origin,
+            now(),
+        )
+        .await;
+    let values = vec![
+        ("username", form.username.clone()),
+        ("email", form.email.clone()),
+        ("next", form.next.clone()),
+    ];
+    match result {
+        Ok(outcome) => {
+            if let gatehouse::account::recovery::SignUpOutcome::Created(user) = &outcome {
+                tracing::info!(user = user.id, "account created; verification link sent");
+            }
+            Ok(render::see_other(app::paths::SIGNUP_DONE, &[]))
+        }
+        Err(e) => refusal(&state, parts, values, e).await,
+    }
+}
+
+/// The sign-up page again, with why.
+async fn refusal(
+    state: &AppState,
+    parts: axum::http::request::Parts,
+    values: Vec<(&'static str, String)>,
+    error: FormError,
+) -> Answer {
+    let answer = match error {
+        FormError::Invalid(errors) => {
             render::refused(
-                &state,
+                state,
                 parts,
                 Refusal {
                     form: "signup",
@@ -68,9 +122,9 @@ pub async fn submit(
             )
             .await
         }
-        Err(FormError::Throttled(wait)) => {
+        FormError::Throttled(wait) => {
             render::refused(
-                &state,
+                state,
                 parts,
                 Refusal {
                     form: "signup",
@@ -82,9 +136,9 @@ pub async fn submit(
             )
             .await
         }
-        Err(FormError::Closed) => {
+        FormError::Closed => {
             render::refused(
-                &state,
+                state,
                 parts,
                 Refusal {
                     form: "signup",
@@ -96,8 +150,8 @@ pub async fn submit(
             )
             .await
         }
-        Err(FormError::Busy) => return Err(PortalError::Busy),
-        Err(FormError::Internal(e)) => return Err(PortalError::internal(e)),
+        FormError::Busy => return Err(PortalError::Busy),
+        FormError::Internal(e) => return Err(PortalError::internal(e)),
     };
     Ok(answer)
 }

@@ -85,6 +85,7 @@ pub fn admin_user_view(user: &User) -> app::state::AdminUserView {
         email: user.email.clone(),
         is_active: user.is_active,
         is_staff: user.is_staff,
+        email_verified: user.email_verified,
         joined: date(user.date_joined),
     }
 }

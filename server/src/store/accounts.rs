@@ -18,17 +18,17 @@ use super::{err, unique_error, Db, SqlStore};
 macro_rules! user_columns {
     () => {
         "id, username, email, first_name, last_name, password_hash, \
-         is_active, is_staff, is_superuser, date_joined, last_login"
+         is_active, is_staff, is_superuser, email_verified, date_joined, last_login"
     };
     (u) => {
         "u.id, u.username, u.email, u.first_name, u.last_name, u.password_hash, \
-         u.is_active, u.is_staff, u.is_superuser, u.date_joined, u.last_login"
+         u.is_active, u.is_staff, u.is_superuser, u.email_verified, u.date_joined, u.last_login"
     };
 }
 
 /// What a deactivated account leaves behind: nothing issued before may
 /// come back to life.
-const ISSUED_TO_USER: [&str; 5] = [
+pub(super) const ISSUED_TO_USER: [&str; 5] = [
     "DELETE FROM sessions WHERE user_id = $1",
     "DELETE FROM access_tokens WHERE user_id = $1",
     "DELETE FROM refresh_tokens WHERE user_id = $1",
@@ -120,10 +120,17 @@ impl AccountStore for SqlStore {
     ) -> Result<(), UniqueError> {
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await.map_err(|e| UniqueError::Store(err(e)))?;
-            sqlx::query(
-                "UPDATE users SET first_name = $1, last_name = $2, email = $3, \
-                 username = COALESCE($4, username) WHERE id = $5",
-            )
+            // A new address is not verified (the same one, in another
+            // case, stays as it was).
+            sqlx::query(self.sql(
+                "UPDATE users SET first_name = $1, last_name = $2, \
+                 email_verified = CASE WHEN email = $3 THEN email_verified ELSE FALSE END, \
+                 email = $3, username = COALESCE($4, username) WHERE id = $5",
+                "UPDATE users SET first_name = $1, last_name = $2, \
+                 email_verified = CASE WHEN lower(email COLLATE \"C\") = lower($3 COLLATE \"C\") \
+                 THEN email_verified ELSE FALSE END, \
+                 email = $3, username = COALESCE($4, username) WHERE id = $5",
+            ))
             .bind(update.first_name)
             .bind(update.last_name)
             .bind(update.email)

@@ -58,6 +58,7 @@ where
         is_active: row.field("is_active")?,
         is_staff: row.field("is_staff")?,
         is_superuser: row.field("is_superuser")?,
+        email_verified: row.field("email_verified")?,
         date_joined: row.field("date_joined")?,
         last_login: row.field("last_login")?,
     })

@@ -1002,3 +1002,62 @@ async fn user_list_show_set_password_deactivate_and_reactivate() {
         assert!(kinds.contains(&format!("\"{kind}\"")), "{kind}: {kinds:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_send_reset_queues_a_link_the_server_mails() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/cli.db", dir.path().display());
+    for name in ["ada", "bob"] {
+        let made = gatehouse(
+            &db,
+            &[
+                "user",
+                "create",
+                "--username",
+                name,
+                "--email",
+                &format!("{name}@example.org"),
+                "--password-stdin",
+            ],
+            "correct horse battery\n",
+        );
+        assert_eq!(made.code, 0, "{}", made.stderr);
+    }
+    let sent = gatehouse(&db, &["user", "send-reset", "ada", "--json"], "");
+    assert_eq!(sent.code, 0, "{}", sent.stderr);
+    let sent: serde_json::Value = serde_json::from_str(&sent.stdout).unwrap();
+    assert_eq!(sent["sent_to"], "ada@example.org");
+    // Bad input: an unknown account, a deactivated one, no name at all.
+    let missing = gatehouse(&db, &["user", "send-reset", "nobody"], "");
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing
+            .stderr
+            .contains("no account has username \"nobody\""),
+        "{}",
+        missing.stderr
+    );
+    assert_eq!(gatehouse(&db, &["user", "deactivate", "bob"], "").code, 0);
+    let off = gatehouse(&db, &["user", "send-reset", "bob"], "");
+    assert_eq!(off.code, 1);
+    assert!(off.stderr.contains("deactivated"), "{}", off.stderr);
+    let none = gatehouse(&db, &["user", "send-reset"], "");
+    assert_eq!(none.code, 2, "{}", none.stderr);
+
+    // A server on that database sends what the command queued.
+    let sink = crate::mail::Sink::start();
+    let server = TestServer::start_with({
+        let db = db.clone();
+        let url = sink.url();
+        move |c| {
+            c.database_url = db;
+            c.smtp_url = Some(url);
+        }
+    })
+    .await;
+    let mail = sink.wait_for(1).await.remove(0);
+    assert_eq!(mail.to, "ada@example.org");
+    let path = mail.link("http://127.0.0.1:3000");
+    assert!(path.starts_with("/accounts/reset/"), "{path}");
+    drop(server);
+}

@@ -13,6 +13,7 @@ mod dot;
 mod hardening;
 mod import;
 mod interop;
+mod mail;
 mod markup;
 mod memory;
 mod metrics;

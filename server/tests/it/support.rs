@@ -155,6 +155,10 @@ impl TestServer {
             bind: addr,
             public_url: format!("http://{addr}"),
             database_url: db.url.clone(),
+            // Most tests sign up and go on signed in; tests/it/mail.rs
+            // turns verification on.
+            verify_email: false,
+            mail_outbox: dir.path().join("outbox").display().to_string(),
             ..Config::default()
         };
         adjust(&mut config);
@@ -180,6 +184,27 @@ impl TestServer {
             _db: db,
             _dir: dir,
         }
+    }
+
+    /// Stops serving and starts again on the same address and database,
+    /// as a restarted process would (nothing kept in memory survives).
+    pub async fn restart(&mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+        let config = (*self.state.config).clone();
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .expect("bind again");
+        let options = gatehouse_server::leptos_options(&config).expect("leptos options");
+        let state = gatehouse_server::build_state(config, options)
+            .await
+            .expect("state");
+        self.state = state.clone();
+        self.task = tokio::spawn(async move {
+            gatehouse_server::serve_with(state, listener, None, std::future::pending())
+                .await
+                .expect("serve");
+        });
     }
 
     /// Registers an app (adjusted from a confidential code-flow app with a

@@ -49,6 +49,12 @@ impl OAuthService {
                     "too many attempts; try again in {wait} s"
                 )))
             }
+            Err(SignInError::Unverified) => {
+                return Err(OAuthError::invalid_grant(
+                    "the account's email address is not verified yet: follow the link \
+                     in the verification email first",
+                ))
+            }
             Err(SignInError::Busy) => {
                 return Err(OAuthError::new(
                     ErrorCode::TemporarilyUnavailable,
