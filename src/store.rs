@@ -657,13 +657,16 @@ pub trait MailStore: Send + Sync {
         now: i64,
     ) -> Result<Option<AccountLink>, StoreError>;
     /// Uses a reset link: in one transaction, deletes it (and the account's
-    /// other reset links), sets the password, ends every session and
-    /// revokes every token, code and device authorization of the account,
-    /// and records `event`. False when the link was already gone (used by
-    /// a concurrent request, or expired).
+    /// other reset links), replaces the password hash `old` with `hash`,
+    /// ends every session and revokes every token, code and device
+    /// authorization of the account, and records `event`. False, and
+    /// nothing changed, when the link was already gone (used by a
+    /// concurrent request, or expired) or the password is no longer `old`
+    /// (changed meanwhile).
     async fn reset_password(
         &self,
         link: &AccountLink,
+        old: &crate::password::PasswordHash,
         hash: &crate::password::PasswordHash,
         now: i64,
         event: &Event,
@@ -684,13 +687,6 @@ pub trait MailStore: Send + Sync {
         user_id: i64,
         now: i64,
     ) -> Result<Option<String>, StoreError>;
-    /// How many links of `purpose` the account was sent since `since`.
-    async fn links_sent_since(
-        &self,
-        user_id: i64,
-        purpose: LinkPurpose,
-        since: i64,
-    ) -> Result<u64, StoreError>;
     /// Claims up to `limit` messages due at `now` for one sender: each is
     /// hidden from other senders until `lease_until` and its attempt is
     /// counted.
@@ -710,8 +706,6 @@ pub trait MailStore: Send + Sync {
         retry_at: Option<i64>,
         error: &str,
     ) -> Result<(), StoreError>;
-    /// Messages waiting (for /metrics and tests).
-    async fn queued_mail_count(&self) -> Result<u64, StoreError>;
     /// Removes links past their expiry; returns how many.
     async fn delete_expired_links(&self, now: i64) -> Result<u64, StoreError>;
 }

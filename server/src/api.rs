@@ -460,6 +460,10 @@ async fn me(State(state): State<AppState>, req: Request) -> Response {
 }
 
 /// Change the token's account: first name, last name, email.
+///
+/// A new email is mailed a verification link. While the current address
+/// is verified, it stays the account's (and is what this answer shows)
+/// until that link is followed.
 #[utoipa::path(
     patch,
     path = "/api/me/",

@@ -400,7 +400,7 @@ impl AccountService {
         let event = Event::new(EventKind::PasswordReset, now, origin).user(user.id, &user.username);
         if !self
             .store()
-            .reset_password(&link, &hash, now, &event)
+            .reset_password(&link, &user.password_hash, &hash, now, &event)
             .await?
         {
             return Err(LinkInvalid.into());

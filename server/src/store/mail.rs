@@ -132,6 +132,7 @@ impl MailStore for SqlStore {
     async fn reset_password(
         &self,
         link: &AccountLink,
+        old: &PasswordHash,
         hash: &PasswordHash,
         now: i64,
         event: &Event,
@@ -147,12 +148,19 @@ impl MailStore for SqlStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(err)?;
-            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-                .bind(hash.as_str())
-                .bind(link.user_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
+            let updated = sqlx::query(
+                "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+            )
+            .bind(hash.as_str())
+            .bind(link.user_id)
+            .bind(old.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+            if updated.rows_affected() != 1 {
+                // Changed since the link was checked: the link is dead.
+                return Ok(false);
+            }
             for sql in ISSUED_TO_USER {
                 sqlx::query(sql)
                     .bind(link.user_id)
@@ -233,27 +241,6 @@ impl MailStore for SqlStore {
             .fetch_optional(pool)
             .await
             .map_err(err)
-        })
-    }
-
-    async fn links_sent_since(
-        &self,
-        user_id: i64,
-        purpose: LinkPurpose,
-        since: i64,
-    ) -> Result<u64, StoreError> {
-        with_pool!(self, |pool| {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM account_links \
-                 WHERE user_id = $1 AND purpose = $2 AND created_at >= $3",
-            )
-            .bind(user_id)
-            .bind(purpose.as_str())
-            .bind(since)
-            .fetch_one(pool)
-            .await
-            .map_err(err)?;
-            Ok(n.max(0) as u64)
         })
     }
 
@@ -340,16 +327,6 @@ impl MailStore for SqlStore {
             };
         });
         Ok(())
-    }
-
-    async fn queued_mail_count(&self) -> Result<u64, StoreError> {
-        with_pool!(self, |pool| {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_queue")
-                .fetch_one(pool)
-                .await
-                .map_err(err)?;
-            Ok(n.max(0) as u64)
-        })
     }
 
     async fn delete_expired_links(&self, now: i64) -> Result<u64, StoreError> {

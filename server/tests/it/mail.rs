@@ -896,3 +896,47 @@ async fn staff_send_a_reset_from_the_admin_page() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_link_posted_many_times_at_once_works_once() {
+    let sink = Sink::start();
+    let server = server(&sink, |_| {}).await;
+    account(&server, "ada", true).await;
+    let browser = server.browser();
+    ask_reset(&browser, "ada@example.org").await;
+    let path = sink.wait_for(1).await[0].link(&server.base);
+    let posts = (0..20).map(|i| {
+        let (browser, path) = (&browser, &path);
+        async move {
+            let password = format!("{NEW_PASSWORD} {i}");
+            browser
+                .post_form(
+                    path,
+                    &[
+                        ("new_password", &password),
+                        ("confirm_new_password", &password),
+                    ],
+                )
+                .await
+                .status
+        }
+    });
+    let statuses = futures::future::join_all(posts).await;
+    let done = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::SEE_OTHER)
+        .count();
+    assert_eq!(done, 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::SEE_OTHER || *s == StatusCode::BAD_REQUEST),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        server
+            .scalar("SELECT COUNT(*) FROM audit_events WHERE kind = 'password_reset'")
+            .await,
+        1
+    );
+}
