@@ -100,6 +100,7 @@ def main():
     env = dict(
         os.environ,
         GATEHOUSE_DATABASE_URL=f"sqlite://{db_path}",
+        GATEHOUSE_MAIL_OUTBOX=os.path.join(work, "outbox"),
         GATEHOUSE_BIND=f"127.0.0.1:{port}",
         GATEHOUSE_PUBLIC_URL=base,
         RUST_LOG="warn",

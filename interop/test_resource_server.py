@@ -68,6 +68,7 @@ def main():
     env = dict(
         os.environ,
         GATEHOUSE_DATABASE_URL=f"sqlite://{work}/gatehouse.db",
+        GATEHOUSE_MAIL_OUTBOX=os.path.join(work, "outbox"),
         GATEHOUSE_BIND=f"127.0.0.1:{gh_port}",
         GATEHOUSE_PUBLIC_URL=gh,
         GATEHOUSE_ACCOUNT_IDENTIFIER="email",

@@ -274,11 +274,7 @@ impl AccountService {
         let email = normalize_email(form.email);
         let password = form.password.to_owned();
         match self.sign_up(form, origin, now).await {
-            Ok(user) => {
-                self.send_verification(&user, &user.email, origin, now)
-                    .await?;
-                Ok(SignUpOutcome::Created(user))
-            }
+            Ok(user) => Ok(SignUpOutcome::Created(user)),
             Err(FormError::Invalid(errors))
                 if errors.0.len() == 1
                     && errors.0.get("email").map(String::as_str) == Some(EMAIL_TAKEN) =>
@@ -389,6 +385,16 @@ impl AccountService {
         if let (Err(FormError::Busy), Some(counters)) = (&created, &counters) {
             // Never hashed: not a sign-up.
             counters.give_back(self.store.as_ref(), 1).await?;
+        }
+        // Every self-service sign-up (portal, account API, an app's) is
+        // sent its verification link; operators' accounts are not.
+        if let (Ok(user), true) = (&created, self.mail.verify_email) {
+            let origin = Origin {
+                address: event.address.clone(),
+                user_agent: event.user_agent.clone(),
+            };
+            self.send_verification(user, &user.email, &origin, now)
+                .await?;
         }
         created
     }

@@ -940,3 +940,30 @@ async fn a_reset_link_posted_many_times_at_once_works_once() {
         1
     );
 }
+
+#[tokio::test]
+async fn account_api_sign_ups_are_sent_their_verification_link_too() {
+    let sink = Sink::start();
+    let server = server(&sink, |_| {}).await;
+    let created = reqwest::Client::new()
+        .post(server.url("/api/signup/"))
+        .json(&serde_json::json!({
+            "username": "ada",
+            "email": "ada@example.org",
+            "password": PASSWORD,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let body: Value = created.json().await.unwrap();
+    assert_eq!(body["email_verified"], false);
+    let mail = sink.wait_for(1).await.remove(0);
+    assert_eq!(mail.to, "ada@example.org");
+    let confirmed = confirm(&server.browser(), &mail.link(&server.base)).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    // Operators' accounts are not mailed.
+    account(&server, "bob", false).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), 1);
+}
