@@ -74,21 +74,33 @@ impl SqlStore {
         now: i64,
         tokens: &IssuedTokens,
     ) -> Result<Claim, StoreError> {
-        with_pool!(self, |pool| {
-            let mut tx = pool.begin().await.map_err(err)?;
-            let claimed: Option<String> = sqlx::query_scalar(claim_sql)
-                .bind(now)
-                .bind(digest.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(err)?;
-            if claimed.is_some() {
-                insert_tokens!(&mut *tx, tokens).await.map_err(err)?;
-                tx.commit().await.map_err(err)?;
-                return Ok(Claim::Claimed);
+        match &self.db {
+            // Group commit with the other token writes: see `sqlite/batch.rs`.
+            Db::Sqlite(db) => {
+                if db
+                    .tokens
+                    .claim(claim_sql, digest.as_str(), now, tokens.clone())
+                    .await?
+                {
+                    return Ok(Claim::Claimed);
+                }
             }
-            tx.rollback().await.map_err(err)?;
-        });
+            Db::Postgres(db) => {
+                let mut tx = db.pool.begin().await.map_err(err)?;
+                let claimed: Option<String> = sqlx::query_scalar(claim_sql)
+                    .bind(now)
+                    .bind(digest.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(err)?;
+                if claimed.is_some() {
+                    insert_tokens!(&mut *tx, tokens).await.map_err(err)?;
+                    tx.commit().await.map_err(err)?;
+                    return Ok(Claim::Claimed);
+                }
+                tx.rollback().await.map_err(err)?;
+            }
+        }
         let reuse = Reuse {
             what,
             user_id: tokens.access.user_id,

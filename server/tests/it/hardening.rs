@@ -766,3 +766,51 @@ async fn readyz_reports_each_check_and_fails_once_the_database_is_gone() {
     let health = client.get(server.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_refresh_token_presented_twenty_times_at_once_is_used_once() {
+    let server = TestServer::start().await;
+    let app = password_app(&server).await;
+    server.signed_up("ada", "correct horse battery").await;
+    let (status, first) = password_grant(&server, &app, "ada", "correct horse battery", None).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let refresh = first["refresh_token"].as_str().unwrap().to_owned();
+    let attempts = (0..20).map(|_| {
+        let (server, app, refresh) = (&server, &app, &refresh);
+        async move {
+            let r = reqwest::Client::new()
+                .post(server.url("/o/token/"))
+                .basic_auth(&app.0, Some(&app.1))
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<serde_json::Value>().await.unwrap())
+        }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let ok = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    let refused = answers
+        .iter()
+        .filter(|(s, j)| *s == StatusCode::BAD_REQUEST && j["error"] == "invalid_grant")
+        .count();
+    assert_eq!((ok, refused), (1, 19), "{answers:?}");
+    // The reuse revoked the family: the one successor is dead too.
+    let successor = answers
+        .iter()
+        .find(|(s, _)| *s == StatusCode::OK)
+        .map(|(_, j)| j["refresh_token"].as_str().unwrap().to_owned())
+        .unwrap();
+    let again = reqwest::Client::new()
+        .post(server.url("/o/token/"))
+        .basic_auth(&app.0, Some(&app.1))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &successor),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(server.count_rows("access_tokens").await, 0);
+}

@@ -1,10 +1,16 @@
-//! Group commit for token inserts. SQLite has one writer and each commit
-//! appends every touched page to the WAL, so a transaction per token caps
-//! the token endpoint at a few thousand per second. Grants that consume
-//! nothing (client credentials, password) hand their tokens to one writer
-//! task, which stores whatever has queued up in a single transaction and
-//! then answers each caller; a caller's response is sent only after its
-//! tokens are committed.
+//! Group commit for the token endpoint's writes. SQLite has one writer and
+//! each commit appends every touched page to the WAL, so a transaction per
+//! token caps the token endpoint at a few thousand per second, and
+//! concurrent write transactions queue on SQLite's lock (busy waits, not
+//! work). Grants hand their writes to one writer task, which performs
+//! whatever has queued up in a single transaction and then answers each
+//! caller; a caller's response is sent only after its writes are
+//! committed. Two kinds of write:
+//! - the tokens of a grant that consumes nothing (client credentials,
+//!   password);
+//! - a claim: a single-use code or refresh token marked used, and its
+//!   successors' tokens stored only if this claim was the one that used it
+//!   (of two claims of one code in a batch, the second finds it used).
 
 use gatehouse::store::{IssuedTokens, StoreError, TokenRecord};
 use sqlx::SqlitePool;
@@ -13,7 +19,30 @@ use tokio::sync::{mpsc, oneshot};
 /// At most this many grants per transaction.
 const MAX_BATCH: usize = 256;
 
-type Job = (IssuedTokens, oneshot::Sender<Result<(), String>>);
+/// One caller's write.
+enum Work {
+    Insert(IssuedTokens),
+    /// `sql` marks the code or token used, binding `$1` = now and `$2` =
+    /// its digest, and returns a row only when this statement used it.
+    Claim {
+        sql: &'static str,
+        digest: String,
+        now: i64,
+        tokens: IssuedTokens,
+    },
+}
+
+impl Work {
+    fn tokens(&self) -> &IssuedTokens {
+        match self {
+            Work::Insert(t) | Work::Claim { tokens: t, .. } => t,
+        }
+    }
+}
+
+/// A write and where its outcome goes: whether its tokens were stored
+/// (false: a claim that found its code or token already used).
+type Job = (Work, oneshot::Sender<Result<bool, String>>);
 
 #[derive(Clone)]
 pub struct TokenWriter {
@@ -29,18 +58,40 @@ impl TokenWriter {
         Self { jobs, pool }
     }
 
-    /// Stores `tokens`, returning once they are committed. Should the
-    /// writer task be gone, stores them directly.
+    /// Stores `tokens`, returning once they are committed.
     pub async fn insert(&self, tokens: IssuedTokens) -> Result<(), StoreError> {
+        self.submit(Work::Insert(tokens)).await.map(|_| ())
+    }
+
+    /// Marks a code or refresh token used with `sql` and stores `tokens`
+    /// if this call used it; true then, false when it was already used
+    /// (nothing stored).
+    pub async fn claim(
+        &self,
+        sql: &'static str,
+        digest: &str,
+        now: i64,
+        tokens: IssuedTokens,
+    ) -> Result<bool, StoreError> {
+        self.submit(Work::Claim {
+            sql,
+            digest: digest.to_owned(),
+            now,
+            tokens,
+        })
+        .await
+    }
+
+    /// Hands `work` to the writer and waits for its commit. Should the
+    /// writer task be gone, does it directly.
+    async fn submit(&self, work: Work) -> Result<bool, StoreError> {
         let (done, answer) = oneshot::channel();
-        if let Err(mpsc::error::SendError((tokens, _))) = self.jobs.send((tokens, done)).await {
-            tracing::error!("token writer gone; storing directly");
-            return store_one(&self.pool, &tokens)
-                .await
-                .map_err(StoreError::new);
+        if let Err(mpsc::error::SendError((work, _))) = self.jobs.send((work, done)).await {
+            tracing::error!("token writer gone; writing directly");
+            return store_one(&self.pool, &work).await.map_err(StoreError::new);
         }
         match answer.await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(stored)) => Ok(stored),
             Ok(Err(e)) => Err(StoreError::new(BatchFailed(e))),
             Err(_) => Err(StoreError::new(WriterGone)),
         }
@@ -59,18 +110,18 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         match store(&pool, &batch).await {
-            Ok(()) => {
-                for (_, done) in batch.drain(..) {
+            Ok(stored) => {
+                for ((_, done), stored) in batch.drain(..).zip(stored) {
                     // The caller may have gone (client hung up): nothing to do.
-                    let _ = done.send(Ok(()));
+                    let _ = done.send(Ok(stored));
                 }
             }
             Err(e) => {
                 // One bad grant (say, its app deleted a moment ago) must not
-                // fail the others: store each alone and answer each.
-                tracing::warn!(error = %e, grants = batch.len(), "token batch failed; storing one by one");
-                for (tokens, done) in batch.drain(..) {
-                    let result = store_one(&pool, &tokens).await.map_err(|e| e.to_string());
+                // fail the others: write each alone and answer each.
+                tracing::warn!(error = %e, grants = batch.len(), "token batch failed; writing one by one");
+                for (work, done) in batch.drain(..) {
+                    let result = store_one(&pool, &work).await.map_err(|e| e.to_string());
                     let _ = done.send(result);
                 }
             }
@@ -78,25 +129,61 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
     }
 }
 
-async fn store_one(pool: &SqlitePool, tokens: &IssuedTokens) -> Result<(), sqlx::Error> {
+/// One write in its own transaction.
+async fn store_one(pool: &SqlitePool, work: &Work) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    insert_tokens!(&mut *tx, tokens).await?;
-    tx.commit().await
+    if let Work::Claim {
+        sql, digest, now, ..
+    } = work
+    {
+        let used: Option<String> = sqlx::query_scalar(sql)
+            .bind(*now)
+            .bind(digest.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if used.is_none() {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+    }
+    insert_tokens!(&mut *tx, work.tokens()).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Rows per INSERT statement (8 values each: far inside SQLite's limit).
 const ROWS_PER_STATEMENT: usize = 128;
 
-/// The batch in one transaction, with one multi-row INSERT per table (per
-/// 128 rows): each statement is a round trip to the connection's thread,
-/// so one per token would spend the batch on thread wake-ups.
-async fn store(pool: &SqlitePool, batch: &[Job]) -> Result<(), sqlx::Error> {
-    let access: Vec<&TokenRecord> = batch.iter().map(|(t, _)| &t.access).collect();
-    let refresh: Vec<&TokenRecord> = batch
-        .iter()
-        .filter_map(|(t, _)| t.refresh.as_ref())
-        .collect();
+/// The batch in one transaction: the claims first (one statement each,
+/// in arrival order), then the tokens of the inserts and of the claims
+/// that used their code, with one multi-row INSERT per table (per 128
+/// rows): each statement is a round trip to the connection's thread, so
+/// one per token would spend the batch on thread wake-ups. Returns, per
+/// job, whether its tokens were stored.
+async fn store(pool: &SqlitePool, batch: &[Job]) -> Result<Vec<bool>, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let mut stored = Vec::with_capacity(batch.len());
+    for (work, _) in batch {
+        stored.push(match work {
+            Work::Insert(_) => true,
+            Work::Claim {
+                sql, digest, now, ..
+            } => sqlx::query_scalar::<_, String>(sql)
+                .bind(*now)
+                .bind(digest.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some(),
+        });
+    }
+    let kept: Vec<&IssuedTokens> = batch
+        .iter()
+        .zip(&stored)
+        .filter(|(_, stored)| **stored)
+        .map(|((work, _), _)| work.tokens())
+        .collect();
+    let access: Vec<&TokenRecord> = kept.iter().map(|t| &t.access).collect();
+    let refresh: Vec<&TokenRecord> = kept.iter().filter_map(|t| t.refresh.as_ref()).collect();
     for (table, rows) in [("access_tokens", &access), ("refresh_tokens", &refresh)] {
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
@@ -116,5 +203,6 @@ async fn store(pool: &SqlitePool, batch: &[Job]) -> Result<(), sqlx::Error> {
             q.build().execute(&mut *tx).await?;
         }
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(stored)
 }
