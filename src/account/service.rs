@@ -393,8 +393,14 @@ impl AccountService {
                 address: event.address.clone(),
                 user_agent: event.user_agent.clone(),
             };
-            self.send_verification(user, &user.email, &origin, now)
-                .await?;
+            // The account exists either way: a failure to queue the mail
+            // is logged, and its owner can ask for the link again.
+            if let Err(e) = self
+                .send_verification(user, &user.email, &origin, now)
+                .await
+            {
+                tracing::error!(user = user.id, error = %e, "verification mail not queued");
+            }
         }
         created
     }

@@ -254,11 +254,15 @@ pub async fn confirm(
         ),
         Err(_) => (app::state::LinkView::default(), StatusCode::BAD_REQUEST),
     };
-    // The header and profile show the address as it is now.
-    if let (Some(page), Ok(Confirmed::Verified { .. })) = (
-        parts.extensions.get_mut::<app::state::PortalState>(),
-        &result,
-    ) {
+    // The page shows the signed-in person's address as it is now (when
+    // the link was theirs).
+    let own = match &result {
+        Ok(Confirmed::Verified { user_id, .. }) => {
+            super::current_session(&parts).is_some_and(|s| s.user.id == *user_id)
+        }
+        _ => false,
+    };
+    if let (true, Some(page)) = (own, parts.extensions.get_mut::<app::state::PortalState>()) {
         if let Some(user) = page.user.as_mut() {
             user.email = link.email.clone();
             user.email_verified = true;
