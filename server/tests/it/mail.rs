@@ -89,8 +89,20 @@ impl Sink {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Vec::new();
         };
-        let mut files: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        // In the order received: Maildir names do not sort by time (their
+        // microseconds are not zero-padded).
+        let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+            .flatten()
+            .map(|e| {
+                let modified = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .unwrap_or(std::time::UNIX_EPOCH);
+                (modified, e.path())
+            })
+            .collect();
         files.sort();
+        let files: Vec<PathBuf> = files.into_iter().map(|(_, p)| p).collect();
         files
             .iter()
             .map(|p| Mail::parse(&std::fs::read_to_string(p).unwrap()))
@@ -418,7 +430,13 @@ async fn a_reset_link_dies_when_the_password_changes_or_it_expires() {
 
     // An expired link is refused with the same page.
     ask_reset(&browser, "ada@example.org").await;
-    let third = sink.wait_for(3).await[2].link(&server.base);
+    let third = sink
+        .wait_for(3)
+        .await
+        .iter()
+        .map(|m| m.link(&server.base))
+        .find(|l| *l != first && *l != second)
+        .expect("a third link");
     assert_eq!(browser.get(&third).await.status, StatusCode::OK);
     server
         .execute("UPDATE account_links SET expires_at = 1")
