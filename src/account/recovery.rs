@@ -208,17 +208,17 @@ impl AccountService {
         self.queue(Some(&link), &mail, now, Some(&event)).await
     }
 
-    /// "Forgot your password": throttled per client address (the only
-    /// refusal anyone sees); mails a reset link when `email` is an active
-    /// account's address and that account has not been mailed too often.
-    /// Answers alike whether or not the address has an account.
-    #[tracing::instrument(skip_all)]
-    pub async fn request_password_reset(
+    /// A request that names an address (a reset, a new verification
+    /// link): the address checked, the request counted against the client
+    /// address on `kind`'s counter (the only refusal anyone sees), then
+    /// the active account whose address it is, if any.
+    async fn address_request(
         &self,
+        kind: &str,
         email: &str,
         origin: &Origin,
         now: i64,
-    ) -> Result<(), FormError> {
+    ) -> Result<Option<User>, FormError> {
         let email = normalize_email(email);
         if email.is_empty() {
             return Err(FormError::Invalid(FieldErrors::one(
@@ -230,17 +230,31 @@ impl AccountService {
             return Err(FormError::Invalid(FieldErrors::one("email", e.0)));
         }
         let address = Counters(vec![(
-            format!("reset:address:{}", address_group(&origin.address)),
+            format!("{kind}:address:{}", address_group(&origin.address)),
             Policy::RESET_ADDRESS,
         )]);
         if let Err(wait) = address.reserve(self.store().as_ref(), now).await? {
             return Err(FormError::Throttled(wait));
         }
-        let user = self
+        Ok(self
             .store()
             .user_by_login(&email)
             .await?
-            .filter(|u| u.is_active && u.email.eq_ignore_ascii_case(&email));
+            .filter(|u| u.is_active && u.email.eq_ignore_ascii_case(&email)))
+    }
+
+    /// "Forgot your password": throttled per client address (the only
+    /// refusal anyone sees); mails a reset link when `email` is an active
+    /// account's address and that account has not been mailed too often.
+    /// Answers alike whether or not the address has an account.
+    #[tracing::instrument(skip_all)]
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+        origin: &Origin,
+        now: i64,
+    ) -> Result<(), FormError> {
+        let user = self.address_request("reset", email, origin, now).await?;
         let Some(user) = user else {
             tracing::info!("password reset asked for an address with no active account");
             return Ok(());
@@ -298,27 +312,10 @@ impl AccountService {
         origin: &Origin,
         now: i64,
     ) -> Result<(), FormError> {
-        let email = normalize_email(email);
-        if email.is_empty() {
-            return Err(FormError::Invalid(FieldErrors::one(
-                "email",
-                "Enter your email address.",
-            )));
-        }
-        if let Err(e) = validate_email(&email) {
-            return Err(FormError::Invalid(FieldErrors::one("email", e.0)));
-        }
-        let address = Counters(vec![(
-            format!("verify:address:{}", address_group(&origin.address)),
-            Policy::RESET_ADDRESS,
-        )]);
-        if let Err(wait) = address.reserve(self.store().as_ref(), now).await? {
-            return Err(FormError::Throttled(wait));
-        }
-        let user =
-            self.store().user_by_login(&email).await?.filter(|u| {
-                u.is_active && !u.email_verified && u.email.eq_ignore_ascii_case(&email)
-            });
+        let user = self
+            .address_request("verify", email, origin, now)
+            .await?
+            .filter(|u| !u.email_verified);
         let Some(user) = user else {
             return Ok(());
         };

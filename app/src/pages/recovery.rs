@@ -10,11 +10,39 @@ use crate::components::title::PageTitle;
 use crate::paths::{CONFIRM_EMAIL_RESEND, LOGIN, PASSWORD_RESET, PROFILE};
 use crate::state::{use_portal_state, LINK_INVALID};
 
+/// A form that asks for an email address (a reset link, a new
+/// verification link), with its error beside the field.
+#[component]
+fn EmailRequestForm(
+    action: &'static str,
+    /// The name the server's refusal gives this form.
+    form: &'static str,
+    button: &'static str,
+) -> impl IntoView {
+    let state = use_portal_state();
+    let feedback = state.feedback.for_form(form);
+    view! {
+        <Notice message=feedback.message.clone() kind="error" />
+        <form method="post" action=action novalidate>
+            <CsrfField token=state.csrf_token.clone() />
+            <Field
+                id="email"
+                name="email"
+                label="Email"
+                kind="email"
+                autocomplete="email"
+                value=feedback.value("email")
+                error=feedback.error("email")
+                required=true
+            />
+            <button type="submit">{button}</button>
+        </form>
+    }
+}
+
 /// `/accounts/password_reset/`: asks for the address to send a link to.
 #[component]
 pub fn PasswordResetPage() -> impl IntoView {
-    let state = use_portal_state();
-    let feedback = state.feedback.for_form("password_reset");
     view! {
         <PageTitle text="Reset your password · Gatehouse" />
         <section class="card">
@@ -22,21 +50,11 @@ pub fn PasswordResetPage() -> impl IntoView {
             <p>
                 "Enter the email address of your account. If it has one, we will send it a link to choose a new password."
             </p>
-            <Notice message=feedback.message.clone() kind="error" />
-            <form method="post" action=PASSWORD_RESET novalidate>
-                <CsrfField token=state.csrf_token.clone() />
-                <Field
-                    id="email"
-                    name="email"
-                    label="Email"
-                    kind="email"
-                    autocomplete="email"
-                    value=feedback.value("email")
-                    error=feedback.error("email")
-                    required=true
-                />
-                <button type="submit">"Send reset link"</button>
-            </form>
+            <EmailRequestForm
+                action=PASSWORD_RESET
+                form="password_reset"
+                button="Send reset link"
+            />
             <p class="aside">"Remembered it? " <a href=LOGIN>"Sign in"</a></p>
         </section>
     }
@@ -215,9 +233,7 @@ pub fn ConfirmEmailPage() -> impl IntoView {
 /// signing in (sign-in may require a verified address).
 #[component]
 pub fn ResendVerificationPage() -> impl IntoView {
-    let state = use_portal_state();
-    let feedback = state.feedback.for_form("resend");
-    let sent = state.link.as_ref().and_then(|l| l.outcome.clone());
+    let sent = use_portal_state().link.and_then(|l| l.outcome);
     view! {
         <PageTitle text="New verification link · Gatehouse" />
         <section class="card">
@@ -226,21 +242,11 @@ pub fn ResendVerificationPage() -> impl IntoView {
             <p>
                 "Enter your account's email address. If it still needs confirming, we will send it a new link."
             </p>
-            <Notice message=feedback.message.clone() kind="error" />
-            <form method="post" action=CONFIRM_EMAIL_RESEND novalidate>
-                <CsrfField token=state.csrf_token.clone() />
-                <Field
-                    id="email"
-                    name="email"
-                    label="Email"
-                    kind="email"
-                    autocomplete="email"
-                    value=feedback.value("email")
-                    error=feedback.error("email")
-                    required=true
-                />
-                <button type="submit">"Resend verification email"</button>
-            </form>
+            <EmailRequestForm
+                action=CONFIRM_EMAIL_RESEND
+                form="resend"
+                button="Resend verification email"
+            />
             <p class="aside">
                 <a href=LOGIN>"Sign in"</a>
             </p>

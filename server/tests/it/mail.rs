@@ -267,6 +267,21 @@ async fn account(server: &TestServer, username: &str, verified: bool) {
     }
 }
 
+/// Posts the sign-up form.
+async fn sign_up(browser: &Browser, username: &str, email: &str) -> crate::support::Page {
+    browser
+        .post_form(
+            "/accounts/signup/",
+            &[
+                ("username", username),
+                ("email", email),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ],
+        )
+        .await
+}
+
 async fn ask_reset(browser: &Browser, email: &str) -> crate::support::Page {
     browser
         .post_form("/accounts/password_reset/", &[("email", email)])
@@ -525,17 +540,7 @@ async fn following_the_verification_link_makes_email_verified_true() {
     let sink = Sink::start();
     let server = server(&sink, |_| {}).await;
     let browser = server.browser();
-    let signed_up = browser
-        .post_form(
-            "/accounts/signup/",
-            &[
-                ("username", "ada"),
-                ("email", "ada@example.org"),
-                ("password", PASSWORD),
-                ("confirm", PASSWORD),
-            ],
-        )
-        .await;
+    let signed_up = sign_up(&browser, "ada", "ada@example.org").await;
     assert_eq!(
         signed_up.status,
         StatusCode::SEE_OTHER,
@@ -641,24 +646,8 @@ async fn signing_up_with_a_taken_address_looks_the_same_and_tells_its_owner() {
     let sink = Sink::start();
     let server = server(&sink, |_| {}).await;
     account(&server, "ada", true).await;
-    let sign_up = |username: &'static str, email: &'static str| {
-        let browser = server.browser();
-        async move {
-            browser
-                .post_form(
-                    "/accounts/signup/",
-                    &[
-                        ("username", username),
-                        ("email", email),
-                        ("password", PASSWORD),
-                        ("confirm", PASSWORD),
-                    ],
-                )
-                .await
-        }
-    };
-    let taken = sign_up("mallory", "ada@example.org").await;
-    let new = sign_up("bob", "bob@example.org").await;
+    let taken = sign_up(&server.browser(), "mallory", "ada@example.org").await;
+    let new = sign_up(&server.browser(), "bob", "bob@example.org").await;
     assert_eq!(taken.status, new.status);
     assert_eq!(taken.location(), new.location());
     assert_eq!(server.count_rows("users").await, 2, "ada and bob");
@@ -671,7 +660,7 @@ async fn signing_up_with_a_taken_address_looks_the_same_and_tells_its_owner() {
     );
     assert!(notice.link(&server.base).starts_with("/accounts/reset/"));
     // A taken username is still said: the person must choose another.
-    let name_taken = sign_up("ada", "other@example.org").await;
+    let name_taken = sign_up(&server.browser(), "ada", "other@example.org").await;
     assert_eq!(name_taken.status, StatusCode::BAD_REQUEST);
     assert!(name_taken.body.contains("That username is taken."));
 }
@@ -835,17 +824,7 @@ async fn without_smtp_url_mail_is_written_to_the_outbox_and_its_link_works() {
     let server = TestServer::start_with(|c| c.verify_email = true).await;
     let outbox = PathBuf::from(&server.state.config.mail_outbox);
     let browser = server.browser();
-    let signed_up = browser
-        .post_form(
-            "/accounts/signup/",
-            &[
-                ("username", "ada"),
-                ("email", "ada@example.org"),
-                ("password", PASSWORD),
-                ("confirm", PASSWORD),
-            ],
-        )
-        .await;
+    let signed_up = sign_up(&browser, "ada", "ada@example.org").await;
     assert_eq!(signed_up.location(), Some("/accounts/signup/done/"));
     let deadline = Instant::now() + Duration::from_secs(10);
     let file = loop {
