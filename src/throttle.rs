@@ -108,6 +108,16 @@ impl Policy {
         reset_after: 3600,
     };
 
+    /// "Is this username free?" questions per client address (the sign-up
+    /// page asks while typing): 120 an hour, then 2 s, 4 s, … capped at 15
+    /// minutes, so the accounts cannot be listed by asking.
+    pub const USERNAME_CHECK: Policy = Policy {
+        free_failures: 120,
+        base_delay: 2,
+        max_delay: 900,
+        reset_after: 3600,
+    };
+
     /// Password reset requests per client address: 10 an hour, then 2 s,
     /// 4 s, … capped at 15 minutes (each may send a mail).
     pub const RESET_ADDRESS: Policy = Policy {

@@ -7,6 +7,7 @@
 //! request on the server and embedded as JSON in the page's head for
 //! hydration, so no page waits on an extra request.
 
+pub mod actions;
 pub mod components;
 pub mod pages;
 pub mod paths;

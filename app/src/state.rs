@@ -301,6 +301,11 @@ pub struct LinkView {
 pub const LINK_INVALID: &str =
     "This link does not work: it was already used, it has expired, or it was copied incompletely.";
 
+/// What the authorized-apps page says once an app's access is revoked.
+pub fn revoked_message(app_name: &str) -> String {
+    format!("Access for {app_name} was revoked.")
+}
+
 /// What the sign-up page says when sign-up is closed.
 pub const SIGNUP_CLOSED: &str = "Sign-up is closed here: ask an administrator for an account.";
 
@@ -344,7 +349,21 @@ pub fn state_json(state: &PortalState) -> String {
 
 /// Makes the state available to every component of this page.
 pub fn provide_portal_state() {
-    provide_context(initial_portal_state());
+    let state = initial_portal_state();
+    provide_context(CurrentUser(RwSignal::new(state.user.clone())));
+    provide_context(state);
+}
+
+/// The signed-in person as the page shows them now: starts as the
+/// server's [`PortalState::user`] and follows in-place changes (a saved
+/// profile renames the header).
+#[derive(Clone, Copy)]
+pub struct CurrentUser(pub RwSignal<Option<UserView>>);
+
+pub fn use_current_user() -> RwSignal<Option<UserView>> {
+    use_context::<CurrentUser>()
+        .map(|c| c.0)
+        .unwrap_or_else(|| RwSignal::new(None))
 }
 
 pub fn use_portal_state() -> PortalState {

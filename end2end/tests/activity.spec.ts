@@ -20,7 +20,7 @@ test('the activity page shows a sign-in, a name change and an allowed app', asyn
     await settle(page, testInfo);
     await page.getByLabel('First name').fill('Ada');
     await page.getByRole('button', { name: 'Save' }).click();
-    await expect(page).toHaveURL(/saved=profile/);
+    await expect(page.getByText('Your profile was saved.')).toBeVisible();
     await settle(page, testInfo);
 
     const { challenge } = pkce();

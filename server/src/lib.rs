@@ -178,9 +178,21 @@ pub fn build_router(state: AppState) -> Router {
             .chain(api::PATHS.iter().copied()),
     ));
     let options = state.leptos_options.clone();
+    // Pages and the server functions (which `leptos_routes` registers
+    // under `/fn/`) get the portal's backend as context.
+    let backend = portal::backend(&state);
     let portal = Router::new()
-        .leptos_routes(&state, routes, move || app::shell(options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || leptos::prelude::provide_context(backend.clone()),
+            move || app::shell(options.clone()),
+        )
         .merge(portal::form_routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            portal::limit_body,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             portal::portal_context,

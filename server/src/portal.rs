@@ -5,6 +5,7 @@
 //! handler either redirects (303) on success or renders the same page again
 //! with the errors beside the fields and the typed values kept.
 
+mod actions;
 mod activity;
 mod admin;
 mod apps;
@@ -31,12 +32,14 @@ use axum::Router;
 use crate::http::now;
 use crate::state::AppState;
 
+pub use actions::{backend, limit_body};
 pub use context::{portal_context, CurrentSession};
 
 /// The form-post routes (the GET side of their paths is Leptos's), and the
 /// authorization endpoint, whose GET decides before rendering.
 pub fn form_routes() -> Router<AppState> {
     Router::new()
+        .route("/fn/{*name}", axum::routing::any(actions::unknown))
         .route(app::paths::SIGNUP, post(signup::submit))
         .route(app::paths::LOGIN, post(login::submit))
         .route(app::paths::PASSWORD_RESET, post(recovery::request_reset))
@@ -130,29 +133,31 @@ pub(crate) fn current_session(parts: &axum::http::request::Parts) -> Option<Curr
 }
 
 /// Signs `user_id` in: ends the session the browser had (the id is never
-/// reused across a sign-in), starts a new one and redirects to `next`.
-pub(crate) async fn signed_in_redirect(
+/// reused across a sign-in), starts a new one, and goes to `next`.
+pub(crate) async fn sign_in_session(
     state: &AppState,
     previous: Option<&CurrentSession>,
     user_id: i64,
     next: &str,
-) -> axum::response::Response {
+) -> Result<actions::Success, extract::PortalError> {
     if let Some(old) = previous {
-        if let Err(e) = state.accounts.store().delete_session(&old.digest).await {
-            return render::internal_error(e);
-        }
+        state.accounts.store().delete_session(&old.digest).await?;
     }
-    let secret = match state.accounts.start_session(user_id, now()).await {
-        Ok(s) => s,
-        Err(e) => return render::internal_error(e),
-    };
+    let secret = state
+        .accounts
+        .start_session(user_id, now())
+        .await
+        .map_err(extract::PortalError::internal)?;
     let cookie = cookies::set(
         &state.config.session_cookie(),
         secret.expose(),
         state.config.secure_cookies(),
         None,
     );
-    render::see_other(gatehouse::next::next_or_default(Some(next)), &[cookie])
+    Ok(actions::Success {
+        cookies: vec![cookie],
+        ..actions::Success::go(gatehouse::next::next_or_default(Some(next)))
+    })
 }
 
 /// The app with this id (as typed in the path) if `user_id` owns it.

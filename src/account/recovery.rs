@@ -384,7 +384,7 @@ impl AccountService {
             errors.add("new_password", e.0);
         }
         if new != confirm {
-            errors.add("confirm_new_password", "The two passwords do not match.");
+            errors.add("confirm_new_password", super::validation::PASSWORDS_DIFFER);
         }
         if !errors.is_empty() {
             return Err(FormError::Invalid(errors).into());

@@ -243,6 +243,45 @@ impl AccountService {
             .await
     }
 
+    /// Whether `username` is free for a new account: the sign-up page asks
+    /// while the person types. It says no more than a sign-up would (a
+    /// format error, or taken / free), and every question counts against
+    /// [`Policy::USERNAME_CHECK`] for the client's address, so the accounts
+    /// cannot be listed by asking.
+    #[tracing::instrument(skip_all)]
+    pub async fn username_available(
+        &self,
+        username: &str,
+        origin: &Origin,
+        now: i64,
+    ) -> Result<bool, FormError> {
+        if self.signup == SignupPolicy::Closed {
+            return Err(FormError::Closed);
+        }
+        if self.identifier == AccountIdentifier::Email {
+            return Err(FormError::Invalid(FieldErrors::one(
+                "username",
+                "Accounts here are named by their email address.",
+            )));
+        }
+        if let Err(e) = validate_username(username) {
+            return Err(FormError::Invalid(FieldErrors::one("username", e.0)));
+        }
+        let counters = Counters(vec![(
+            format!("username:{}", address_key(&origin.address)),
+            Policy::USERNAME_CHECK,
+        )]);
+        if let Err(wait) = counters.reserve(self.store.as_ref(), now).await? {
+            return Err(FormError::Throttled(wait));
+        }
+        let taken = self
+            .store
+            .user_by_login(username)
+            .await?
+            .is_some_and(|u| u.username.eq_ignore_ascii_case(username));
+        Ok(!taken)
+    }
+
     /// A sign-up a confidential app forwards with its own client
     /// authentication (a resource server signing its people up): the app
     /// answers for it, and everyone it forwards shares its one address, so
@@ -299,7 +338,7 @@ impl AccountService {
     ) -> Result<User, FormError> {
         let mut errors = FieldErrors::default();
         if form.password != form.confirm {
-            errors.add("confirm", "The two passwords do not match.");
+            errors.add("confirm", super::validation::PASSWORDS_DIFFER);
         }
         self.throttled_sign_up(
             NewAccount {
@@ -429,7 +468,7 @@ impl AccountService {
             {
                 return Err(FormError::Invalid(FieldErrors::one(
                     "username",
-                    "That username is taken.",
+                    super::validation::USERNAME_TAKEN,
                 )));
             }
         }
@@ -455,7 +494,7 @@ impl AccountService {
             Ok(user) => Ok(user),
             Err(UniqueError::Username) => Err(FormError::Invalid(FieldErrors::one(
                 "username",
-                "That username is taken.",
+                super::validation::USERNAME_TAKEN,
             ))),
             Err(UniqueError::Email) => {
                 Err(FormError::Invalid(FieldErrors::one("email", EMAIL_TAKEN)))
@@ -854,7 +893,7 @@ impl AccountService {
             errors.add("new_password", e.0);
         }
         if new != confirm {
-            errors.add("confirm_new_password", "The two passwords do not match.");
+            errors.add("confirm_new_password", super::validation::PASSWORDS_DIFFER);
         }
         if current.is_empty() {
             errors.add("current_password", "Enter your current password.");

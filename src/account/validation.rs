@@ -11,6 +11,12 @@ pub const USERNAME_MAX_CHARS: usize = 150;
 pub const EMAIL_MAX_CHARS: usize = 254;
 pub const NAME_MAX_CHARS: usize = 150;
 
+/// What sign-up says of a username someone already has (and what the
+/// sign-up page says while typing one).
+pub const USERNAME_TAKEN: &str = "That username is taken.";
+/// What a form says when a password and its confirmation differ.
+pub const PASSWORDS_DIFFER: &str = "The two passwords do not match.";
+
 /// A rule broken by one field's value; the message is shown to the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

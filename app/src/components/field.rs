@@ -2,9 +2,17 @@
 
 use leptos::prelude::*;
 
+use super::form::FormContext;
+use super::live::{self, Check};
+
 /// One form field. The label's text is the field's accessible name, which
-/// tests and screen readers rely on; the error is tied to the input with
-/// `aria-describedby`.
+/// tests and screen readers rely on; the message is tied to the input with
+/// `aria-describedby` and sits in a polite live region, so a message that
+/// appears while typing is read out without moving the focus.
+///
+/// Inside a [`super::form::PortalForm`] the message follows the server's
+/// answer to each submit; with a `check`, the browser runs the core's rule
+/// for this field once the person pauses or leaves the field.
 #[component]
 pub fn Field(
     /// Element id, also the base of the error's id.
@@ -17,10 +25,27 @@ pub fn Field(
     #[prop(optional_no_strip)] value: Option<String>,
     #[prop(optional_no_strip)] error: Option<String>,
     #[prop(optional)] required: bool,
+    /// The rule checked while typing (hydrated pages only).
+    #[prop(optional)]
+    check: Option<Check>,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
-    let invalid = error.as_ref().map(|_| "true");
-    let described_by = error.as_ref().map(|_| error_id.clone());
+    let message = RwSignal::new(error);
+    if let Some(form) = use_context::<FormContext>() {
+        // Each answer of the server replaces what the field said.
+        Effect::new(move |first: Option<()>| {
+            let error = form.feedback.with(|f| f.error(name));
+            if first.is_some() {
+                message.set(error);
+            }
+        });
+    }
+    let live = live::Live::new(check, message);
+    let invalid = move || message.with(Option::is_some).then_some("true");
+    let described_by = {
+        let error_id = error_id.clone();
+        move || message.with(Option::is_some).then(|| error_id.clone())
+    };
     view! {
         <div class="field">
             <label for=id>{label}</label>
@@ -33,8 +58,12 @@ pub fn Field(
                 required=required
                 aria-invalid=invalid
                 aria-describedby=described_by
+                on:input=move |ev| live.input(&ev)
+                on:blur=move |ev| live.blur(&ev)
             />
-            {error.map(|message| view! { <p class="field-error" id=error_id>{message}</p> })}
+            <p class="field-error" id=error_id aria-live="polite">
+                {move || message.get()}
+            </p>
         </div>
     }
 }

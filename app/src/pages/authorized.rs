@@ -5,10 +5,12 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
+use crate::actions::{Done, Revoke};
 use crate::components::field::CsrfField;
+use crate::components::form::{PortalForm, SubmitButton};
 use crate::components::notice::Notice;
 use crate::paths::{AUTHORIZED_TOKENS, LOGIN};
-use crate::state::use_portal_state;
+use crate::state::{use_portal_state, GrantView};
 
 #[component]
 pub fn AuthorizedAppsPage() -> impl IntoView {
@@ -18,50 +20,70 @@ pub fn AuthorizedAppsPage() -> impl IntoView {
         let to = format!("{LOGIN}?next={AUTHORIZED_TOKENS}");
         return view! { <Redirect path=to /> }.into_any();
     }
-    let grants = state.grants.clone().unwrap_or_default();
+    // Revoked in place once hydrated: the app leaves the list and the
+    // page says so, as it does after the page load without JavaScript.
+    let grants = RwSignal::new(state.grants.clone().unwrap_or_default());
+    let done_message = RwSignal::new(None::<String>);
     let revoked = move || {
-        query
-            .get()
-            .get("revoked")
-            .map(|name| format!("Access for {name} was revoked."))
+        done_message.get().or_else(|| {
+            query
+                .get()
+                .get("revoked")
+                .map(|name| crate::state::revoked_message(&name))
+        })
+    };
+    let csrf = state.csrf_token.clone();
+    let empty = Memo::new(move |_| grants.with(Vec::is_empty));
+    let item = move |g: GrantView| {
+        let label = format!("Revoke {}", g.app_name);
+        let app_id = g.app_id;
+        let on_done = Callback::new(move |done: Done| {
+            grants.update(|list| list.retain(|g| g.app_id != app_id));
+            done_message.set(done.message);
+        });
+        let action = ServerAction::<Revoke>::new();
+        let csrf = csrf.clone();
+        view! {
+            <li class="grant" data-app=g.app_name.clone()>
+                <h2>{g.app_name.clone()}</h2>
+                <ul class="scopes">
+                    {g.scopes.iter().map(|s| view! { <li>{s.description.clone()}</li> }).collect_view()}
+                </ul>
+                <p class="aside">
+                    "Allowed " {g.granted.clone()} ". Last used: "
+                    {g.last_used.clone().unwrap_or_else(|| "not recently".into())} "."
+                </p>
+                <PortalForm
+                    to=AUTHORIZED_TOKENS
+                    action=action
+                    feedback=Default::default()
+                    on_done=on_done
+                >
+                    <CsrfField token=csrf />
+                    <input type="hidden" name="app_id" value=g.app_id.to_string() />
+                    <SubmitButton label="Revoke" class="danger" aria_label=label />
+                </PortalForm>
+            </li>
+        }
     };
     view! {
         <PageTitle text="Authorized applications · Gatehouse" />
         <section class="card wide">
             <h1>"Authorized applications"</h1>
             {move || view! { <Notice message=revoked() /> }}
-            {if grants.is_empty() {
-                view! { <p class="aside">"You have not allowed any application to use your account."</p> }
-                    .into_any()
-            } else {
-                view! {
-                    <ul class="grants">
-                        {grants
-                            .into_iter()
-                            .map(|g| {
-                                let label = format!("Revoke {}", g.app_name);
-                                view! {
-                                    <li class="grant" data-app=g.app_name.clone()>
-                                        <h2>{g.app_name.clone()}</h2>
-                                        <ul class="scopes">
-                                            {g.scopes.iter().map(|s| view! { <li>{s.description.clone()}</li> }).collect_view()}
-                                        </ul>
-                                        <p class="aside">
-                                            "Allowed " {g.granted.clone()} ". Last used: "
-                                            {g.last_used.clone().unwrap_or_else(|| "not recently".into())} "."
-                                        </p>
-                                        <form method="post" action=AUTHORIZED_TOKENS>
-                                            <CsrfField token=state.csrf_token.clone() />
-                                            <input type="hidden" name="app_id" value=g.app_id.to_string() />
-                                            <button type="submit" class="danger" aria-label=label>"Revoke"</button>
-                                        </form>
-                                    </li>
-                                }
-                            })
-                            .collect_view()}
-                    </ul>
+            {move || {
+                if empty.get() {
+                    view! { <p class="aside">"You have not allowed any application to use your account."</p> }
+                        .into_any()
+                } else {
+                    let item = item.clone();
+                    view! {
+                        <ul class="grants">
+                            <For each=move || grants.get() key=|g| g.app_id children=item />
+                        </ul>
+                    }
+                        .into_any()
                 }
-                    .into_any()
             }}
         </section>
     }

@@ -4,7 +4,9 @@ use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::actions::SignIn;
 use crate::components::field::{CsrfField, Field};
+use crate::components::form::{FormContext, PortalForm, SubmitButton};
 use crate::components::notice::Notice;
 use crate::paths::{CONFIRM_EMAIL_RESEND, LOGIN, PASSWORD_RESET, SIGNUP};
 use crate::state::use_portal_state;
@@ -14,6 +16,7 @@ use gatehouse::next::encode_next;
 pub fn LoginPage() -> impl IntoView {
     let state = use_portal_state();
     let query = use_query_map();
+    let action = ServerAction::<SignIn>::new();
     view! {
         <PageTitle text="Sign in · Gatehouse" />
         <section class="card">
@@ -44,8 +47,7 @@ pub fn LoginPage() -> impl IntoView {
                         };
                         view! {
                             <Notice message=info />
-                            <Notice message=feedback.message.clone() kind="error" />
-                            <form method="post" action=LOGIN novalidate>
+                            <PortalForm to=LOGIN action=action feedback=feedback.clone()>
                                 <CsrfField token=state.csrf_token />
                                 <input type="hidden" name="next" value=next />
                                 <Field
@@ -66,18 +68,9 @@ pub fn LoginPage() -> impl IntoView {
                                     error=feedback.error("password")
                                     required=true
                                 />
-                                <button type="submit">"Sign in"</button>
-                            </form>
-                            {feedback
-                                .value("unverified")
-                                .map(|_| {
-                                    view! {
-                                        <p class="aside">
-                                            "No message? "
-                                            <a href=CONFIRM_EMAIL_RESEND>"Resend verification email"</a>
-                                        </p>
-                                    }
-                                })}
+                                <SubmitButton label="Sign in" />
+                                <UnverifiedHint />
+                            </PortalForm>
                             <p class="aside">
                                 <a href=PASSWORD_RESET>"Forgot your password?"</a>
                             </p>
@@ -88,5 +81,21 @@ pub fn LoginPage() -> impl IntoView {
                     }
                 }}
         </section>
+    }
+}
+
+/// After a refusal for an unverified address: where to get a new link.
+#[component]
+fn UnverifiedHint() -> impl IntoView {
+    let form = use_context::<FormContext>();
+    move || {
+        form.and_then(|f| f.feedback.with(|f| f.value("unverified")))
+            .map(|_| {
+                view! {
+                    <p class="aside">
+                        "No message? " <a href=CONFIRM_EMAIL_RESEND>"Resend verification email"</a>
+                    </p>
+                }
+            })
     }
 }

@@ -6,7 +6,10 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
+use crate::actions::{ChangePassword, DeleteAccount, ResendVerification, SaveProfile};
 use crate::components::field::{CsrfField, Field};
+use crate::components::form::{PortalForm, SubmitButton};
+use crate::components::live::{Check, Other};
 use crate::components::notice::Notice;
 use crate::paths::{LOGIN, PROFILE};
 use crate::state::use_portal_state;
@@ -15,6 +18,10 @@ use crate::state::use_portal_state;
 pub fn ProfilePage() -> impl IntoView {
     let state = use_portal_state();
     let query = use_query_map();
+    let save_action = ServerAction::<SaveProfile>::new();
+    let password_action = ServerAction::<ChangePassword>::new();
+    let delete_action = ServerAction::<DeleteAccount>::new();
+    let resend_action = ServerAction::<ResendVerification>::new();
     view! {
         <PageTitle text="Your account · Gatehouse" />
             {move || {
@@ -47,21 +54,37 @@ pub fn ProfilePage() -> impl IntoView {
                     let profile = state.feedback.for_form("profile");
                     let password = state.feedback.for_form("password");
                     let delete = state.feedback.for_form("delete");
+                    let password_check = Check::NewPassword {
+                        username: Other::Known(user.username.clone()),
+                        email: Other::Known(user.email.clone()),
+                    };
+                    // Each form's children own what they show.
+                    let (csrf_save, csrf_password) = (csrf.clone(), csrf.clone());
+                    let first_name = profile.value("first_name").or(Some(user.first_name.clone()));
+                    let last_name = profile.value("last_name").or(Some(user.last_name.clone()));
+                    let email = profile.value("email").or(Some(user.email.clone()));
+                    let username = user.username.clone();
+                    let verification = verification(
+                        state.verify_email,
+                        &user,
+                        csrf.clone(),
+                        state.feedback.for_form("resend"),
+                        resend_action,
+                    );
                     view! {
                         <Notice message=saved />
                         <section class="card">
                             <h1>"Your profile"</h1>
                             <p class="aside">"Username: " <strong>{user.username.clone()}</strong></p>
-                            <Notice message=profile.message.clone() kind="error" />
-                            <form method="post" action=PROFILE novalidate>
-                                <CsrfField token=csrf.clone() />
+                            <PortalForm to=PROFILE action=save_action feedback=profile.clone()>
+                                <CsrfField token=csrf_save />
                                 <input type="hidden" name="action" value="profile" />
                                 <Field
                                     id="first_name"
                                     name="first_name"
                                     label="First name"
                                     autocomplete="given-name"
-                                    value=profile.value("first_name").or(Some(user.first_name.clone()))
+                                    value=first_name
                                     error=profile.error("first_name")
                                 />
                                 <Field
@@ -69,7 +92,7 @@ pub fn ProfilePage() -> impl IntoView {
                                     name="last_name"
                                     label="Last name"
                                     autocomplete="family-name"
-                                    value=profile.value("last_name").or(Some(user.last_name.clone()))
+                                    value=last_name
                                     error=profile.error("last_name")
                                 />
                                 <Field
@@ -78,25 +101,30 @@ pub fn ProfilePage() -> impl IntoView {
                                     label="Email"
                                     kind="email"
                                     autocomplete="email"
-                                    value=profile.value("email").or(Some(user.email.clone()))
+                                    value=email
                                     error=profile.error("email")
                                     required=true
+                                    check=Check::Email
                                 />
-                                <button type="submit">"Save"</button>
-                            </form>
-                            {verification(&state.verify_email, &user, &csrf, &state.feedback.for_form("resend"))}
+                                <SubmitButton label="Save" />
+                            </PortalForm>
+                            {verification}
                         </section>
                         <section class="card">
                             <h2>"Change password"</h2>
-                            <Notice message=password.message.clone() kind="error" />
-                            <form method="post" action=PROFILE novalidate>
-                                <CsrfField token=csrf.clone() />
+                            <PortalForm
+                                to=PROFILE
+                                action=password_action
+                                feedback=password.clone()
+                                reset_on_done=true
+                            >
+                                <CsrfField token=csrf_password />
                                 <input type="hidden" name="action" value="password" />
                                 <input
                                     type="hidden"
                                     name="username"
                                     autocomplete="username"
-                                    value=user.username.clone()
+                                    value=username
                                 />
                                 <Field
                                     id="current_password"
@@ -115,6 +143,7 @@ pub fn ProfilePage() -> impl IntoView {
                                     autocomplete="new-password"
                                     error=password.error("new_password")
                                     required=true
+                                    check=password_check
                                 />
                                 <Field
                                     id="confirm_new_password"
@@ -124,17 +153,17 @@ pub fn ProfilePage() -> impl IntoView {
                                     autocomplete="new-password"
                                     error=password.error("confirm_new_password")
                                     required=true
+                                    check=Check::Confirms("new_password")
                                 />
-                                <button type="submit">"Change password"</button>
-                            </form>
+                                <SubmitButton label="Change password" />
+                            </PortalForm>
                         </section>
                         <section class="card danger">
                             <h2>"Delete account"</h2>
                             <p>
                                 "This removes your account and signs you out everywhere. It cannot be undone."
                             </p>
-                            <Notice message=delete.message.clone() kind="error" />
-                            <form method="post" action=PROFILE novalidate>
+                            <PortalForm to=PROFILE action=delete_action feedback=delete.clone()>
                                 <CsrfField token=csrf />
                                 <input type="hidden" name="action" value="delete" />
                                 <Field
@@ -146,10 +175,8 @@ pub fn ProfilePage() -> impl IntoView {
                                     error=delete.error("delete_password")
                                     required=true
                                 />
-                                <button type="submit" class="danger">
-                                    "Delete account"
-                                </button>
-                            </form>
+                                <SubmitButton label="Delete account" class="danger" />
+                            </PortalForm>
                         </section>
                     }
                         .into_any()
@@ -161,12 +188,13 @@ pub fn ProfilePage() -> impl IntoView {
 /// Whether the address is verified, and the `Resend verification email`
 /// button when it (or a new address) waits for verification.
 fn verification(
-    enabled: &bool,
+    enabled: bool,
     user: &crate::state::UserView,
-    csrf: &str,
-    feedback: &crate::state::FormFeedback,
+    csrf: String,
+    feedback: crate::state::FormFeedback,
+    action: ServerAction<ResendVerification>,
 ) -> Option<AnyView> {
-    if !*enabled {
+    if !enabled {
         return None;
     }
     let (status, waiting) = match (&user.pending_email, user.email_verified) {
@@ -179,18 +207,17 @@ fn verification(
     };
     let resend = waiting.then(|| {
         view! {
-            <form method="post" action=PROFILE class="inline">
-                <CsrfField token=csrf.to_owned() />
+            <PortalForm to=PROFILE action=action feedback=feedback class="inline">
+                <CsrfField token=csrf />
                 <input type="hidden" name="action" value="resend" />
-                <button type="submit" class="secondary">"Resend verification email"</button>
-            </form>
+                <SubmitButton label="Resend verification email" class="secondary" />
+            </PortalForm>
         }
     });
     Some(
         view! {
             <div class="verification" id="email-verification">
                 <p class="aside">{status}</p>
-                <Notice message=feedback.message.clone() kind="error" />
                 {resend}
             </div>
         }

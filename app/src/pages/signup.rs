@@ -4,7 +4,10 @@ use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::actions::SignUp;
 use crate::components::field::{CsrfField, Field};
+use crate::components::form::{PortalForm, SubmitButton};
+use crate::components::live::{Check, Other};
 use crate::components::notice::Notice;
 use crate::paths::{LOGIN, SIGNUP};
 use crate::state::{use_portal_state, SIGNUP_CLOSED};
@@ -30,6 +33,7 @@ pub fn SignupPage() -> impl IntoView {
         let list = state.signup_domains.join(", ");
         view! { <p class="aside">{format!("Only addresses at {list} can create an account here.")}</p> }
     });
+    let action = ServerAction::<SignUp>::new();
     view! {
         <PageTitle text="Create account · Gatehouse" />
         <section class="card">
@@ -42,31 +46,39 @@ pub fn SignupPage() -> impl IntoView {
                         let feedback = state.feedback.for_form("signup");
                         let next = feedback.value("next").or(next).unwrap_or_default();
                         // Accounts named by their email have no username.
-                        let username = (!state.email_accounts)
-                            .then(|| {
-                                view! {
-                                    <Field
-                                        id="username"
-                                        name="username"
-                                        label="Username"
-                                        autocomplete="username"
-                                        value=feedback.value("username")
-                                        error=feedback.error("username")
-                                        required=true
-                                    />
-                                }
-                            });
+                        let email_accounts = state.email_accounts;
+                        let (username_value, username_error) = (
+                            feedback.value("username"),
+                            feedback.error("username"),
+                        );
                         let password_hint = if state.email_accounts {
                             "At least 10 characters; not your email, nor a common password."
                         } else {
                             "At least 10 characters; not your username or email, nor a common password."
                         };
+                        let password_check = Check::NewPassword {
+                            username: Other::Field("username"),
+                            email: Other::Field("email"),
+                        };
                         view! {
-                            <Notice message=feedback.message.clone() kind="error" />
-                            <form method="post" action=SIGNUP novalidate>
+                            <PortalForm to=SIGNUP action=action feedback=feedback.clone()>
                                 <CsrfField token=state.csrf_token />
                                 <input type="hidden" name="next" value=next />
-                                {username}
+                                {(!email_accounts)
+                                    .then(|| {
+                                        view! {
+                                            <Field
+                                                id="username"
+                                                name="username"
+                                                label="Username"
+                                                autocomplete="username"
+                                                value=username_value
+                                                error=username_error
+                                                required=true
+                                                check=Check::Username
+                                            />
+                                        }
+                                    })}
                                 <Field
                                     id="email"
                                     name="email"
@@ -76,6 +88,7 @@ pub fn SignupPage() -> impl IntoView {
                                     value=feedback.value("email")
                                     error=feedback.error("email")
                                     required=true
+                                    check=Check::Email
                                 />
                                 <Field
                                     id="password"
@@ -85,6 +98,7 @@ pub fn SignupPage() -> impl IntoView {
                                     autocomplete="new-password"
                                     error=feedback.error("password")
                                     required=true
+                                    check=password_check
                                 />
                                 <p class="hint">{password_hint}</p>
                                 <Field
@@ -95,9 +109,10 @@ pub fn SignupPage() -> impl IntoView {
                                     autocomplete="new-password"
                                     error=feedback.error("confirm")
                                     required=true
+                                    check=Check::Confirms("password")
                                 />
-                                <button type="submit">"Create account"</button>
-                            </form>
+                                <SubmitButton label="Create account" />
+                            </PortalForm>
                             <p class="aside">
                                 "Already have an account? " <a href=LOGIN>"Sign in"</a>
                             </p>

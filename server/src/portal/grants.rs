@@ -3,14 +3,17 @@
 //! the user).
 
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
-use serde::Deserialize;
 
-use super::extract::{Answer, PortalError, SignedIn, SignedInForm};
+use super::actions::{self, Decision, Outcome, Success};
+use super::extract::{signed_in, Answer, PortalError, SignedIn, SignedInForm};
 use super::render;
 use super::views::grant_view;
 use crate::http::now;
 use crate::state::AppState;
+
+pub use app::actions::RevokeForm;
 
 pub async fn show(
     State(state): State<AppState>,
@@ -25,18 +28,16 @@ pub async fn show(
     Ok(render::page(&state, parts, StatusCode::OK).await)
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct RevokeForm {
-    app_id: String,
+pub async fn revoke(State(state): State<AppState>, post: SignedInForm<RevokeForm>) -> Answer {
+    let SignedInForm { form, parts, .. } = post;
+    let decision = decide(&state, &parts, form).await;
+    actions::html(&state, parts, decision).await
 }
 
-pub async fn revoke(State(state): State<AppState>, post: SignedInForm<RevokeForm>) -> Answer {
-    let SignedInForm {
-        form,
-        session,
-        parts,
-    } = post;
+/// Withdraws the consent the signed-in person gave the app, and every
+/// token it holds for them.
+pub async fn decide(state: &AppState, parts: &Parts, form: RevokeForm) -> Decision {
+    let session = signed_in(parts)?;
     let app_id = form
         .app_id
         .parse::<i64>()
@@ -48,12 +49,15 @@ pub async fn revoke(State(state): State<AppState>, post: SignedInForm<RevokeForm
         .find(|g| g.application_id == app_id)
         .map(|g| (g.app_name, g.client_id))
     else {
-        return Ok(render::see_other(app::paths::AUTHORIZED_TOKENS, &[]));
+        return Ok(Outcome::Done(Success::stay(
+            app::paths::AUTHORIZED_TOKENS,
+            "That application no longer has access.",
+        )));
     };
     let event = gatehouse::audit::Event::new(
         gatehouse::audit::EventKind::ConsentWithdrawn,
         now(),
-        &crate::http::origin(&state, &parts),
+        &crate::http::origin(state, parts),
     )
     .user(session.user.id, &session.user.username)
     .client(&client_id);
@@ -71,5 +75,8 @@ pub async fn revoke(State(state): State<AppState>, post: SignedInForm<RevokeForm
         .append_pair("revoked", &name)
         .finish();
     let done = format!("{}?{query}", app::paths::AUTHORIZED_TOKENS);
-    Ok(render::see_other(&done, &[]))
+    Ok(Outcome::Done(Success::stay(
+        done,
+        app::state::revoked_message(&name),
+    )))
 }

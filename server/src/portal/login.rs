@@ -1,24 +1,18 @@
-//! POST `/accounts/login/`.
+//! Signing in: POST `/accounts/login/` and the `sign_in` server function.
 
 use axum::extract::State;
-use axum::http::header::RETRY_AFTER;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
 use gatehouse::account::{FieldErrors, SignInError};
-use serde::Deserialize;
 
+use super::actions::{self, Decision, Outcome};
 use super::extract::{Answer, CheckedForm, PortalError};
-use super::render::{self, Refusal};
-use super::{current_session, signed_in_redirect};
+use super::render::Refusal;
+use super::{current_session, sign_in_session};
 use crate::http::{now, origin};
 use crate::state::AppState;
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct LoginForm {
-    login: String,
-    password: String,
-    next: String,
-}
+pub use app::actions::SignInForm;
 
 /// What the sign-in page says to the owner of an unverified address when
 /// `require_verified_email` is on.
@@ -27,8 +21,13 @@ pub const UNVERIFIED: &str = "Confirm your email address first: follow the link 
 
 pub async fn submit(
     State(state): State<AppState>,
-    CheckedForm { parts, form }: CheckedForm<LoginForm>,
+    CheckedForm { parts, form }: CheckedForm<SignInForm>,
 ) -> Answer {
+    let decision = decide(&state, &parts, form).await;
+    actions::html(&state, parts, decision).await
+}
+
+pub async fn decide(state: &AppState, parts: &Parts, form: SignInForm) -> Decision {
     let values = vec![("login", form.login.clone()), ("next", form.next.clone())];
     let mut errors = FieldErrors::default();
     if form.login.trim().is_empty() {
@@ -37,67 +36,61 @@ pub async fn submit(
     if form.password.is_empty() {
         errors.add("password", "Enter your password.");
     }
+    let refused = |message: Option<String>, values, status| {
+        Outcome::refused(Refusal {
+            form: "login",
+            errors: Default::default(),
+            message,
+            values,
+            status,
+        })
+    };
     if !errors.is_empty() {
-        let refusal = Refusal {
+        return Ok(Outcome::refused(Refusal {
             form: "login",
             errors,
             message: None,
             values,
             status: StatusCode::BAD_REQUEST,
-        };
-        return Ok(render::refused(&state, parts, refusal).await);
+        }));
     }
-    let origin = origin(&state, &parts);
     let result = state
         .accounts
-        .sign_in(&form.login, &form.password, &origin, now())
+        .sign_in(&form.login, &form.password, &origin(state, parts), now())
         .await;
-    let answer = match result {
+    match result {
         Ok(user) => {
             tracing::info!(user = user.id, "signed in");
-            let previous = current_session(&parts);
-            signed_in_redirect(&state, previous.as_ref(), user.id, &form.next).await
+            let previous = current_session(parts);
+            sign_in_session(state, previous.as_ref(), user.id, &form.next)
+                .await
+                .map(Outcome::Done)
         }
-        Err(SignInError::InvalidCredentials) => {
-            let refusal = Refusal {
+        Err(SignInError::InvalidCredentials) => Ok(refused(
+            Some("That username or email and password do not match an account.".to_owned()),
+            values,
+            StatusCode::UNAUTHORIZED,
+        )),
+        Err(SignInError::Throttled(wait)) => Ok(Outcome::Refused {
+            refusal: Refusal {
                 form: "login",
                 errors: Default::default(),
-                message: Some(
-                    "That username or email and password do not match an account.".to_owned(),
-                ),
-                values,
-                status: StatusCode::UNAUTHORIZED,
-            };
-            render::refused(&state, parts, refusal).await
-        }
-        Err(SignInError::Throttled(wait)) => {
-            let refusal = Refusal {
-                form: "login",
-                errors: Default::default(),
-                message: Some(format!("Too many attempts. Try again in {wait} s.")),
+                message: Some(actions::too_many(wait)),
                 values,
                 status: StatusCode::TOO_MANY_REQUESTS,
-            };
-            let mut response = render::refused(&state, parts, refusal).await;
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(wait.max(1) as u64));
-            response
-        }
+            },
+            retry_after: Some(wait),
+        }),
         Err(SignInError::Unverified) => {
             let mut values = values;
             values.push(("unverified", "1".to_owned()));
-            let refusal = Refusal {
-                form: "login",
-                errors: Default::default(),
-                message: Some(UNVERIFIED.to_owned()),
+            Ok(refused(
+                Some(UNVERIFIED.to_owned()),
                 values,
-                status: StatusCode::FORBIDDEN,
-            };
-            render::refused(&state, parts, refusal).await
+                StatusCode::FORBIDDEN,
+            ))
         }
-        Err(SignInError::Busy) => return Err(PortalError::Busy),
-        Err(SignInError::Internal(e)) => return Err(PortalError::internal(e)),
-    };
-    Ok(answer)
+        Err(SignInError::Busy) => Err(PortalError::Busy),
+        Err(SignInError::Internal(e)) => Err(PortalError::internal(e)),
+    }
 }

@@ -205,8 +205,13 @@ async fn every_field_is_checked_and_kept_on_error() {
         }
         let page = dev.post_form("/o/applications/register/", &fields).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{field}: {changes:?}");
-        let error = format!("id=\"{field}-error\"");
-        let shown = page.body.contains(&error) || page.body.contains("field-error");
+        // The field is marked and points at its message.
+        let marked = [
+            format!("aria-describedby=\"{field}-error\""),
+            format!("aria-describedby=\"{field}-hint {field}-error\""),
+        ];
+        let beside = format!("class=\"field-error\">{}", message.replace('&', "&amp;"));
+        let shown = marked.iter().any(|m| page.body.contains(m)) || page.body.contains(&beside);
         assert!(shown, "{field}: no error shown");
         assert!(
             page.body.contains(&message.replace('&', "&amp;")),

@@ -21,6 +21,7 @@ mod oauth;
 mod oidc;
 mod replicas;
 mod resource;
+mod server_fns;
 mod sessions;
 mod support;
 mod throttling;

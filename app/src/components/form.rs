@@ -1,0 +1,200 @@
+//! Forms that work without JavaScript and do more with it.
+//!
+//! A [`PortalForm`] is a plain `<form method="post">` whose `action` is its
+//! page's own URL: with JavaScript off the browser posts it there and the
+//! server answers with a redirect or the page again, errors beside the
+//! fields. Once hydrated, submitting calls the form's server function
+//! instead (same fields, same checks on the server) and shows the answer
+//! in place: the button waits, errors appear beside the fields, a success
+//! loads the next page or is announced where the person is.
+
+use leptos::form::FromFormData;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+use serde::de::DeserializeOwned;
+
+use crate::actions::{ActionError, Done};
+use crate::state::{use_current_user, FormFeedback};
+
+/// What a [`PortalForm`] tells the fields and buttons inside it.
+#[derive(Clone, Copy)]
+pub struct FormContext {
+    /// The server's last word on this form.
+    pub feedback: RwSignal<FormFeedback>,
+    /// A call of the server function is on its way.
+    pub pending: Signal<bool>,
+}
+
+#[component]
+pub fn PortalForm<S>(
+    /// Where the browser posts the form without JavaScript: the page's URL.
+    #[prop(into)]
+    to: String,
+    /// The form's server function.
+    action: ServerAction<S>,
+    /// What the server said about this form's last post without
+    /// JavaScript (empty on a first visit).
+    feedback: FormFeedback,
+    #[prop(optional)] class: Option<&'static str>,
+    /// Clear the fields after a success that stays on the page (passwords).
+    #[prop(optional)]
+    reset_on_done: bool,
+    /// Called with a success that stays on the page; without it, the
+    /// success's message is shown at the top of the form.
+    #[prop(optional)]
+    on_done: Option<Callback<Done>>,
+    children: Children,
+) -> impl IntoView
+where
+    S: ServerFn<Output = Done, Error = ActionError>
+        + DeserializeOwned
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+{
+    let form_name = feedback.form.clone();
+    let state = RwSignal::new(feedback);
+    let done_message = RwSignal::new(None::<String>);
+    let pending = action.pending();
+    let form_ref = NodeRef::<leptos::html::Form>::new();
+    provide_context(FormContext {
+        feedback: state,
+        pending: pending.into(),
+    });
+    let user = use_current_user();
+
+    // The answer of each call: in place, or the next page.
+    Effect::new(move |_| {
+        let Some(result) = action.value().get() else {
+            return;
+        };
+        match result {
+            Ok(done) => {
+                state.set(FormFeedback {
+                    form: form_name.clone(),
+                    ..Default::default()
+                });
+                if let Some(location) = &done.location {
+                    go_to(location);
+                    return;
+                }
+                if let Some(view) = done.user.clone() {
+                    user.set(Some(view));
+                }
+                if reset_on_done {
+                    reset(form_ref);
+                }
+                match on_done {
+                    Some(callback) => callback.run(done),
+                    None => done_message.set(done.message.clone()),
+                }
+            }
+            Err(ActionError::SignIn { location }) => go_to(&location),
+            Err(error) => {
+                done_message.set(None);
+                state.set(error.feedback(&form_name));
+                focus_first_invalid(form_ref);
+            }
+        }
+    });
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        if ev.default_prevented() {
+            return;
+        }
+        if pending.get_untracked() {
+            // One call at a time: a second click waits for the first.
+            ev.prevent_default();
+            return;
+        }
+        // A form the function cannot read is posted the old way.
+        if let Ok(input) = S::from_event(&ev) {
+            ev.prevent_default();
+            done_message.set(None);
+            action.dispatch(input);
+        }
+    };
+
+    let error = move || {
+        state
+            .with(|f| f.message.clone())
+            .map(|m| view! { <p class="notice notice-error" role="alert">{m}</p> })
+    };
+    let success = move || {
+        done_message
+            .get()
+            .map(|m| view! { <p class="notice notice-info" role="status">{m}</p> })
+    };
+    view! {
+        <form
+            method="post"
+            action=to
+            class=class
+            novalidate
+            node_ref=form_ref
+            on:submit=on_submit
+            aria-busy=move || pending.get().then_some("true")
+        >
+            {error}
+            {success}
+            {children()}
+        </form>
+    }
+}
+
+/// The submit button of a [`PortalForm`]: disabled while its call is on
+/// its way.
+#[component]
+pub fn SubmitButton(
+    label: &'static str,
+    #[prop(optional)] class: Option<&'static str>,
+    /// A fuller accessible name than the label (`Revoke Photo app`).
+    #[prop(optional)]
+    aria_label: Option<String>,
+) -> impl IntoView {
+    let pending = use_context::<FormContext>().map(|c| c.pending);
+    let busy = move || pending.is_some_and(|p| p.get());
+    view! {
+        <button type="submit" class=class aria-label=aria_label disabled=busy>
+            {label}
+        </button>
+    }
+}
+
+/// Loads `location` (a path of this site).
+fn go_to(location: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = window().location().set_href(location);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = location;
+}
+
+/// Moves the focus to the first field the server marked, once drawn.
+fn focus_first_invalid(form: NodeRef<leptos::html::Form>) {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(move || {
+        use leptos::wasm_bindgen::JsCast;
+        let field = form
+            .get_untracked()
+            .and_then(|f| f.query_selector("[aria-invalid=\"true\"]").ok().flatten())
+            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(field) = field {
+            let _ = field.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = form;
+}
+
+/// Empties the form's fields.
+fn reset(form: NodeRef<leptos::html::Form>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(form) = form.get_untracked() {
+        form.reset();
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = form;
+}

@@ -1,0 +1,238 @@
+//! Checks a field while the person types: the core's own rules (the
+//! functions the server runs, compiled to wasm), shown politely — after a
+//! pause in typing or when the field loses focus, and at once while a
+//! shown message is being fixed. They only inform: the form is always
+//! sent, and the server decides.
+
+use leptos::prelude::*;
+
+/// The rule a field is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// The username's format, then (after a pause) whether it is free.
+    Username,
+    /// The email address's format.
+    Email,
+    /// The password policy. The username and email it must differ from are
+    /// read from the same form's fields, or known to the page.
+    NewPassword { username: Other, email: Other },
+    /// Must equal the field of this name (a confirmation).
+    Confirms(&'static str),
+}
+
+/// Another value a check needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Other {
+    /// The current value of the form's field of this name.
+    Field(&'static str),
+    /// A value the page knows (the signed-in person's email).
+    Known(String),
+}
+
+/// How long typing must pause before a check speaks up.
+#[cfg(feature = "hydrate")]
+const PAUSE: std::time::Duration = std::time::Duration::from_millis(600);
+
+/// One field's live check: the rule, the field's message, and a counter
+/// that makes a late answer (a timer, the server) give way to newer input.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub struct Live {
+    check: StoredValue<Option<Check>>,
+    message: RwSignal<Option<String>>,
+    generation: StoredValue<u32>,
+    /// The person typed in the field (an untouched field is not judged).
+    dirty: StoredValue<bool>,
+}
+
+impl Live {
+    pub fn new(check: Option<Check>, message: RwSignal<Option<String>>) -> Self {
+        Self {
+            check: StoredValue::new(check),
+            message,
+            generation: StoredValue::new(0),
+            dirty: StoredValue::new(false),
+        }
+    }
+
+    /// The field's value changed.
+    pub fn input(&self, ev: &leptos::ev::Event) {
+        #[cfg(feature = "hydrate")]
+        {
+            if self.check.with_value(Option::is_none) {
+                return;
+            }
+            let Some(input) = target_input(ev) else {
+                return;
+            };
+            self.dirty.set_value(true);
+            let generation = self.bump();
+            if self.message.with_untracked(Option::is_some) {
+                // Being fixed: say at once when it is right.
+                self.run(&input, false);
+            }
+            let this = *self;
+            set_timeout(
+                move || {
+                    if this.generation.get_value() == generation {
+                        this.run(&input, true);
+                    }
+                },
+                PAUSE,
+            );
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    }
+
+    /// The field lost focus.
+    pub fn blur(&self, ev: &leptos::ev::Event) {
+        #[cfg(feature = "hydrate")]
+        {
+            if !self.dirty.get_value() || self.check.with_value(Option::is_none) {
+                return;
+            }
+            if let Some(input) = target_input(ev) {
+                self.bump();
+                self.run(&input, true);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn bump(&self) -> u32 {
+        self.generation.update_value(|g| *g = g.wrapping_add(1));
+        self.generation.get_value()
+    }
+
+    /// Checks the value now; `ask_server` also asks whether a valid
+    /// username is free.
+    #[cfg(feature = "hydrate")]
+    fn run(&self, input: &web_sys::HtmlInputElement, ask_server: bool) {
+        let Some(check) = self.check.get_value() else {
+            return;
+        };
+        let value = input.value();
+        let other = |o: &Other| match o {
+            Other::Field(name) => form_value(input, name),
+            Other::Known(v) => v.clone(),
+        };
+        let message = judge(&check, &value, other);
+        let free_to_ask = message.is_none() && ask_server && check == Check::Username;
+        self.message.set(message);
+        if free_to_ask {
+            self.ask_availability(form_value(input, "csrf_token"), value);
+        }
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn ask_availability(&self, csrf_token: String, username: String) {
+        let this = *self;
+        let generation = self.generation.get_value();
+        leptos::task::spawn_local(async move {
+            let query = crate::actions::UsernameQuery {
+                csrf_token,
+                username,
+            };
+            // Only a clear "taken" is shown; throttling or a network
+            // failure says nothing here (the submit will tell).
+            if let Ok(false) = crate::actions::username_available(query).await {
+                if this.generation.get_value() == generation {
+                    this.message.set(Some(
+                        gatehouse::account::validation::USERNAME_TAKEN.to_owned(),
+                    ));
+                }
+            }
+        });
+    }
+}
+
+/// What the rule says of `value`: the message the server would give, or
+/// nothing when the server would accept it.
+pub fn judge(check: &Check, value: &str, other: impl Fn(&Other) -> String) -> Option<String> {
+    use gatehouse::account::validation as rules;
+    let broken = match check {
+        Check::Username => rules::validate_username(value).err(),
+        Check::Email => rules::validate_email(&rules::normalize_email(value)).err(),
+        Check::NewPassword { username, email } => {
+            rules::validate_new_password(value, &other(username), &other(email)).err()
+        }
+        Check::Confirms(field) => (value != other(&Other::Field(field)))
+            .then_some(rules::FieldError(rules::PASSWORDS_DIFFER)),
+    };
+    broken.map(|e| e.0.to_owned())
+}
+
+#[cfg(feature = "hydrate")]
+fn target_input(ev: &leptos::ev::Event) -> Option<web_sys::HtmlInputElement> {
+    use leptos::wasm_bindgen::JsCast;
+    ev.target()?.dyn_into().ok()
+}
+
+/// The value of the field named `name` in `input`'s form.
+#[cfg(feature = "hydrate")]
+fn form_value(input: &web_sys::HtmlInputElement, name: &str) -> String {
+    use leptos::wasm_bindgen::JsCast;
+    input
+        .form()
+        .and_then(|f| {
+            f.query_selector(&format!("[name=\"{name}\"]"))
+                .ok()
+                .flatten()
+        })
+        .and_then(|el| el.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .map(|el| el.value())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(o: &Other) -> String {
+        match o {
+            Other::Field("username") => "ada".to_owned(),
+            Other::Field("email") => "ada@example.org".to_owned(),
+            Other::Field("password") => "correct horse battery".to_owned(),
+            Other::Field(_) => String::new(),
+            Other::Known(v) => v.clone(),
+        }
+    }
+
+    #[test]
+    fn the_browser_says_what_the_server_would() {
+        let password = Check::NewPassword {
+            username: Other::Field("username"),
+            email: Other::Field("email"),
+        };
+        assert_eq!(
+            judge(&password, "short", fields).as_deref(),
+            Some("Use at least 10 characters.")
+        );
+        assert_eq!(
+            judge(&password, "ada@example.org", fields).as_deref(),
+            Some("Your password cannot be your username or email address.")
+        );
+        assert_eq!(judge(&password, "a long unusual phrase", fields), None);
+        let known = Check::NewPassword {
+            username: Other::Known("grace".into()),
+            email: Other::Known("grace@example.org".into()),
+        };
+        assert!(judge(&known, "GRACE", fields).is_some());
+        assert_eq!(
+            judge(&Check::Username, "has space", fields).as_deref(),
+            Some("Use only letters, digits and the characters . + - _")
+        );
+        assert_eq!(judge(&Check::Username, "zoë.k", fields), None);
+        assert!(judge(&Check::Email, "no-at-sign", fields).is_some());
+        assert_eq!(judge(&Check::Email, " Ada@Example.org ", fields), None);
+        let confirm = Check::Confirms("password");
+        assert_eq!(
+            judge(&confirm, "something else", fields).as_deref(),
+            Some("The two passwords do not match.")
+        );
+        assert_eq!(judge(&confirm, "correct horse battery", fields), None);
+    }
+}

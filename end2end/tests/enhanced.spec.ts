@@ -1,0 +1,125 @@
+import { test, expect, Page } from '@playwright/test';
+import { callbackServer, createApp, createUser, open, pkce, settle, signUp, uniqueUser } from './helpers';
+
+// What the hydrated portal does beyond the page without JavaScript: forms
+// answered in place by their server functions, and the core's rules
+// checked while typing. (Every form also works with JavaScript off: the
+// other specs run in both projects.)
+
+test.beforeEach(({}, testInfo) => {
+  test.skip(testInfo.project.name !== 'hydrated', 'only a hydrated page answers in place');
+});
+
+/** Marks the loaded document; a full page load loses the mark. */
+async function mark(page: Page) {
+  await page.evaluate(() => { (window as any).__sameDocument = true; });
+}
+
+async function sameDocument(page: Page) {
+  return page.evaluate(() => (window as any).__sameDocument === true);
+}
+
+test('a refused sign-up shows its errors beside the fields without a page load', async ({ page }, testInfo) => {
+  const user = uniqueUser(testInfo, 'inpl');
+  await open(page, '/accounts/signup/', testInfo);
+  await mark(page);
+  await page.getByLabel('Username', { exact: true }).fill(user.username);
+  await page.getByLabel('Email', { exact: true }).fill('not-an-email');
+  await page.getByLabel('Password', { exact: true }).fill(user.password);
+  await page.getByLabel('Confirm password').fill(`${user.password}x`);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page.locator('#email-error')).toHaveText('Enter a valid email address.');
+  await expect(page.locator('#confirm-error')).toHaveText('The two passwords do not match.');
+  await expect(page.getByLabel('Email', { exact: true })).toHaveAttribute('aria-invalid', 'true');
+  // The first marked field has the focus.
+  await expect(page.getByLabel('Email', { exact: true })).toBeFocused();
+  expect(await sameDocument(page)).toBe(true);
+
+  // Fixed, the same form creates the account and goes on signed in.
+  await page.getByLabel('Email', { exact: true }).fill(user.email);
+  await page.getByLabel('Confirm password').fill(user.password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/accounts\/profile\/$/);
+  await expect(page.getByRole('banner')).toContainText(`Signed in as ${user.username}`);
+});
+
+test('a weak password and a taken username are reported before submitting', async ({ page }, testInfo) => {
+  const existing = createUser(testInfo, 'taken');
+  await open(page, '/accounts/signup/', testInfo);
+  const password = page.getByLabel('Password', { exact: true });
+  await password.fill('short');
+  // The message comes after a pause in typing, in a polite live region.
+  await expect(page.locator('#password-error')).toHaveText('Use at least 10 characters.');
+  await expect(page.locator('#password-error')).toHaveAttribute('aria-live', 'polite');
+  await expect(password).toHaveAttribute('aria-invalid', 'true');
+  // Fixing it clears the message as soon as it is right.
+  await password.fill('a much longer passphrase');
+  await expect(page.locator('#password-error')).toHaveText('');
+  await expect(password).not.toHaveAttribute('aria-invalid', 'true');
+
+  const username = page.getByLabel('Username', { exact: true });
+  await username.fill(existing.username);
+  await expect(page.locator('#username-error')).toHaveText('That username is taken.');
+  await username.fill('has space');
+  await expect(page.locator('#username-error')).toHaveText('Use only letters, digits and the characters . + - _');
+  await username.fill(`${existing.username}new`);
+  await expect(page.locator('#username-error')).toHaveText('');
+
+  await page.getByLabel('Confirm password').fill('something else');
+  await page.getByLabel('Confirm password').blur();
+  await expect(page.locator('#confirm-error')).toHaveText('The two passwords do not match.');
+  // Nothing was submitted.
+  await expect(page).toHaveURL(/\/accounts\/signup\/$/);
+});
+
+test('the profile saves in place and the header follows', async ({ page }, testInfo) => {
+  const user = uniqueUser(testInfo, 'prof');
+  await signUp(page, testInfo, user);
+  await mark(page);
+  await page.getByLabel('First name').fill('Grace');
+  await page.getByLabel('Last name').fill('Hopper');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('status')).toHaveText('Your profile was saved.');
+  await expect(page.getByRole('banner')).toContainText('Signed in as Grace Hopper');
+  await expect(page).toHaveURL(/\/accounts\/profile\/$/);
+
+  // A wrong current password: the message sits beside that field.
+  await page.getByLabel('Current password').fill('not my password');
+  await page.getByLabel('New password', { exact: true }).fill('another long passphrase');
+  await page.getByLabel('Confirm new password').fill('another long passphrase');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await expect(page.locator('#current_password-error')).not.toHaveText('');
+  expect(await sameDocument(page)).toBe(true);
+});
+
+test('revoking an authorized app removes it without a page load', async ({ page }, testInfo) => {
+  const callback = await callbackServer();
+  try {
+    const user = createUser(testInfo, 'revk');
+    const app = createApp(testInfo, 'Inplace');
+    const { challenge } = pkce();
+    const q = new URLSearchParams({
+      response_type: 'code', client_id: app.clientId, redirect_uri: callback.url, scope: 'read',
+      state: 's1', code_challenge: challenge, code_challenge_method: 'S256',
+    });
+    await page.goto(`/o/authorize/?${q}`);
+    await settle(page, testInfo);
+    await page.getByLabel('Username or email').fill(user.username);
+    await page.getByLabel('Password', { exact: true }).fill(user.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await settle(page, testInfo);
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL(`${callback.url}?**`);
+
+    await open(page, '/o/authorized_tokens/', testInfo);
+    await mark(page);
+    await page.getByRole('button', { name: `Revoke ${app.name}` }).click();
+    await expect(page.getByRole('status')).toHaveText(`Access for ${app.name} was revoked.`);
+    await expect(page.locator('li.grant', { hasText: app.name })).toHaveCount(0);
+    await expect(page.getByText('You have not allowed any application')).toBeVisible();
+    expect(await sameDocument(page)).toBe(true);
+    await expect(page).toHaveURL(/\/o\/authorized_tokens\/$/);
+  } finally {
+    await callback.close();
+  }
+});
