@@ -93,6 +93,16 @@ pub struct RevokeForm {
     pub app_id: String,
 }
 
+/// `/device/`: the code a device shows, then (with `decision` `allow` or
+/// `deny`) the person's answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeviceForm {
+    pub csrf_token: String,
+    pub user_code: String,
+    pub decision: String,
+}
+
 /// Is this username free? Asked by the sign-up page while typing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -111,6 +121,7 @@ pub enum Action {
     ResendVerification(TokenForm),
     DeleteAccount(DeleteAccountForm),
     Revoke(RevokeForm),
+    Device(DeviceForm),
 }
 
 impl Action {
@@ -124,6 +135,7 @@ impl Action {
             Action::ResendVerification(f) => &f.csrf_token,
             Action::DeleteAccount(f) => &f.csrf_token,
             Action::Revoke(f) => &f.csrf_token,
+            Action::Device(f) => &f.csrf_token,
         }
     }
 
@@ -137,6 +149,7 @@ impl Action {
             Action::ResendVerification(_) => "resend",
             Action::DeleteAccount(_) => "delete",
             Action::Revoke(_) => "revoke",
+            Action::Device(_) => "device",
         }
     }
 }
@@ -150,6 +163,8 @@ pub struct Done {
     pub message: Option<String>,
     /// The signed-in person as they are now, when the action changed them.
     pub user: Option<crate::state::UserView>,
+    /// The device sign-in an entered code names, to confirm (`/device/`).
+    pub device: Option<crate::state::DeviceView>,
 }
 
 /// An action that did not happen, and why.
@@ -247,6 +262,11 @@ pub async fn delete_account(
 #[server(prefix = "/fn", endpoint = "revoke")]
 pub async fn revoke(#[server(flatten)] form: RevokeForm) -> Result<Done, ActionError> {
     backend::act(Action::Revoke(form)).await
+}
+
+#[server(prefix = "/fn", endpoint = "device")]
+pub async fn device(#[server(flatten)] form: DeviceForm) -> Result<Done, ActionError> {
+    backend::act(Action::Device(form)).await
 }
 
 /// Whether `username` is free. Answers only that (and a format error), and

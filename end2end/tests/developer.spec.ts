@@ -33,14 +33,17 @@ test('a developer registers an app, copies its credentials, tries the flow and r
   await settle(page, testInfo);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(name);
   await expect(page.getByText('it will not be shown again')).toBeVisible();
-  const clientId = await page.getByLabel('Client ID').inputValue();
-  const secret = await page.getByLabel('Client secret').inputValue();
+  const clientId = await page.getByLabel('Client ID', { exact: true }).inputValue();
+  const secret = await page.getByLabel('Client secret', { exact: true }).inputValue();
   expect(secret).toHaveLength(43);
   if (testInfo.project.name === 'hydrated') {
     await context.grantPermissions(['clipboard-read', 'clipboard-write']);
-    const copy = page.locator('.notice-secret').getByRole('button', { name: 'Copy' });
+    // The button names the value it copies; "Copied" is announced once
+    // the clipboard has it.
+    const copy = page.locator('.notice-secret').getByRole('button', { name: 'Copy Client secret' });
+    await expect(page.locator('.notice-secret').getByRole('status')).toHaveText('');
     await copy.click();
-    await expect(page.locator('.notice-secret').getByRole('button', { name: 'Copied' })).toBeVisible();
+    await expect(page.locator('.notice-secret').getByRole('status')).toHaveText('Copied');
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
   }
   const appUrl = page.url();
@@ -61,7 +64,7 @@ test('a developer registers an app, copies its credentials, tries the flow and r
   await page.getByRole('button', { name: 'Allow' }).click();
   await expect(page).toHaveURL(/\/o\/playground\/callback\/\?code=/);
   await settle(page, testInfo);
-  await page.getByLabel('Client secret').fill(secret);
+  await page.getByLabel('Client secret', { exact: true }).fill(secret);
   await page.getByRole('button', { name: 'Exchange code' }).click();
   await settle(page, testInfo);
   await expect(page.getByRole('heading', { name: 'id_token claims' })).toBeVisible();
@@ -80,7 +83,7 @@ test('a developer registers an app, copies its credentials, tries the flow and r
   await page.getByRole('button', { name: 'Rotate secret' }).click();
   await expect(page).toHaveURL(appUrl);
   await settle(page, testInfo);
-  const rotated = await page.getByLabel('Client secret').inputValue();
+  const rotated = await page.getByLabel('Client secret', { exact: true }).inputValue();
   expect(rotated).not.toBe(secret);
   const asClient = (s: string) =>
     request.post('/o/token/', {

@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { callbackServer, createApp, createUser, open, pkce, settle, signUp, uniqueUser } from './helpers';
+import { callbackServer, createApp, createUser, open, pkce, settle, signIn, signUp, uniqueUser } from './helpers';
 
 // What the hydrated portal does beyond the page without JavaScript: forms
 // answered in place by their server functions, and the core's rules
@@ -122,4 +122,25 @@ test('revoking an authorized app removes it without a page load', async ({ page 
   } finally {
     await callback.close();
   }
+});
+
+test('an invalid redirect URI line is marked while typing', async ({ page }, testInfo) => {
+  const dev = createUser(testInfo, 'lines');
+  await signIn(page, testInfo, dev.username, dev.password);
+  await expect(page).toHaveURL(/\/accounts\/profile\/$/);
+  await open(page, '/o/applications/register/', testInfo);
+  const uris = page.getByLabel('Redirect URIs', { exact: true });
+  await uris.fill('https://app.example.org/cb\nhttp://evil.example/cb');
+  await expect(page.locator('#redirect_uris-error')).toHaveText(
+    'http://evil.example/cb: must use https (http is allowed only for 127.0.0.1, [::1] and localhost).',
+  );
+  await expect(uris).toHaveAttribute('aria-invalid', 'true');
+  await expect(uris).toHaveAttribute('aria-describedby', 'redirect_uris-hint redirect_uris-error');
+  await uris.fill('https://app.example.org/cb\nhttp://127.0.0.1:8080/cb');
+  await expect(page.locator('#redirect_uris-error')).toHaveText('');
+  const origins = page.getByLabel('Allowed origins', { exact: true });
+  await origins.fill('https://spa.example.org/app');
+  await origins.blur();
+  await expect(page.locator('#allowed_origins-error')).toContainText('https://spa.example.org/app: ');
+  await expect(page).toHaveURL(/\/o\/applications\/register\/$/);
 });

@@ -152,11 +152,22 @@ pub fn SubmitButton(
     /// A fuller accessible name than the label (`Revoke Photo app`).
     #[prop(optional)]
     aria_label: Option<String>,
+    /// Sent with the form when this button submits it (`decision=allow`).
+    #[prop(optional)]
+    name: Option<&'static str>,
+    #[prop(optional)] value: Option<&'static str>,
 ) -> impl IntoView {
     let pending = use_context::<FormContext>().map(|c| c.pending);
     let busy = move || pending.is_some_and(|p| p.get());
     view! {
-        <button type="submit" class=class aria-label=aria_label disabled=busy>
+        <button
+            type="submit"
+            class=class
+            aria-label=aria_label
+            name=name
+            value=value
+            disabled=busy
+        >
             {label}
         </button>
     }

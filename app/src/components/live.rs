@@ -18,6 +18,11 @@ pub enum Check {
     NewPassword { username: Other, email: Other },
     /// Must equal the field of this name (a confirmation).
     Confirms(&'static str),
+    /// One redirect URI per line, each as an app may register it; `kept`
+    /// are the app's own plain-http URIs from an import, which it keeps.
+    RedirectUris { kept: Vec<String> },
+    /// One origin per line (CORS: scheme, host and port only).
+    Origins,
 }
 
 /// Another value a check needs.
@@ -62,7 +67,7 @@ impl Live {
             if self.check.with_value(Option::is_none) {
                 return;
             }
-            let Some(input) = target_input(ev) else {
+            let Some(input) = Target::of(ev) else {
                 return;
             };
             self.dirty.set_value(true);
@@ -92,7 +97,7 @@ impl Live {
             if !self.dirty.get_value() || self.check.with_value(Option::is_none) {
                 return;
             }
-            if let Some(input) = target_input(ev) {
+            if let Some(input) = Target::of(ev) {
                 self.bump();
                 self.run(&input, true);
             }
@@ -110,20 +115,20 @@ impl Live {
     /// Checks the value now; `ask_server` also asks whether a valid
     /// username is free.
     #[cfg(feature = "hydrate")]
-    fn run(&self, input: &web_sys::HtmlInputElement, ask_server: bool) {
+    fn run(&self, input: &Target, ask_server: bool) {
         let Some(check) = self.check.get_value() else {
             return;
         };
         let value = input.value();
         let other = |o: &Other| match o {
-            Other::Field(name) => form_value(input, name),
+            Other::Field(name) => input.form_value(name),
             Other::Known(v) => v.clone(),
         };
         let message = judge(&check, &value, other);
         let free_to_ask = message.is_none() && ask_server && check == Check::Username;
         self.message.set(message);
         if free_to_ask {
-            self.ask_availability(form_value(input, "csrf_token"), value);
+            self.ask_availability(input.form_value("csrf_token"), value);
         }
     }
 
@@ -161,23 +166,65 @@ pub fn judge(check: &Check, value: &str, other: impl Fn(&Other) -> String) -> Op
         }
         Check::Confirms(field) => (value != other(&Other::Field(field)))
             .then_some(rules::FieldError(rules::PASSWORDS_DIFFER)),
+        Check::RedirectUris { kept } => {
+            use gatehouse::oauth::redirect::{validate_imported, validate_registered};
+            return each_line(value, |uri| {
+                let kept = kept.iter().any(|k| k == uri) && validate_imported(uri).is_ok();
+                validate_registered(uri).or_else(|e| if kept { Ok(()) } else { Err(e) })
+            });
+        }
+        Check::Origins => {
+            return each_line(value, gatehouse::oauth::client::validate_origin);
+        }
     };
     broken.map(|e| e.0.to_owned())
 }
 
-#[cfg(feature = "hydrate")]
-fn target_input(ev: &leptos::ev::Event) -> Option<web_sys::HtmlInputElement> {
-    use leptos::wasm_bindgen::JsCast;
-    ev.target()?.dyn_into().ok()
+/// A field of one value per line: what the server says of each line it
+/// refuses (`value: why.`), one line each.
+fn each_line(value: &str, rule: impl Fn(&str) -> Result<(), String>) -> Option<String> {
+    let refused: Vec<String> = value
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .filter_map(|line| rule(line).err().map(|why| format!("{line}: {why}.")))
+        .collect();
+    (!refused.is_empty()).then(|| refused.join("\n"))
 }
 
-/// The value of the field named `name` in `input`'s form.
+/// The field an event came from: an input or a text area.
 #[cfg(feature = "hydrate")]
-fn form_value(input: &web_sys::HtmlInputElement, name: &str) -> String {
-    use leptos::wasm_bindgen::JsCast;
-    input
-        .form()
-        .and_then(|f| {
+enum Target {
+    Input(web_sys::HtmlInputElement),
+    Lines(web_sys::HtmlTextAreaElement),
+}
+
+#[cfg(feature = "hydrate")]
+impl Target {
+    fn of(ev: &leptos::ev::Event) -> Option<Self> {
+        use leptos::wasm_bindgen::JsCast;
+        let target = ev.target()?;
+        match target.dyn_into::<web_sys::HtmlInputElement>() {
+            Ok(input) => Some(Self::Input(input)),
+            Err(other) => other.dyn_into().ok().map(Self::Lines),
+        }
+    }
+
+    fn value(&self) -> String {
+        match self {
+            Self::Input(i) => i.value(),
+            Self::Lines(t) => t.value(),
+        }
+    }
+
+    /// The value of the field named `name` in the same form.
+    fn form_value(&self, name: &str) -> String {
+        use leptos::wasm_bindgen::JsCast;
+        let form = match self {
+            Self::Input(i) => i.form(),
+            Self::Lines(t) => t.form(),
+        };
+        form.and_then(|f| {
             f.query_selector(&format!("[name=\"{name}\"]"))
                 .ok()
                 .flatten()
@@ -185,6 +232,7 @@ fn form_value(input: &web_sys::HtmlInputElement, name: &str) -> String {
         .and_then(|el| el.dyn_into::<web_sys::HtmlInputElement>().ok())
         .map(|el| el.value())
         .unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
@@ -234,5 +282,42 @@ mod tests {
             Some("The two passwords do not match.")
         );
         assert_eq!(judge(&confirm, "correct horse battery", fields), None);
+    }
+
+    #[test]
+    fn each_refused_line_is_named_as_the_server_names_it() {
+        let uris = Check::RedirectUris {
+            kept: vec!["http://legacy.example/cb".into()],
+        };
+        let said = judge(
+            &uris,
+            "https://app.example/cb\n\nhttp://evil.example/cb\nhttp://legacy.example/cb\n not a uri ",
+            fields,
+        )
+        .unwrap();
+        let lines: Vec<&str> = said.lines().collect();
+        assert_eq!(lines.len(), 2, "{said}");
+        assert!(lines[0].starts_with("http://evil.example/cb: "), "{said}");
+        assert_eq!(lines[1], "not a uri: must not contain spaces.");
+        assert_eq!(
+            judge(
+                &uris,
+                "https://app.example/cb\nhttp://127.0.0.1:8080/cb",
+                fields
+            ),
+            None
+        );
+        let origins = Check::Origins;
+        assert!(judge(&origins, "https://ok.example/path", fields)
+            .unwrap()
+            .starts_with("https://ok.example/path: "));
+        assert_eq!(
+            judge(
+                &origins,
+                "https://ok.example\nhttp://localhost:3000",
+                fields
+            ),
+            None
+        );
     }
 }

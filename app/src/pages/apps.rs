@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::components::field::{CsrfField, Field};
+use crate::components::live::{Check, Live};
 use crate::components::notice::Notice;
 use crate::paths::{application, APPLICATIONS, GRANT_TYPES, LOGIN, REGISTER_APP};
 use crate::state::{use_portal_state, AppView, FormFeedback};
@@ -61,7 +62,8 @@ pub fn AppsPage() -> impl IntoView {
     .into_any()
 }
 
-/// A multi-line field (one value per line) with its error.
+/// A multi-line field (one value per line) with its error; once hydrated,
+/// each line is checked against the core's rule while typing.
 #[component]
 fn LinesField(
     id: &'static str,
@@ -69,24 +71,40 @@ fn LinesField(
     hint: &'static str,
     value: String,
     error: Option<String>,
+    check: Check,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
-    let described = match &error {
-        Some(_) => format!("{hint_id} {error_id}"),
-        None => hint_id.clone(),
+    let message = RwSignal::new(error);
+    let live = Live::new(Some(check), message);
+    let described = {
+        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
+        move || match message.with(Option::is_some) {
+            true => format!("{hint_id} {error_id}"),
+            false => hint_id.clone(),
+        }
     };
-    let invalid = error.as_ref().map(|_| "true");
+    let invalid = move || message.with(Option::is_some).then_some("true");
     view! {
         <div class="field">
             <label for=id>{label}</label>
-            <textarea id=id name=id rows="3" aria-describedby=described aria-invalid=invalid>
+            <textarea
+                id=id
+                name=id
+                rows="3"
+                aria-describedby=described
+                aria-invalid=invalid
+                on:input=move |ev| live.input(&ev)
+                on:blur=move |ev| live.blur(&ev)
+            >
                 {value}
             </textarea>
             <p class="hint" id=hint_id>
                 {hint}
             </p>
-            {error.map(|m| view! { <p class="field-error" id=error_id>{m}</p> })}
+            <p class="field-error" id=error_id aria-live="polite">
+                {move || message.get()}
+            </p>
         </div>
     }
 }
@@ -131,6 +149,11 @@ fn AppFields(
         current.post_logout_redirect_uris.join("\n"),
     );
     let origins = value("allowed_origins", current.allowed_origins.join("\n"));
+    // Plain-http URIs an import kept: the server accepts them again.
+    let redirect_check = Check::RedirectUris {
+        kept: current.plain_http_redirect_uris.clone(),
+    };
+    let logout_check = Check::RedirectUris { kept: Vec::new() };
     let algorithm = value("algorithm", current.algorithm.clone());
     let skip_consent = if refused {
         feedback.value("skip_consent").is_some_and(|v| v == "on")
@@ -198,6 +221,7 @@ fn AppFields(
             hint="One per line. https, or http on 127.0.0.1/localhost (any port), or an app scheme like com.example.app:/callback."
             value=redirects
             error=feedback.error("redirect_uris")
+            check=redirect_check
         />
         <LinesField
             id="post_logout_redirect_uris"
@@ -205,6 +229,7 @@ fn AppFields(
             hint="One per line: where /o/logout/ may send people after signing out."
             value=post_logout
             error=feedback.error("post_logout_redirect_uris")
+            check=logout_check
         />
         <LinesField
             id="allowed_origins"
@@ -212,6 +237,7 @@ fn AppFields(
             hint="One per line, like https://app.example.org: web pages that may call the token endpoints (CORS)."
             value=origins
             error=feedback.error("allowed_origins")
+            check=Check::Origins
         />
         <div class="field">
             <label for="algorithm">"Signing algorithm"</label>
@@ -265,28 +291,39 @@ pub fn RegisterAppPage() -> impl IntoView {
 
 /// A value with a button that copies it (once hydrated; without
 /// JavaScript the read-only field can be selected and copied by hand).
+/// The button's accessible name says which value it copies; "Copied" is
+/// announced only once the clipboard took the value.
 #[component]
 fn Copyable(id: &'static str, label: &'static str, value: String) -> impl IntoView {
-    let copied = RwSignal::new(false);
+    let status = RwSignal::new(None::<&'static str>);
     let text = value.clone();
     let copy = move |_| {
         #[cfg(feature = "hydrate")]
         {
-            let clipboard = window().navigator().clipboard();
-            let _ = clipboard.write_text(&text);
-            copied.set(true);
+            let written = window().navigator().clipboard().write_text(&text);
+            leptos::task::spawn_local(async move {
+                let said = match wasm_bindgen_futures::JsFuture::from(written).await {
+                    Ok(_) => "Copied",
+                    Err(_) => "Could not copy: select the text and copy it yourself.",
+                };
+                status.set(Some(said));
+            });
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = &text;
     };
+    let button_label = format!("Copy {label}");
     view! {
         <div class="field copyable">
             <label for=id>{label}</label>
             <div class="copy-row">
                 <input id=id type="text" readonly value=value />
-                <button type="button" class="secondary" on:click=copy>
-                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                <button type="button" class="secondary" aria-label=button_label on:click=copy>
+                    "Copy"
                 </button>
+                <span class="copy-status" role="status">
+                    {move || status.get()}
+                </span>
             </div>
         </div>
     }

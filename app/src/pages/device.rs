@@ -7,8 +7,9 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
+use crate::actions::{Device, Done};
 use crate::components::field::{CsrfField, Field};
-use crate::components::notice::Notice;
+use crate::components::form::{PortalForm, SubmitButton};
 use crate::paths::{DEVICE, LOGIN};
 use crate::state::use_portal_state;
 
@@ -16,6 +17,15 @@ use crate::state::use_portal_state;
 pub fn DevicePage() -> impl IntoView {
     let state = use_portal_state();
     let query = use_query_map();
+    // Hydrated, the entered code's device sign-in comes back in place.
+    let confirming = RwSignal::new(state.device.clone());
+    let enter = ServerAction::<Device>::new();
+    let decide = ServerAction::<Device>::new();
+    let on_found = Callback::new(move |done: Done| {
+        if done.device.is_some() {
+            confirming.set(done.device);
+        }
+    });
     move || {
         let state = state.clone();
         let query = query.get();
@@ -23,7 +33,8 @@ pub fn DevicePage() -> impl IntoView {
             let to = format!("{LOGIN}?next={DEVICE}");
             return view! { <Redirect path=to /> }.into_any();
         }
-        if let Some(device) = state.device.clone() {
+        if let Some(device) = confirming.get() {
+            let (csrf, code) = (state.csrf_token.clone(), device.user_code.clone());
             return view! {
                 <PageTitle text="Connect a device · Gatehouse" />
                 <section class="card consent">
@@ -44,14 +55,17 @@ pub fn DevicePage() -> impl IntoView {
                             .map(|s| view! { <li data-scope=s.name.clone()>{s.description.clone()}</li> })
                             .collect_view()}
                     </ul>
-                    <form method="post" action=DEVICE class="decision">
-                        <CsrfField token=state.csrf_token.clone() />
-                        <input type="hidden" name="user_code" value=device.user_code.clone() />
-                        <button type="submit" name="decision" value="allow">"Allow"</button>
-                        <button type="submit" name="decision" value="deny" class="secondary">
-                            "Deny"
-                        </button>
-                    </form>
+                    <PortalForm
+                        to=DEVICE
+                        action=decide
+                        feedback=state.feedback.for_form("device-decision")
+                        class="decision"
+                    >
+                        <CsrfField token=csrf />
+                        <input type="hidden" name="user_code" value=code />
+                        <SubmitButton label="Allow" name="decision" value="allow" />
+                        <SubmitButton label="Deny" name="decision" value="deny" class="secondary" />
+                    </PortalForm>
                 </section>
             }
             .into_any();
@@ -90,8 +104,7 @@ pub fn DevicePage() -> impl IntoView {
             <section class="card">
                 <h1>"Connect a device"</h1>
                 <p>"Enter the code your device or program shows you."</p>
-                <Notice message=feedback.message.clone() kind="error" />
-                <form method="post" action=DEVICE novalidate>
+                <PortalForm to=DEVICE action=enter feedback=feedback.clone() on_done=on_found>
                     <CsrfField token=state.csrf_token.clone() />
                     <Field
                         id="user_code"
@@ -102,8 +115,8 @@ pub fn DevicePage() -> impl IntoView {
                         error=feedback.error("user_code")
                         required=true
                     />
-                    <button type="submit">"Continue"</button>
-                </form>
+                    <SubmitButton label="Continue" />
+                </PortalForm>
             </section>
         }
         .into_any()

@@ -23,7 +23,7 @@ use gatehouse::account::{FieldErrors, FormError};
 
 use super::extract::{Answer, PortalError};
 use super::render::{self, Refusal};
-use super::{csrf_refusal, grants, login, profile, signup};
+use super::{csrf_refusal, device, grants, login, profile, signup};
 use crate::http::{now, origin};
 use crate::state::AppState;
 
@@ -62,6 +62,8 @@ impl Success {
 /// What an action came to.
 pub enum Outcome {
     Done(Success),
+    /// The device page's second step: confirm this device sign-in.
+    ConfirmDevice(app::state::DeviceView),
     /// The form was refused; `retry_after` (seconds) with throttling.
     Refused {
         refusal: Refusal<'static>,
@@ -148,6 +150,19 @@ pub fn feedback(refusal: Refusal<'_>) -> app::state::FormFeedback {
 pub async fn html(state: &AppState, parts: Parts, decision: Decision) -> Answer {
     match decision? {
         Outcome::Done(success) => Ok(render::see_other(&success.location, &success.cookies)),
+        Outcome::ConfirmDevice(view) => {
+            let mut parts = parts;
+            if let Some(page) = parts.extensions.get_mut::<app::state::PortalState>() {
+                page.device = Some(view);
+            }
+            let mut response = render::page(state, parts, StatusCode::OK).await;
+            // Clickjacking defence: this page's button grants access.
+            response.headers_mut().insert(
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("frame-ancestors 'none'"),
+            );
+            Ok(response)
+        }
         Outcome::Refused {
             refusal,
             retry_after,
@@ -188,6 +203,7 @@ fn page_of(action: &Action) -> &'static str {
         | Action::ResendVerification(_)
         | Action::DeleteAccount(_) => app::paths::PROFILE,
         Action::Revoke(_) => app::paths::AUTHORIZED_TOKENS,
+        Action::Device(_) => app::paths::DEVICE,
     }
 }
 
@@ -249,17 +265,20 @@ fn reply(decision: Decision, page: &str) -> Result<Done, ActionError> {
             respond(StatusCode::OK, &cookies);
             Ok(match success.in_place {
                 Some(message) => Done {
-                    location: None,
                     message: Some(message),
                     user: success.user,
+                    ..Done::default()
                 },
                 None => Done {
                     location: Some(success.location),
-                    message: None,
-                    user: None,
+                    ..Done::default()
                 },
             })
         }
+        Ok(Outcome::ConfirmDevice(view)) => Ok(Done {
+            device: Some(view),
+            ..Done::default()
+        }),
         Ok(Outcome::Refused {
             refusal,
             retry_after,
@@ -292,6 +311,7 @@ impl PortalBackend for Backend {
                 Action::ResendVerification(_) => profile::resend(state, &parts).await,
                 Action::DeleteAccount(form) => profile::delete(state, &parts, form).await,
                 Action::Revoke(form) => grants::decide(state, &parts, form).await,
+                Action::Device(form) => device::decide(state, &parts, form).await,
             };
             reply(decision, page)
         })

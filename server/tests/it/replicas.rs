@@ -49,6 +49,11 @@ fn gatehouse(db: &str, public_url: &str) -> Command {
         .env("GATEHOUSE_DATABASE_URL", db)
         .env("GATEHOUSE_PUBLIC_URL", public_url)
         .env("GATEHOUSE_KEY_REFRESH_SECS", KEY_REFRESH_SECS.to_string())
+        // Mail stays out of the checkout.
+        .env(
+            "GATEHOUSE_MAIL_OUTBOX",
+            std::env::temp_dir().join("gatehouse-replicas-outbox"),
+        )
         .env("RUST_LOG", "warn");
     cmd
 }

@@ -56,6 +56,8 @@ impl Gatehouse {
             .env("GATEHOUSE_DATABASE_URL", &self.db.url)
             .env("GATEHOUSE_PUBLIC_URL", &self.base)
             .env("GATEHOUSE_BIND", format!("127.0.0.1:{}", self.port))
+            // Mail stays in the test's folder, not the checkout.
+            .env("GATEHOUSE_MAIL_OUTBOX", self._dir.path().join("outbox"))
             .env(
                 "GATEHOUSE_METRICS_BIND",
                 format!("127.0.0.1:{}", self.metrics_port),

@@ -446,3 +446,71 @@ async fn revoking_through_the_function_ends_the_apps_tokens() {
     let bad = call(&user, "revoke", &[("app_id", "1 OR 1=1")]).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_is_confirmed_through_the_function() {
+    let server = TestServer::start().await;
+    let (client_id, _) = server
+        .register(|f| {
+            f.client_type = "public";
+            f.grant_types = vec!["device_code"];
+            f.redirect_uris = vec![];
+        })
+        .await;
+    let started = post(
+        &server,
+        "/o/device-authorization/",
+        None,
+        &[("client_id", &client_id), ("scope", "read")],
+    )
+    .await;
+    let code = started.json["user_code"].as_str().unwrap().to_owned();
+    let person = server.signed_up("ada", PASSWORD).await;
+
+    // A wrong code: the message beside the field, as on the page.
+    let wrong = call(&person, "device", &[("user_code", "BCDF-GHJK")]).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{}", wrong.json);
+    assert!(wrong.json["Refused"]["errors"]["user_code"]
+        .as_str()
+        .unwrap()
+        .starts_with("This code is not valid."));
+
+    // The right one: the device sign-in to confirm, nothing decided yet.
+    let found = call(&person, "device", &[("user_code", &code)]).await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.json);
+    assert_eq!(found.json["device"]["user_code"], code.as_str());
+    assert_eq!(found.json["location"], Value::Null);
+    let pending = server
+        .scalar("SELECT COUNT(*) FROM device_codes WHERE status = 'pending'")
+        .await;
+    assert_eq!(pending, 1);
+
+    let allowed = call(
+        &person,
+        "device",
+        &[("user_code", &code), ("decision", "allow")],
+    )
+    .await;
+    assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.json);
+    assert_eq!(allowed.json["location"], "/device/?result=approved");
+    // Used once: the same decision again is refused, for the whole form.
+    let again = call(
+        &person,
+        "device",
+        &[("user_code", &code), ("decision", "allow")],
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    assert!(
+        again.json["Refused"]["message"].is_string(),
+        "{}",
+        again.json
+    );
+    let odd = call(
+        &person,
+        "device",
+        &[("user_code", &code), ("decision", "maybe")],
+    )
+    .await;
+    assert_eq!(odd.status, StatusCode::BAD_REQUEST);
+}
