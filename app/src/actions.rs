@@ -103,6 +103,20 @@ pub struct DeviceForm {
     pub decision: String,
 }
 
+/// `/admin/`: what staff do to an account (`user_id`) or an app
+/// (`app_id`): `activate`, `deactivate`, `signout`, `make_staff`,
+/// `remove_staff`, `send_reset`, `review`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AdminForm {
+    pub csrf_token: String,
+    pub user_id: String,
+    pub app_id: String,
+    pub action: String,
+    /// The search the page shows, kept across the action.
+    pub q: String,
+}
+
 /// Is this username free? Asked by the sign-up page while typing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -122,6 +136,7 @@ pub enum Action {
     DeleteAccount(DeleteAccountForm),
     Revoke(RevokeForm),
     Device(DeviceForm),
+    Admin(AdminForm),
 }
 
 impl Action {
@@ -136,6 +151,7 @@ impl Action {
             Action::DeleteAccount(f) => &f.csrf_token,
             Action::Revoke(f) => &f.csrf_token,
             Action::Device(f) => &f.csrf_token,
+            Action::Admin(f) => &f.csrf_token,
         }
     }
 
@@ -150,6 +166,7 @@ impl Action {
             Action::DeleteAccount(_) => "delete",
             Action::Revoke(_) => "revoke",
             Action::Device(_) => "device",
+            Action::Admin(_) => "admin",
         }
     }
 }
@@ -267,6 +284,11 @@ pub async fn revoke(#[server(flatten)] form: RevokeForm) -> Result<Done, ActionE
 #[server(prefix = "/fn", endpoint = "device")]
 pub async fn device(#[server(flatten)] form: DeviceForm) -> Result<Done, ActionError> {
     backend::act(Action::Device(form)).await
+}
+
+#[server(prefix = "/fn", endpoint = "admin")]
+pub async fn admin(#[server(flatten)] form: AdminForm) -> Result<Done, ActionError> {
+    backend::act(Action::Admin(form)).await
 }
 
 /// Whether `username` is free. Answers only that (and a format error), and

@@ -1,5 +1,7 @@
 //! Pieces shared by several pages.
 
+#[cfg(feature = "hydrate")]
+pub mod call;
 pub mod field;
 pub mod form;
 pub mod header;

@@ -61,9 +61,7 @@ test('sign-up errors appear beside the field and keep what was typed', async ({ 
 
   await expect(page.getByLabel('Username', { exact: true })).toHaveValue(user.username);
   await expect(page.getByLabel('Email', { exact: true })).toHaveValue('not-an-email');
-  // The page without JavaScript never sends a password back; the hydrated
-  // page keeps what was typed, as it never left.
-  if (testInfo.project.name === 'no-js') await expect(page.getByLabel('Password', { exact: true })).toHaveValue('');
+  await expect(page.getByLabel('Password', { exact: true })).toHaveValue('');
   await expect(page.locator('#email-error')).toHaveText('Enter a valid email address.');
   await expect(page.locator('#password-error')).toContainText('too common');
   await expect(page.locator('#confirm-error')).toHaveText('The two passwords do not match.');

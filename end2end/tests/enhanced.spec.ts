@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { callbackServer, createApp, createUser, open, pkce, settle, signIn, signUp, uniqueUser } from './helpers';
+import { callbackServer, createApp, createUser, gatehouse, open, pkce, settle, signIn, signUp, uniqueUser } from './helpers';
 
 // What the hydrated portal does beyond the page without JavaScript: forms
 // answered in place by their server functions, and the core's rules
@@ -35,8 +35,11 @@ test('a refused sign-up shows its errors beside the fields without a page load',
   await expect(page.getByLabel('Email', { exact: true })).toBeFocused();
   expect(await sameDocument(page)).toBe(true);
 
+  // Passwords are not kept, as after the page load without JavaScript.
+  await expect(page.getByLabel('Password', { exact: true })).toHaveValue('');
   // Fixed, the same form creates the account and goes on signed in.
   await page.getByLabel('Email', { exact: true }).fill(user.email);
+  await page.getByLabel('Password', { exact: true }).fill(user.password);
   await page.getByLabel('Confirm password').fill(user.password);
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page).toHaveURL(/\/accounts\/profile\/$/);
@@ -143,4 +146,28 @@ test('an invalid redirect URI line is marked while typing', async ({ page }, tes
   await origins.blur();
   await expect(page.locator('#allowed_origins-error')).toContainText('https://spa.example.org/app: ');
   await expect(page).toHaveURL(/\/o\/applications\/register\/$/);
+});
+
+test('staff deactivate and reactivate an account in place', async ({ page }, testInfo) => {
+  const staff = uniqueUser(testInfo, 'boss');
+  gatehouse(['createsuperuser', '--username', staff.username, '--email', staff.email, '--password-stdin'], `${staff.password}\n`);
+  const member = createUser(testInfo, 'memb');
+  await signIn(page, testInfo, staff.username, staff.password);
+  await expect(page).toHaveURL(/\/accounts\/profile\/$/);
+  await open(page, `/admin/?q=${member.username}`, testInfo);
+  await mark(page);
+  const row = page.locator(`tr[data-username="${member.username}"]`);
+  await row.getByRole('button', { name: `Deactivate ${member.username}` }).click();
+  await expect(page.getByRole('status')).toContainText(`${member.username} was deactivated`);
+  await expect(row).toContainText('deactivated');
+  await row.getByRole('button', { name: `Reactivate ${member.username}` }).click();
+  await expect(page.getByRole('status')).toHaveText(`${member.username} can sign in again.`);
+  await expect(row.getByRole('button', { name: `Deactivate ${member.username}` })).toBeVisible();
+  // Staff cannot stop themselves: said beside the button, in place.
+  await open(page, `/admin/?q=${staff.username}`, testInfo);
+  await mark(page);
+  await page.locator(`tr[data-username="${staff.username}"]`)
+    .getByRole('button', { name: `Deactivate ${staff.username}` }).click();
+  await expect(page.getByRole('alert')).toHaveText('You cannot deactivate your own account.');
+  expect(await sameDocument(page)).toBe(true);
 });

@@ -8,10 +8,7 @@
 //! in place: the button waits, errors appear beside the fields, a success
 //! loads the next page or is announced where the person is.
 
-use leptos::form::FromFormData;
 use leptos::prelude::*;
-use leptos::server_fn::ServerFn;
-use serde::de::DeserializeOwned;
 
 use crate::actions::{ActionError, Done};
 use crate::state::{use_current_user, FormFeedback};
@@ -26,12 +23,14 @@ pub struct FormContext {
 }
 
 #[component]
-pub fn PortalForm<S>(
+pub fn PortalForm(
     /// Where the browser posts the form without JavaScript: the page's URL.
     #[prop(into)]
     to: String,
-    /// The form's server function.
-    action: ServerAction<S>,
+    /// The form's server function (its `PATH`, e.g. `SignIn::PATH`): the
+    /// hydrated page posts the same fields there. One implementation for
+    /// every form keeps the browser bundle small.
+    call: &'static str,
     /// What the server said about this form's last post without
     /// JavaScript (empty on a first visit).
     feedback: FormFeedback,
@@ -44,19 +43,11 @@ pub fn PortalForm<S>(
     #[prop(optional)]
     on_done: Option<Callback<Done>>,
     children: Children,
-) -> impl IntoView
-where
-    S: ServerFn<Output = Done, Error = ActionError>
-        + DeserializeOwned
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-{
+) -> impl IntoView {
     let form_name = feedback.form.clone();
     let state = RwSignal::new(feedback);
     let done_message = RwSignal::new(None::<String>);
-    let pending = action.pending();
+    let pending = RwSignal::new(false);
     let form_ref = NodeRef::<leptos::html::Form>::new();
     provide_context(FormContext {
         feedback: state,
@@ -64,40 +55,38 @@ where
     });
     let user = use_current_user();
 
-    // The answer of each call: in place, or the next page.
-    Effect::new(move |_| {
-        let Some(result) = action.value().get() else {
-            return;
-        };
-        match result {
-            Ok(done) => {
-                state.set(FormFeedback {
-                    form: form_name.clone(),
-                    ..Default::default()
-                });
-                if let Some(location) = &done.location {
-                    go_to(location);
-                    return;
-                }
-                if let Some(view) = done.user.clone() {
-                    user.set(Some(view));
-                }
-                if reset_on_done {
-                    reset(form_ref);
-                }
-                match on_done {
-                    Some(callback) => callback.run(done),
-                    None => done_message.set(done.message.clone()),
-                }
+    // The answer of a call: in place, or the next page.
+    let answer = move |result: Result<Done, ActionError>| match result {
+        Ok(done) => {
+            state.set(FormFeedback {
+                form: form_name.clone(),
+                ..Default::default()
+            });
+            if let Some(location) = &done.location {
+                go_to(location);
+                return;
             }
-            Err(ActionError::SignIn { location }) => go_to(&location),
-            Err(error) => {
-                done_message.set(None);
-                state.set(error.feedback(&form_name));
-                focus_first_invalid(form_ref);
+            if let Some(view) = done.user.clone() {
+                user.set(Some(view));
+            }
+            if reset_on_done {
+                reset(form_ref);
+            }
+            match on_done {
+                Some(callback) => callback.run(done),
+                None => done_message.set(done.message.clone()),
             }
         }
-    });
+        Err(ActionError::SignIn { location }) => go_to(&location),
+        Err(error) => {
+            done_message.set(None);
+            state.set(error.feedback(&form_name));
+            // As after the page load without JavaScript: what was typed
+            // stays, except passwords.
+            clear_passwords(form_ref);
+            focus_first_invalid(form_ref);
+        }
+    };
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         if ev.default_prevented() {
@@ -108,12 +97,24 @@ where
             ev.prevent_default();
             return;
         }
-        // A form the function cannot read is posted the old way.
-        if let Ok(input) = S::from_event(&ev) {
+        #[cfg(feature = "hydrate")]
+        {
+            // A form that cannot be read is posted the old way.
+            let Some(body) = super::call::form_body(&ev) else {
+                return;
+            };
             ev.prevent_default();
             done_message.set(None);
-            action.dispatch(input);
+            pending.set(true);
+            let answer = answer.clone();
+            leptos::task::spawn_local(async move {
+                let result = super::call::post::<Done>(call, body).await;
+                pending.set(false);
+                answer(result);
+            });
         }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&answer, call);
     };
 
     let error = move || {
@@ -205,6 +206,27 @@ fn reset(form: NodeRef<leptos::html::Form>) {
     #[cfg(feature = "hydrate")]
     if let Some(form) = form.get_untracked() {
         form.reset();
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = form;
+}
+
+/// Empties the form's password fields.
+fn clear_passwords(form: NodeRef<leptos::html::Form>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(list) = form
+        .get_untracked()
+        .and_then(|f| f.query_selector_all("input[type=\"password\"]").ok())
+    {
+        use leptos::wasm_bindgen::JsCast;
+        for i in 0..list.length() {
+            if let Some(input) = list
+                .item(i)
+                .and_then(|n| n.dyn_into::<web_sys::HtmlInputElement>().ok())
+            {
+                input.set_value("");
+            }
+        }
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = form;

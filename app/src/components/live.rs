@@ -137,13 +137,16 @@ impl Live {
         let this = *self;
         let generation = self.generation.get_value();
         leptos::task::spawn_local(async move {
-            let query = crate::actions::UsernameQuery {
-                csrf_token,
-                username,
-            };
             // Only a clear "taken" is shown; throttling or a network
             // failure says nothing here (the submit will tell).
-            if let Ok(false) = crate::actions::username_available(query).await {
+            let Ok(params) = web_sys::UrlSearchParams::new() else {
+                return;
+            };
+            params.append("csrf_token", &csrf_token);
+            params.append("username", &username);
+            let body: String = params.to_string().into();
+            let path = <crate::actions::UsernameAvailable as leptos::server_fn::ServerFn>::PATH;
+            if let Ok(false) = super::call::post::<bool>(path, body).await {
                 if this.generation.get_value() == generation {
                     this.message.set(Some(
                         gatehouse::account::validation::USERNAME_TAKEN.to_owned(),

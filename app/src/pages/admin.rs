@@ -3,11 +3,14 @@
 
 use crate::components::title::PageTitle;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
+use crate::actions::{Admin, Done};
 use crate::components::field::CsrfField;
+use crate::components::form::{PortalForm, SubmitButton};
 use crate::components::notice::Notice;
 use crate::paths::{ADMIN, AUDIT};
-use crate::state::use_portal_state;
+use crate::state::{use_portal_state, AdminUserView, AppView, FormFeedback};
 
 /// Links to the previous and next pages of the account list, keeping the
 /// search.
@@ -61,12 +64,145 @@ pub fn AdminPage() -> impl IntoView {
         .map(|u| u.username.clone())
         .unwrap_or_default();
     let can_manage_staff = admin.can_manage_staff;
+    let query = admin.query.clone();
+    // Hydrated, each action changes its row in place and says what it did.
+    let users = RwSignal::new(admin.users.clone());
+    let apps = RwSignal::new(admin.apps.clone());
+    let said = RwSignal::new(None::<String>);
+    let user_row = {
+        let (csrf, query) = (csrf.clone(), query.clone());
+        move |u: AdminUserView| {
+            let act = |action: &'static str, label: String, text: &'static str| {
+                let user_id = u.id;
+                let on_done = Callback::new(move |done: Done| {
+                    users.update(|list| {
+                        if let Some(u) = list.iter_mut().find(|u| u.id == user_id) {
+                            match action {
+                                "activate" => u.is_active = true,
+                                "deactivate" => u.is_active = false,
+                                "make_staff" => u.is_staff = true,
+                                "remove_staff" => u.is_staff = false,
+                                _ => {}
+                            }
+                        }
+                    });
+                    said.set(done.message);
+                });
+                let call = <Admin as ServerFn>::PATH;
+                let (csrf, query) = (csrf.clone(), query.clone());
+                view! {
+                    <PortalForm
+                        to=ADMIN
+                        call=call
+                        feedback=FormFeedback::default()
+                        on_done=on_done
+                    >
+                        <CsrfField token=csrf />
+                        <input type="hidden" name="user_id" value=u.id.to_string() />
+                        <input type="hidden" name="action" value=action />
+                        <input type="hidden" name="q" value=query />
+                        <SubmitButton label=text class="secondary" aria_label=label />
+                    </PortalForm>
+                }
+            };
+            let (action, button) = if u.is_active {
+                ("deactivate", format!("Deactivate {}", u.username))
+            } else {
+                ("activate", format!("Reactivate {}", u.username))
+            };
+            let visible = if u.is_active {
+                "Deactivate"
+            } else {
+                "Reactivate"
+            };
+            // One small form per action, each naming its account.
+            let toggle = act(action, button, visible);
+            let sign_out = act(
+                "signout",
+                format!("Sign {} out everywhere", u.username),
+                "Sign out everywhere",
+            );
+            let reset = u.is_active.then(|| {
+                act(
+                    "send_reset",
+                    format!("Send {} a password reset link", u.username),
+                    "Send password reset",
+                )
+            });
+            let staff = (can_manage_staff && u.username != me).then(|| {
+                if u.is_staff {
+                    act(
+                        "remove_staff",
+                        format!("Remove staff from {}", u.username),
+                        "Remove staff",
+                    )
+                } else {
+                    act(
+                        "make_staff",
+                        format!("Make {} staff", u.username),
+                        "Make staff",
+                    )
+                }
+            });
+            view! {
+                <tr data-username=u.username.clone()>
+                    <td>{u.username.clone()} {u.is_staff.then_some(" (staff)")}</td>
+                    <td>
+                        {u.email.clone()}
+                        {(!u.email_verified).then_some(" (not verified)")}
+                    </td>
+                    <td>{u.joined.clone()}</td>
+                    <td>{if u.is_active { "active" } else { "deactivated" }}</td>
+                    <td class="actions">{toggle} {sign_out} {reset} {staff}</td>
+                </tr>
+            }
+        }
+    };
+    let app_row = move |a: AppView| {
+        let label = format!("Mark {} reviewed", a.name);
+        let app_id = a.id;
+        let on_done = Callback::new(move |done: Done| {
+            apps.update(|list| {
+                if let Some(a) = list.iter_mut().find(|a| a.id == app_id) {
+                    a.reviewed = true;
+                }
+            });
+            said.set(done.message);
+        });
+        let csrf = csrf.clone();
+        let review = (!a.reviewed).then(|| {
+            let call = <Admin as ServerFn>::PATH;
+            view! {
+                <PortalForm
+                    to=ADMIN
+                    call=call
+                    feedback=FormFeedback::default()
+                    on_done=on_done
+                >
+                    <CsrfField token=csrf />
+                    <input type="hidden" name="app_id" value=a.id.to_string() />
+                    <input type="hidden" name="action" value="review" />
+                    <SubmitButton label="Mark reviewed" class="secondary" aria_label=label />
+                </PortalForm>
+            }
+        });
+        view! {
+            <tr data-client-id=a.client_id.clone()>
+                <td>{a.name.clone()}</td>
+                <td><code>{a.client_id.clone()}</code></td>
+                <td>{a.client_type.clone()}</td>
+                <td>{a.owner.clone().unwrap_or_else(|| "(command line)".into())}</td>
+                <td>{if a.reviewed { "reviewed" } else { "not reviewed" }} {review}</td>
+            </tr>
+        }
+    };
     view! {
         <PageTitle text="Administration · Gatehouse" />
         <section class="card wide">
             <h1>"Accounts"</h1>
             <p><a href=AUDIT rel="external">"Audit trail"</a>": sign-ins, changes and staff actions."</p>
             <Notice message=refused kind="error" />
+            {move || said.get().map(|m| view! { <p class="notice notice-info" role="status">{m}</p> })}
             <form method="get" action=ADMIN class="search">
                 <label for="admin_q">"Search"</label>
                 <input id="admin_q" type="search" name="q" value=admin.query.clone() />
@@ -77,68 +213,11 @@ pub fn AdminPage() -> impl IntoView {
                     <tr><th>"Username"</th><th>"Email"</th><th>"Joined"</th><th>"Status"</th><th></th></tr>
                 </thead>
                 <tbody>
-                    {admin
-                        .users
-                        .into_iter()
-                        .map(|u| {
-                            let (action, button) = if u.is_active {
-                                ("deactivate", format!("Deactivate {}", u.username))
-                            } else {
-                                ("activate", format!("Reactivate {}", u.username))
-                            };
-                            let visible = if u.is_active { "Deactivate" } else { "Reactivate" };
-                            // One small form per action, each naming its account.
-                            let act = |action: &'static str, label: String, text: &'static str| {
-                                view! {
-                                    <form method="post" action=ADMIN>
-                                        <CsrfField token=csrf.clone() />
-                                        <input type="hidden" name="user_id" value=u.id.to_string() />
-                                        <input type="hidden" name="action" value=action />
-                                        <input type="hidden" name="q" value=admin.query.clone() />
-                                        <button type="submit" class="secondary" aria-label=label>{text}</button>
-                                    </form>
-                                }
-                            };
-                            let sign_out = act(
-                                "signout",
-                                format!("Sign {} out everywhere", u.username),
-                                "Sign out everywhere",
-                            );
-                            let reset = u
-                                .is_active
-                                .then(|| {
-                                    act(
-                                        "send_reset",
-                                        format!("Send {} a password reset link", u.username),
-                                        "Send password reset",
-                                    )
-                                });
-                            let staff = (can_manage_staff && u.username != me).then(|| {
-                                if u.is_staff {
-                                    act("remove_staff", format!("Remove staff from {}", u.username), "Remove staff")
-                                } else {
-                                    act("make_staff", format!("Make {} staff", u.username), "Make staff")
-                                }
-                            });
-                            view! {
-                                <tr data-username=u.username.clone()>
-                                    <td>{u.username.clone()} {u.is_staff.then_some(" (staff)")}</td>
-                                    <td>
-                                        {u.email.clone()}
-                                        {(!u.email_verified).then_some(" (not verified)")}
-                                    </td>
-                                    <td>{u.joined.clone()}</td>
-                                    <td>{if u.is_active { "active" } else { "deactivated" }}</td>
-                                    <td class="actions">
-                                        {act(action, button, visible)}
-                                        {sign_out}
-                                        {reset}
-                                        {staff}
-                                    </td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
+                    <For
+                        each=move || users.get()
+                        key=|u| (u.id, u.is_active, u.is_staff)
+                        children=user_row
+                    />
                 </tbody>
             </table>
             {pager(&admin.query, admin.page, admin.has_next)}
@@ -156,35 +235,7 @@ pub fn AdminPage() -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {admin
-                        .apps
-                        .into_iter()
-                        .map(|a| {
-                            let label = format!("Mark {} reviewed", a.name);
-                            let review = (!a.reviewed)
-                                .then(|| {
-                                    view! {
-                                        <form method="post" action=ADMIN>
-                                            <CsrfField token=csrf.clone() />
-                                            <input type="hidden" name="app_id" value=a.id.to_string() />
-                                            <input type="hidden" name="action" value="review" />
-                                            <button type="submit" class="secondary" aria-label=label>
-                                                "Mark reviewed"
-                                            </button>
-                                        </form>
-                                    }
-                                });
-                            view! {
-                                <tr data-client-id=a.client_id.clone()>
-                                    <td>{a.name.clone()}</td>
-                                    <td><code>{a.client_id.clone()}</code></td>
-                                    <td>{a.client_type.clone()}</td>
-                                    <td>{a.owner.clone().unwrap_or_else(|| "(command line)".into())}</td>
-                                    <td>{if a.reviewed { "reviewed" } else { "not reviewed" }} {review}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
+                    <For each=move || apps.get() key=|a| (a.id, a.reviewed) children=app_row />
                 </tbody>
             </table>
         </section>

@@ -2,6 +2,7 @@
 
 use crate::components::title::PageTitle;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
@@ -41,7 +42,7 @@ pub fn AuthorizedAppsPage() -> impl IntoView {
             grants.update(|list| list.retain(|g| g.app_id != app_id));
             done_message.set(done.message);
         });
-        let action = ServerAction::<Revoke>::new();
+        let action = <Revoke as ServerFn>::PATH;
         let csrf = csrf.clone();
         view! {
             <li class="grant" data-app=g.app_name.clone()>
@@ -55,7 +56,7 @@ pub fn AuthorizedAppsPage() -> impl IntoView {
                 </p>
                 <PortalForm
                     to=AUTHORIZED_TOKENS
-                    action=action
+                    call=action
                     feedback=Default::default()
                     on_done=on_done
                 >

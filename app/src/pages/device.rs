@@ -4,6 +4,7 @@
 
 use crate::components::title::PageTitle;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
@@ -19,8 +20,8 @@ pub fn DevicePage() -> impl IntoView {
     let query = use_query_map();
     // Hydrated, the entered code's device sign-in comes back in place.
     let confirming = RwSignal::new(state.device.clone());
-    let enter = ServerAction::<Device>::new();
-    let decide = ServerAction::<Device>::new();
+    let enter = <Device as ServerFn>::PATH;
+    let decide = <Device as ServerFn>::PATH;
     let on_found = Callback::new(move |done: Done| {
         if done.device.is_some() {
             confirming.set(done.device);
@@ -57,7 +58,7 @@ pub fn DevicePage() -> impl IntoView {
                     </ul>
                     <PortalForm
                         to=DEVICE
-                        action=decide
+                        call=decide
                         feedback=state.feedback.for_form("device-decision")
                         class="decision"
                     >
@@ -104,7 +105,7 @@ pub fn DevicePage() -> impl IntoView {
             <section class="card">
                 <h1>"Connect a device"</h1>
                 <p>"Enter the code your device or program shows you."</p>
-                <PortalForm to=DEVICE action=enter feedback=feedback.clone() on_done=on_found>
+                <PortalForm to=DEVICE call=enter feedback=feedback.clone() on_done=on_found>
                     <CsrfField token=state.csrf_token.clone() />
                     <Field
                         id="user_code"

@@ -2,6 +2,7 @@
 
 use crate::components::title::PageTitle;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
 
 use crate::actions::SignIn;
@@ -16,7 +17,7 @@ use gatehouse::next::encode_next;
 pub fn LoginPage() -> impl IntoView {
     let state = use_portal_state();
     let query = use_query_map();
-    let action = ServerAction::<SignIn>::new();
+    let action = <SignIn as ServerFn>::PATH;
     view! {
         <PageTitle text="Sign in · Gatehouse" />
         <section class="card">
@@ -47,7 +48,7 @@ pub fn LoginPage() -> impl IntoView {
                         };
                         view! {
                             <Notice message=info />
-                            <PortalForm to=LOGIN action=action feedback=feedback.clone()>
+                            <PortalForm to=LOGIN call=action feedback=feedback.clone()>
                                 <CsrfField token=state.csrf_token />
                                 <input type="hidden" name="next" value=next />
                                 <Field

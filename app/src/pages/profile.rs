@@ -3,6 +3,7 @@
 
 use crate::components::title::PageTitle;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
@@ -18,10 +19,10 @@ use crate::state::use_portal_state;
 pub fn ProfilePage() -> impl IntoView {
     let state = use_portal_state();
     let query = use_query_map();
-    let save_action = ServerAction::<SaveProfile>::new();
-    let password_action = ServerAction::<ChangePassword>::new();
-    let delete_action = ServerAction::<DeleteAccount>::new();
-    let resend_action = ServerAction::<ResendVerification>::new();
+    let save_action = <SaveProfile as ServerFn>::PATH;
+    let password_action = <ChangePassword as ServerFn>::PATH;
+    let delete_action = <DeleteAccount as ServerFn>::PATH;
+    let resend_action = <ResendVerification as ServerFn>::PATH;
     view! {
         <PageTitle text="Your account · Gatehouse" />
             {move || {
@@ -76,7 +77,7 @@ pub fn ProfilePage() -> impl IntoView {
                         <section class="card">
                             <h1>"Your profile"</h1>
                             <p class="aside">"Username: " <strong>{user.username.clone()}</strong></p>
-                            <PortalForm to=PROFILE action=save_action feedback=profile.clone()>
+                            <PortalForm to=PROFILE call=save_action feedback=profile.clone()>
                                 <CsrfField token=csrf_save />
                                 <input type="hidden" name="action" value="profile" />
                                 <Field
@@ -114,7 +115,7 @@ pub fn ProfilePage() -> impl IntoView {
                             <h2>"Change password"</h2>
                             <PortalForm
                                 to=PROFILE
-                                action=password_action
+                                call=password_action
                                 feedback=password.clone()
                                 reset_on_done=true
                             >
@@ -163,7 +164,7 @@ pub fn ProfilePage() -> impl IntoView {
                             <p>
                                 "This removes your account and signs you out everywhere. It cannot be undone."
                             </p>
-                            <PortalForm to=PROFILE action=delete_action feedback=delete.clone()>
+                            <PortalForm to=PROFILE call=delete_action feedback=delete.clone()>
                                 <CsrfField token=csrf />
                                 <input type="hidden" name="action" value="delete" />
                                 <Field
@@ -192,7 +193,7 @@ fn verification(
     user: &crate::state::UserView,
     csrf: String,
     feedback: crate::state::FormFeedback,
-    action: ServerAction<ResendVerification>,
+    call: &'static str,
 ) -> Option<AnyView> {
     if !enabled {
         return None;
@@ -207,7 +208,7 @@ fn verification(
     };
     let resend = waiting.then(|| {
         view! {
-            <PortalForm to=PROFILE action=action feedback=feedback class="inline">
+            <PortalForm to=PROFILE call=call feedback=feedback class="inline">
                 <CsrfField token=csrf />
                 <input type="hidden" name="action" value="resend" />
                 <SubmitButton label="Resend verification email" class="secondary" />

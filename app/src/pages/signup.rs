@@ -2,6 +2,7 @@
 
 use crate::components::title::PageTitle;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
 
 use crate::actions::SignUp;
@@ -33,7 +34,7 @@ pub fn SignupPage() -> impl IntoView {
         let list = state.signup_domains.join(", ");
         view! { <p class="aside">{format!("Only addresses at {list} can create an account here.")}</p> }
     });
-    let action = ServerAction::<SignUp>::new();
+    let action = <SignUp as ServerFn>::PATH;
     view! {
         <PageTitle text="Create account · Gatehouse" />
         <section class="card">
@@ -61,7 +62,7 @@ pub fn SignupPage() -> impl IntoView {
                             email: Other::Field("email"),
                         };
                         view! {
-                            <PortalForm to=SIGNUP action=action feedback=feedback.clone()>
+                            <PortalForm to=SIGNUP call=action feedback=feedback.clone()>
                                 <CsrfField token=state.csrf_token />
                                 <input type="hidden" name="next" value=next />
                                 {(!email_accounts)

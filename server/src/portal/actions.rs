@@ -23,7 +23,7 @@ use gatehouse::account::{FieldErrors, FormError};
 
 use super::extract::{Answer, PortalError};
 use super::render::{self, Refusal};
-use super::{csrf_refusal, device, grants, login, profile, signup};
+use super::{admin, csrf_refusal, device, grants, login, profile, signup};
 use crate::http::{now, origin};
 use crate::state::AppState;
 
@@ -204,6 +204,7 @@ fn page_of(action: &Action) -> &'static str {
         | Action::DeleteAccount(_) => app::paths::PROFILE,
         Action::Revoke(_) => app::paths::AUTHORIZED_TOKENS,
         Action::Device(_) => app::paths::DEVICE,
+        Action::Admin(_) => app::paths::ADMIN,
     }
 }
 
@@ -224,6 +225,7 @@ fn failed(error: PortalError, page: &str) -> ActionError {
             "This form was sent from another site or has expired. Reload the page and try again.",
         ),
         PortalError::BadForm => (StatusCode::BAD_REQUEST, app::actions::UNREADABLE),
+        PortalError::NotFound => (StatusCode::NOT_FOUND, "This action does not exist."),
         PortalError::TooLarge => (
             StatusCode::PAYLOAD_TOO_LARGE,
             "The form was larger than Gatehouse accepts.",
@@ -312,6 +314,7 @@ impl PortalBackend for Backend {
                 Action::DeleteAccount(form) => profile::delete(state, &parts, form).await,
                 Action::Revoke(form) => grants::decide(state, &parts, form).await,
                 Action::Device(form) => device::decide(state, &parts, form).await,
+                Action::Admin(form) => admin::decide(state, &parts, form).await,
             };
             reply(decision, page)
         })

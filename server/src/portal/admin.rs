@@ -11,6 +11,7 @@ use gatehouse::account::FieldErrors;
 use gatehouse::audit::{Event, EventKind, Origin};
 use serde::Deserialize;
 
+use super::actions::{self, Decision, Outcome, Success};
 use super::extract::{signed_in, Answer, CheckedForm, PortalError};
 use super::render::{self, Refusal};
 use super::views::{admin_user_view, app_view};
@@ -133,26 +134,35 @@ pub async fn show(State(state): State<AppState>, req: Request) -> Answer {
     Ok(render::page(&state, parts, StatusCode::OK).await)
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct ActForm {
-    user_id: String,
-    app_id: String,
-    action: String,
-    q: String,
-}
+pub use app::actions::AdminForm;
 
 pub async fn act(
     State(state): State<AppState>,
-    CheckedForm { mut parts, form }: CheckedForm<ActForm>,
+    CheckedForm { mut parts, form }: CheckedForm<AdminForm>,
 ) -> Answer {
-    let Some(session) = staff(&parts)? else {
-        return Ok(not_found(&state, parts).await);
+    let query = form.q.clone();
+    let decision = decide(&state, &parts, form).await;
+    match decision {
+        Err(PortalError::NotFound) => Ok(not_found(&state, parts).await),
+        Ok(Outcome::Refused { .. }) => {
+            // The page again, with its list.
+            load(&state, &mut parts, &query, 1).await?;
+            actions::html(&state, parts, decision).await
+        }
+        decision => actions::html(&state, parts, decision).await,
+    }
+}
+
+/// What staff do to an account or an app. Anyone else is told the page
+/// does not exist.
+pub async fn decide(state: &AppState, parts: &Parts, form: AdminForm) -> Decision {
+    let Some(session) = staff(parts)? else {
+        return Err(PortalError::NotFound);
     };
     let action = AdminAction::parse(&form.action).ok_or(PortalError::BadForm)?;
     if action == AdminAction::Review {
-        let origin = crate::http::origin(&state, &parts);
-        return review(&state, &session, &form, &origin).await;
+        let origin = crate::http::origin(state, parts);
+        return review(state, &session, &form, &origin).await;
     }
     let user_id = form
         .user_id
@@ -186,19 +196,29 @@ pub async fn act(
                 )
             })
     });
-    if let Some((message, status)) = refusal {
-        load(&state, &mut parts, &form.q, 1).await?;
-        let refusal = Refusal {
+    let refused = |message: String, status| {
+        Ok(Outcome::refused(Refusal {
             form: "admin",
             errors: FieldErrors::default(),
-            message: Some(message.into()),
+            message: Some(message),
             values: vec![],
             status,
-        };
-        return Ok(render::refused(&state, parts, refusal).await);
+        }))
+    };
+    if let Some((message, status)) = refusal {
+        return refused(message.to_owned(), status);
     }
+    let back = {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", &form.q)
+            .finish();
+        format!("{}?{query}", app::paths::ADMIN)
+    };
     let Some(target) = target else {
-        return Ok(render::see_other(app::paths::ADMIN, &[]));
+        return Ok(Outcome::Done(Success::stay(
+            back,
+            "That account no longer exists.",
+        )));
     };
     let kind = match action {
         AdminAction::Activate => EventKind::AccountReactivated,
@@ -210,64 +230,61 @@ pub async fn act(
         // About an app, not an account: answered above.
         AdminAction::Review => return Err(PortalError::BadForm),
     };
-    let event = Event::new(
-        kind,
-        crate::http::now(),
-        &crate::http::origin(&state, &parts),
-    )
-    .user(target.id, &target.username)
-    .actor(session.user.id, &session.user.username);
+    let event = Event::new(kind, crate::http::now(), &crate::http::origin(state, parts))
+        .user(target.id, &target.username)
+        .actor(session.user.id, &session.user.username);
     let store = state.oauth.store();
-    match action {
+    let name = &target.username;
+    let said = match action {
         AdminAction::Activate | AdminAction::Deactivate => {
             let active = action == AdminAction::Activate;
             store.set_user_active(user_id, active, &event).await?;
+            if active {
+                format!("{name} can sign in again.")
+            } else {
+                format!("{name} was deactivated: signed out, and their tokens stopped working.")
+            }
         }
         AdminAction::SignOut => {
             store
                 .delete_user_sessions(user_id, None, Some(&event))
                 .await?;
+            format!("{name} was signed out everywhere.")
         }
         AdminAction::MakeStaff | AdminAction::RemoveStaff => {
             let staff = action == AdminAction::MakeStaff;
             store.set_user_staff(user_id, staff, &event).await?;
+            if staff {
+                format!("{name} is now staff.")
+            } else {
+                format!("{name} is no longer staff.")
+            }
         }
         AdminAction::SendReset => {
             if !target.is_active || target.email.is_empty() {
-                load(&state, &mut parts, &form.q, 1).await?;
-                let refusal = Refusal {
-                    form: "admin",
-                    errors: FieldErrors::default(),
-                    message: Some(format!(
-                        "{} cannot be sent a reset link: the account is deactivated or has no email address.",
-                        target.username
-                    )),
-                    values: vec![],
-                    status: StatusCode::BAD_REQUEST,
-                };
-                return Ok(render::refused(&state, parts, refusal).await);
+                return refused(
+                    format!(
+                        "{name} cannot be sent a reset link: the account is deactivated or has no email address."
+                    ),
+                    StatusCode::BAD_REQUEST,
+                );
             }
             let event = event.detail("sent by staff");
             state
                 .accounts
                 .send_password_reset(&target, event, crate::http::now())
                 .await?;
+            format!("A password reset link is on its way to {name}.")
         }
-        AdminAction::Review => {}
-    }
+        AdminAction::Review => String::new(),
+    };
     tracing::info!(
         by = session.user.id,
         user = user_id,
         action = kind.as_str(),
         "account changed by staff"
     );
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("q", &form.q)
-        .finish();
-    Ok(render::see_other(
-        &format!("{}?{query}", app::paths::ADMIN),
-        &[],
-    ))
+    Ok(Outcome::Done(Success::stay(back, said)))
 }
 
 /// Marks an app reviewed: from now on its early authorization errors are
@@ -275,15 +292,18 @@ pub async fn act(
 async fn review(
     state: &AppState,
     session: &CurrentSession,
-    form: &ActForm,
+    form: &AdminForm,
     origin: &Origin,
-) -> Answer {
+) -> Decision {
     let app_id = form
         .app_id
         .parse::<i64>()
         .map_err(|_| PortalError::BadForm)?;
     let Some(app) = state.oauth.store().application_by_id(app_id).await? else {
-        return Ok(render::see_other(app::paths::ADMIN, &[]));
+        return Ok(Outcome::Done(Success::stay(
+            app::paths::ADMIN,
+            "That app no longer exists.",
+        )));
     };
     let reviewed = gatehouse::oauth::client::Application {
         reviewed: true,
@@ -295,5 +315,8 @@ async fn review(
         .detail(super::apps::changes(&app, &reviewed));
     state.oauth.update_app(&reviewed, &event).await?;
     tracing::info!(by = session.user.id, client_id = %reviewed.client_id, "application reviewed");
-    Ok(render::see_other(app::paths::ADMIN, &[]))
+    Ok(Outcome::Done(Success::stay(
+        app::paths::ADMIN,
+        format!("{} is marked reviewed.", reviewed.name),
+    )))
 }

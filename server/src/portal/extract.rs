@@ -28,6 +28,8 @@ pub enum PortalError {
     TooLarge,
     /// Too many password hashes are waiting.
     Busy,
+    /// A page this person may not know exists (staff pages): 404.
+    NotFound,
     /// A failure that is not the user's doing: logged in full, shown
     /// generically.
     Internal(String),
@@ -64,6 +66,11 @@ impl IntoResponse for PortalError {
                 "The form was larger than Gatehouse accepts.",
             ),
             Self::Busy => render::busy(),
+            Self::NotFound => render::plain_page(
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "There is no page at this address.",
+            ),
             Self::Internal(e) => render::internal_error(e),
         }
     }

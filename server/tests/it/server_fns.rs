@@ -514,3 +514,78 @@ async fn a_device_is_confirmed_through_the_function() {
     .await;
     assert_eq!(odd.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_change_accounts_through_the_function_and_others_find_nothing() {
+    let server = TestServer::start().await;
+    let boss = server.signed_up("boss", PASSWORD).await;
+    server
+        .execute("UPDATE users SET is_staff = TRUE WHERE username = 'boss'")
+        .await;
+    let ada = server.signed_up("ada", PASSWORD).await;
+    let ada_id = server
+        .scalar("SELECT id FROM users WHERE username = 'ada'")
+        .await
+        .to_string();
+    let boss_id = server
+        .scalar("SELECT id FROM users WHERE username = 'boss'")
+        .await
+        .to_string();
+
+    // Not staff: the action does not exist for them.
+    let nosy = call(
+        &ada,
+        "admin",
+        &[("user_id", &boss_id), ("action", "deactivate")],
+    )
+    .await;
+    assert_eq!(nosy.status, StatusCode::NOT_FOUND, "{}", nosy.json);
+    assert!(boss.is_signed_in().await);
+
+    let own = call(
+        &boss,
+        "admin",
+        &[("user_id", &boss_id), ("action", "deactivate")],
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        own.json["Refused"]["message"],
+        "You cannot deactivate your own account."
+    );
+    let staffing = call(
+        &boss,
+        "admin",
+        &[("user_id", &ada_id), ("action", "make_staff")],
+    )
+    .await;
+    assert_eq!(staffing.status, StatusCode::FORBIDDEN);
+
+    let done = call(
+        &boss,
+        "admin",
+        &[("user_id", &ada_id), ("action", "deactivate"), ("q", "ad")],
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.json);
+    assert!(done.json["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("ada was deactivated"));
+    // Her session ended at once.
+    assert!(!ada.is_signed_in().await);
+    let back = call(
+        &boss,
+        "admin",
+        &[("user_id", &ada_id), ("action", "activate")],
+    )
+    .await;
+    assert_eq!(back.json["message"], "ada can sign in again.");
+    let unknown = call(
+        &boss,
+        "admin",
+        &[("user_id", &ada_id), ("action", "explode")],
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+}
