@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { callbackServer, createApp, createUser, gatehouse, pkce, settle, signIn, uniqueUser } from './helpers';
+import { allowApp, callbackServer, createApp, createUser, gatehouse, settle, signIn, uniqueUser } from './helpers';
 
 // The developer portal, authorized apps and the admin page, as people use
 // them in the browser (hydrated, and with JavaScript off).
@@ -101,20 +101,7 @@ test('a person sees an app they allowed and revokes it; its token is then inacti
   try {
     const user = createUser(testInfo, 'granter');
     const app = createApp(testInfo, 'Plotter');
-    const { verifier, challenge } = pkce();
-    const q = new URLSearchParams({
-      response_type: 'code', client_id: app.clientId, redirect_uri: callback.url, scope: 'read',
-      state: 's1', code_challenge: challenge, code_challenge_method: 'S256',
-    });
-    await page.goto(`/o/authorize/?${q}`);
-    await settle(page, testInfo);
-    await page.getByLabel('Username or email').fill(user.username);
-    await page.getByLabel('Password', { exact: true }).fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await settle(page, testInfo);
-    await page.getByRole('button', { name: 'Allow' }).click();
-    await page.waitForURL(`${callback.url}?**`);
-    const code = new URL(page.url()).searchParams.get('code')!;
+    const { code, verifier } = await allowApp(page, testInfo, user, app, callback.url);
     const basic = `Basic ${Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64')}`;
     const tokens = await (await request.post('/o/token/', {
       headers: { Authorization: basic },

@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { callbackServer, createApp, createUser, gatehouse, open, pkce, settle, signIn, signUp, uniqueUser } from './helpers';
+import { allowApp, callbackServer, createApp, createUser, gatehouse, open, signIn, signUp, uniqueUser } from './helpers';
 
 // What the hydrated portal does beyond the page without JavaScript: forms
 // answered in place by their server functions, and the core's rules
@@ -100,19 +100,7 @@ test('revoking an authorized app removes it without a page load', async ({ page 
   try {
     const user = createUser(testInfo, 'revk');
     const app = createApp(testInfo, 'Inplace');
-    const { challenge } = pkce();
-    const q = new URLSearchParams({
-      response_type: 'code', client_id: app.clientId, redirect_uri: callback.url, scope: 'read',
-      state: 's1', code_challenge: challenge, code_challenge_method: 'S256',
-    });
-    await page.goto(`/o/authorize/?${q}`);
-    await settle(page, testInfo);
-    await page.getByLabel('Username or email').fill(user.username);
-    await page.getByLabel('Password', { exact: true }).fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await settle(page, testInfo);
-    await page.getByRole('button', { name: 'Allow' }).click();
-    await page.waitForURL(`${callback.url}?**`);
+    await allowApp(page, testInfo, user, app, callback.url);
 
     await open(page, '/o/authorized_tokens/', testInfo);
     await mark(page);

@@ -101,3 +101,54 @@ export function pkce() {
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   return { verifier, challenge };
 }
+
+/**
+ * Signs `user` in on the authorization page of `app` and allows it; returns
+ * the code the browser brought back to `callbackUrl`, and the PKCE verifier.
+ */
+export async function allowApp(
+  page: Page,
+  testInfo: TestInfo,
+  user: { username: string; password: string },
+  app: { clientId: string },
+  callbackUrl: string,
+): Promise<{ code: string; verifier: string }> {
+  const { verifier, challenge } = pkce();
+  const q = new URLSearchParams({
+    response_type: 'code', client_id: app.clientId, redirect_uri: callbackUrl, scope: 'read',
+    state: 's1', code_challenge: challenge, code_challenge_method: 'S256',
+  });
+  await page.goto(`/o/authorize/?${q}`);
+  await settle(page, testInfo);
+  await page.getByLabel('Username or email').fill(user.username);
+  await page.getByLabel('Password', { exact: true }).fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await settle(page, testInfo);
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL(`${callbackUrl}?**`);
+  return { code: new URL(page.url()).searchParams.get('code')!, verifier };
+}
+
+/**
+ * Opens the sign-in page `runs` times and reports (in the output and the
+ * test's annotations) the median time from navigation start, and from the
+ * load event, to the wasm's `gatehouse-hydrated` performance mark.
+ */
+export async function reportHydrationTime(page: Page, testInfo: TestInfo, runs: number, what: string) {
+  const times: { hydrated: number; afterLoad: number }[] = [];
+  for (let i = 0; i < runs; i++) {
+    await page.goto('/accounts/login/');
+    await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
+    times.push(await page.evaluate(() => {
+      const mark = performance.getEntriesByName('gatehouse-hydrated')[0];
+      const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+      return { hydrated: mark.startTime, afterLoad: mark.startTime - nav.loadEventEnd };
+    }));
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const report = `${what} hydrated ${median(times.map((r) => r.hydrated)).toFixed(1)} ms after navigation start, ` +
+    `${median(times.map((r) => r.afterLoad)).toFixed(1)} ms after the load event (median of ${runs})`;
+  console.log(report);
+  testInfo.annotations.push({ type: 'hydration', description: report });
+  expect(times.every((r) => r.hydrated > 0)).toBe(true);
+}

@@ -1,8 +1,6 @@
 //! Answers of the form handlers: the page again with feedback, a redirect,
 //! or a generic error that hides its cause from the browser.
 
-use std::collections::BTreeMap;
-
 use app::components::title::escape_html;
 use axum::body::Body;
 use axum::extract::Request;
@@ -27,25 +25,12 @@ pub struct Refusal<'a> {
 /// Renders the page the form is on (the request's path) with the form's
 /// errors beside their fields and the typed values kept.
 pub async fn refused(state: &AppState, mut parts: Parts, refusal: Refusal<'_>) -> Response {
-    let feedback = app::state::FormFeedback {
-        form: refusal.form.to_owned(),
-        errors: refusal
-            .errors
-            .0
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect(),
-        values: refusal
-            .values
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect::<BTreeMap<_, _>>(),
-        message: refusal.message,
-    };
+    let status = refusal.status;
+    let feedback = super::actions::feedback(refusal);
     if let Some(page) = parts.extensions.get_mut::<app::state::PortalState>() {
         page.feedback = feedback;
     }
-    page(state, parts, refusal.status).await
+    page(state, parts, status).await
 }
 
 /// Renders the Leptos page at the request's path, with whatever the
