@@ -154,21 +154,6 @@ impl Action {
             Action::Admin(f) => &f.csrf_token,
         }
     }
-
-    /// The form's name in [`FormFeedback::form`].
-    pub fn form(&self) -> &'static str {
-        match self {
-            Action::SignIn(_) => "login",
-            Action::SignUp(_) => "signup",
-            Action::SaveProfile(_) => "profile",
-            Action::ChangePassword(_) => "password",
-            Action::ResendVerification(_) => "resend",
-            Action::DeleteAccount(_) => "delete",
-            Action::Revoke(_) => "revoke",
-            Action::Device(_) => "device",
-            Action::Admin(_) => "admin",
-        }
-    }
 }
 
 /// An action that succeeded.
