@@ -16,7 +16,7 @@ pub mod scope;
 
 #[cfg(feature = "server")]
 pub mod authorize;
-#[cfg(feature = "server")]
+#[cfg(feature = "pkce")]
 pub mod pkce;
 #[cfg(feature = "server")]
 pub mod registration;

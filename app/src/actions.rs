@@ -117,6 +117,46 @@ pub struct AdminForm {
     pub q: String,
 }
 
+/// The developer portal's forms: `/o/applications/register/` and each
+/// app's page (`/o/applications/<id>/`). `action` says which: `register`,
+/// `edit`, `add_playground`, `rotate`, `delete` or `try`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppForm {
+    pub csrf_token: String,
+    /// The app's id as its page shows it (empty when registering).
+    pub app_id: String,
+    pub action: String,
+    pub name: String,
+    pub client_type: String,
+    /// The ticked grant types, space-separated: the checkboxes repeat
+    /// `grant_types`, and both roads join them into this one value.
+    pub grant_types: String,
+    /// One URI per line.
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub allowed_origins: String,
+    pub algorithm: String,
+    /// `on` when ticked (staff only).
+    pub skip_consent: String,
+    /// `yes` when the deletion was confirmed.
+    pub confirm: String,
+    /// The Try-it panel: which redirect URI, which scope.
+    pub redirect_uri: String,
+    pub scope: String,
+}
+
+impl AppForm {
+    /// The form's fields whose values repeat (checkboxes), which the
+    /// browser joins with spaces before calling the server function.
+    pub const REPEATED: &'static [&'static str] = &["grant_types"];
+
+    /// The ticked grant types.
+    pub fn grant_list(&self) -> Vec<&str> {
+        self.grant_types.split_whitespace().collect()
+    }
+}
+
 /// Is this username free? Asked by the sign-up page while typing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -137,6 +177,7 @@ pub enum Action {
     Revoke(RevokeForm),
     Device(DeviceForm),
     Admin(AdminForm),
+    App(AppForm),
 }
 
 impl Action {
@@ -152,6 +193,7 @@ impl Action {
             Action::Revoke(f) => &f.csrf_token,
             Action::Device(f) => &f.csrf_token,
             Action::Admin(f) => &f.csrf_token,
+            Action::App(f) => &f.csrf_token,
         }
     }
 }
@@ -167,6 +209,8 @@ pub struct Done {
     pub user: Option<crate::state::UserView>,
     /// The device sign-in an entered code names, to confirm (`/device/`).
     pub device: Option<crate::state::DeviceView>,
+    /// The authorization request the Try-it panel built.
+    pub try_it: Option<crate::state::TryItView>,
 }
 
 /// An action that did not happen, and why.
@@ -274,6 +318,12 @@ pub async fn device(#[server(flatten)] form: DeviceForm) -> Result<Done, ActionE
 #[server(prefix = "/fn", endpoint = "admin")]
 pub async fn admin(#[server(flatten)] form: AdminForm) -> Result<Done, ActionError> {
     backend::act(Action::Admin(form)).await
+}
+
+/// Registers, edits, rotates the secret of, deletes or tries an app.
+#[server(prefix = "/fn", endpoint = "app")]
+pub async fn change_app(#[server(flatten)] form: AppForm) -> Result<Done, ActionError> {
+    backend::act(Action::App(form)).await
 }
 
 /// Whether `username` is free. Answers only that (and a format error), and

@@ -1,5 +1,6 @@
 //! Pieces shared by several pages.
 
+pub mod browser_try;
 #[cfg(feature = "hydrate")]
 pub mod call;
 pub mod field;

@@ -129,6 +129,10 @@ pub struct AppView {
     pub created: String,
 }
 
+/// What starts a `state` the Try-it panel made in the browser, followed
+/// by the app's id and a dot: `b.<id>.<random>`.
+pub const BROWSER_TRY_STATE: &str = "b.";
+
 /// An authorization URL the Try-it panel built, with its PKCE verifier.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TryItView {
@@ -169,6 +173,10 @@ pub struct PlaygroundView {
     pub state: String,
     /// Confidential apps: the exchange needs the client secret.
     pub needs_secret: bool,
+    /// The request was built by the Try-it panel in the browser (a public
+    /// app): the page itself exchanges the code, as a single-page app
+    /// would. Its verifier never left the browser.
+    pub in_browser: bool,
     pub error: Option<String>,
     pub result: Option<PlaygroundResult>,
 }

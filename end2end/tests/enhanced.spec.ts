@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { allowApp, callbackServer, createApp, createUser, gatehouse, open, signIn, signUp, uniqueUser } from './helpers';
+import { allowApp, callbackServer, createApp, createUser, gatehouse, open, settle, signIn, signUp, uniqueUser } from './helpers';
 
 // What the hydrated portal does beyond the page without JavaScript: forms
 // answered in place by their server functions, and the core's rules
@@ -158,4 +158,51 @@ test('staff deactivate and reactivate an account in place', async ({ page }, tes
     .getByRole('button', { name: `Deactivate ${staff.username}` }).click();
   await expect(page.getByRole('alert')).toHaveText('You cannot deactivate your own account.');
   expect(await sameDocument(page)).toBe(true);
+});
+
+test('a public app is registered in place and tried in the browser, PKCE and exchange included', async ({ page, baseURL }, testInfo) => {
+  const dev = createUser(testInfo, 'spa');
+  await signIn(page, testInfo, dev.username, dev.password);
+  await expect(page).toHaveURL(/\/accounts\/profile\/$/);
+  await open(page, '/o/applications/register/', testInfo);
+  await mark(page);
+  const name = `Browser app ${Date.now().toString(36)}`;
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Client type').selectOption('public');
+  await page.getByLabel('Redirect URIs', { exact: true }).fill('http://spa.example.org/cb');
+  await page.getByRole('button', { name: 'Register' }).click();
+  // Refused by the server function: the message beside the field, no page load.
+  await expect(page.getByRole('alert')).toContainText('The application was not registered');
+  await expect(page.locator('#redirect_uris-error')).toContainText('http://spa.example.org/cb');
+  expect(await sameDocument(page)).toBe(true);
+  await page.getByLabel('Redirect URIs', { exact: true }).fill('http://127.0.0.1:9/cb');
+  await page.getByRole('button', { name: 'Register' }).click();
+  await expect(page).toHaveURL(/\/o\/applications\/\d+\/$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(name);
+  await settle(page, testInfo);
+
+  // The playground callback, and this page's origin, become the app's.
+  await page.getByRole('button', { name: 'Add playground callback' }).click();
+  const tryHere = page.getByRole('button', { name: 'Try it in this browser' });
+  await expect(tryHere).toBeEnabled();
+  await expect(page.locator('#try-origin-warning')).toHaveCount(0);
+  await tryHere.click();
+  await expect(page).toHaveURL(/\/o\/authorize\/\?.*code_challenge_method=S256/);
+  await expect(page.getByRole('heading', { level: 1 })).toContainText(name);
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await expect(page).toHaveURL(/\/o\/playground\/callback\/\?code=/);
+
+  // The page exchanged the code itself and called userinfo.
+  await expect(page.locator('#userinfo')).toBeVisible();
+  const userinfo = JSON.parse(await page.locator('#userinfo').innerText());
+  expect(userinfo.sub).toBeTruthy();
+  const log = page.locator('.exchange-log');
+  await expect(log).toContainText('POST /o/token/');
+  await expect(log).toContainText('code_verifier=');
+  await expect(log).toContainText(`Access-Control-Allow-Origin: ${new URL(baseURL!).origin}`);
+  await expect(log).toContainText('"token_type": "Bearer"');
+
+  // The verifier was spent: the same answer again finds nothing pending.
+  await page.reload();
+  await expect(page.getByRole('alert')).toContainText('This tab holds no pending request');
 });

@@ -68,6 +68,7 @@ pub fn check_challenge(
 }
 
 /// Checks a verifier at the token endpoint against the stored challenge.
+#[cfg(feature = "server")]
 pub fn verify(challenge: &str, method: Method, verifier: &str) -> Result<(), OAuthError> {
     if !well_formed(verifier) {
         return Err(OAuthError::invalid_grant(
@@ -92,7 +93,13 @@ pub fn s256(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-#[cfg(test)]
+/// A verifier (43 characters, 256 bits) from 32 random bytes: how the
+/// Try-it panel makes one in the browser.
+pub fn verifier(random: &[u8; 32]) -> String {
+    URL_SAFE_NO_PAD.encode(random)
+}
+
+#[cfg(all(test, feature = "server"))]
 mod tests {
     use super::*;
     use crate::oauth::ErrorCode;
@@ -100,6 +107,14 @@ mod tests {
     // RFC 7636 Appendix B.
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    #[test]
+    fn verifiers_from_random_bytes_are_well_formed() {
+        let v = verifier(&[0xfb; 32]);
+        assert_eq!(v.len(), 43);
+        assert!(well_formed(&v));
+        assert!(check_challenge(&s256(&v), Some("S256"), false).is_ok());
+    }
 
     #[test]
     fn rfc_example_verifies() {

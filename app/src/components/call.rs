@@ -9,8 +9,9 @@ use serde::de::DeserializeOwned;
 use crate::actions::ActionError;
 
 /// The submitted form's fields, with the button that submitted it (as a
-/// browser would send them), url-encoded.
-pub fn form_body(ev: &leptos::ev::SubmitEvent) -> Option<String> {
+/// browser would send them), url-encoded; the ticked values of each of
+/// the `repeated` checkbox names joined into one, separated by spaces.
+pub fn form_body(ev: &leptos::ev::SubmitEvent, repeated: &[&str]) -> Option<String> {
     let form: web_sys::HtmlFormElement = ev.target()?.dyn_into().ok()?;
     let data = web_sys::FormData::new_with_form(&form).ok()?;
     if let Some(button) = ev
@@ -22,6 +23,17 @@ pub fn form_body(ev: &leptos::ev::SubmitEvent) -> Option<String> {
         }
     }
     let params = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data).ok()?;
+    for name in repeated {
+        let ticked = form
+            .query_selector_all(&format!("input[name=\"{name}\"]:checked"))
+            .ok()?;
+        let values: Vec<String> = (0..ticked.length())
+            .filter_map(|i| ticked.item(i))
+            .filter_map(|n| n.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .map(|input| input.value())
+            .collect();
+        params.set(name, &values.join(" "));
+    }
     params.to_string().as_string()
 }
 

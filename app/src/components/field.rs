@@ -68,6 +68,20 @@ pub fn Field(
     }
 }
 
+/// The server's message for a field drawn without [`Field`] (a select,
+/// a group of checkboxes), following each answer inside a
+/// [`super::form::PortalForm`].
+#[component]
+pub fn FieldMessage(name: &'static str) -> impl IntoView {
+    let form = use_context::<FormContext>();
+    let message = move || form.and_then(|f| f.feedback.with(|fb| fb.error(name)));
+    view! {
+        <p class="field-error" id=format!("{name}-error") aria-live="polite">
+            {message}
+        </p>
+    }
+}
+
 /// The hidden CSRF field every state-changing form carries.
 #[component]
 pub fn CsrfField(token: String) -> impl IntoView {

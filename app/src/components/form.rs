@@ -38,6 +38,10 @@ pub fn PortalForm(
     /// Clear the fields after a success that stays on the page (passwords).
     #[prop(optional)]
     reset_on_done: bool,
+    /// Fields whose values repeat (checkboxes): sent as one value, joined
+    /// with spaces, as the server's form reader joins them.
+    #[prop(optional)]
+    repeated: &'static [&'static str],
     /// Called with a success that stays on the page; without it, the
     /// success's message is shown at the top of the form.
     #[prop(optional)]
@@ -100,7 +104,7 @@ pub fn PortalForm(
         #[cfg(feature = "hydrate")]
         {
             // A form that cannot be read is posted the old way.
-            let Some(body) = super::call::form_body(&ev) else {
+            let Some(body) = super::call::form_body(&ev, repeated) else {
                 return;
             };
             ev.prevent_default();
@@ -114,7 +118,7 @@ pub fn PortalForm(
             });
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (&answer, call);
+        let _ = (&answer, call, repeated);
     };
 
     let error = move || {

@@ -6,11 +6,14 @@
 
 use crate::components::title::PageTitle;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::components::Redirect;
 
-use crate::components::field::{CsrfField, Field};
+use crate::actions::{AppForm, ChangeApp, Done};
+use crate::components::browser_try::BrowserTry;
+use crate::components::field::{CsrfField, Field, FieldMessage};
+use crate::components::form::{FormContext, PortalForm, SubmitButton};
 use crate::components::live::{Check, Live};
-use crate::components::notice::Notice;
 use crate::paths::{application, APPLICATIONS, GRANT_TYPES, LOGIN, REGISTER_APP};
 use crate::state::{use_portal_state, AppView, FormFeedback};
 
@@ -76,6 +79,15 @@ fn LinesField(
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
     let message = RwSignal::new(error);
+    if let Some(form) = use_context::<FormContext>() {
+        // Each answer of the server replaces what the field said.
+        Effect::new(move |first: Option<()>| {
+            let error = form.feedback.with(|f| f.error(id));
+            if first.is_some() {
+                message.set(error);
+            }
+        });
+    }
     let live = Live::new(Some(check), message);
     let described = {
         let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
@@ -160,9 +172,6 @@ fn AppFields(
     } else {
         current.skip_consent
     };
-    let grant_error = feedback.error("grant_types");
-    let client_type_error = feedback.error("client_type");
-    let algorithm_error = feedback.error("algorithm");
     view! {
         <Field
             id="name"
@@ -194,7 +203,7 @@ fn AppFields(
                         <p class="hint" id="client_type-hint">
                             "Public apps prove themselves with PKCE instead of a secret."
                         </p>
-                        {client_type_error.map(|m| view! { <p class="field-error">{m}</p> })}
+                        <FieldMessage name="client_type" />
                     </div>
                 }
             })}
@@ -213,7 +222,7 @@ fn AppFields(
                     }
                 })
                 .collect_view()}
-            {grant_error.map(|m| view! { <p class="field-error">{m}</p> })}
+            <FieldMessage name="grant_types" />
         </fieldset>
         <LinesField
             id="redirect_uris"
@@ -250,7 +259,7 @@ fn AppFields(
                     })
                     .collect_view()}
             </select>
-            {algorithm_error.map(|m| view! { <p class="field-error">{m}</p> })}
+            <FieldMessage name="algorithm" />
         </div>
         {staff
             .then(|| {
@@ -274,16 +283,22 @@ pub fn RegisterAppPage() -> impl IntoView {
         return view! { <Redirect path=to /> }.into_any();
     };
     let feedback = state.feedback.for_form("app");
+    let call = <ChangeApp as ServerFn>::PATH;
     view! {
         <PageTitle text="Register an application · Gatehouse" />
         <section class="card wide">
             <h1>"Register an application"</h1>
-            <Notice message=feedback.message.clone() kind="error" />
-            <form method="post" action=REGISTER_APP novalidate>
+            <PortalForm
+                to=REGISTER_APP
+                call=call
+                feedback=feedback.clone()
+                repeated=AppForm::REPEATED
+            >
                 <CsrfField token=state.csrf_token.clone() />
+                <input type="hidden" name="action" value="register" />
                 <AppFields feedback=feedback current=None with_client_type=true staff=user.is_staff />
-                <button type="submit">"Register"</button>
-            </form>
+                <SubmitButton label="Register" />
+            </PortalForm>
         </section>
     }
     .into_any()
@@ -361,9 +376,14 @@ pub fn AppDetailPage() -> impl IntoView {
     };
     let app = page.app.clone();
     let action = application(app.id);
-    let csrf = state.csrf_token.clone();
+    let csrf = StoredValue::new(state.csrf_token.clone());
+    let id = app.id;
+    let playground_uri = StoredValue::new(page.playground_uri.clone());
+    let current = app.clone();
     let edit = state.feedback.for_form("app");
     let try_feedback = state.feedback.for_form("try");
+    let try_it = RwSignal::new(page.try_it.clone());
+    let call = <ChangeApp as ServerFn>::PATH;
     let confidential = app.client_type == "confidential";
     let has_playground = app.redirect_uris.contains(&page.playground_uri);
     let title = format!("{} · Gatehouse", app.name);
@@ -439,16 +459,19 @@ pub fn AppDetailPage() -> impl IntoView {
                 "With Gatehouse's playground callback as redirect URI, the playground finishes the exchange "
                 "and shows the tokens, the id_token's claims and the userinfo answer."
             </p>
-            <Notice message=try_feedback.message.clone() kind="error" />
             {(!has_playground)
                 .then(|| {
                     view! {
-                        <form method="post" action=action.clone() class="inline-form">
-                            <CsrfField token=csrf.clone() />
+                        <PortalForm to=action.clone() call=call feedback=Default::default() class="inline-form">
+                            <CsrfField token=csrf.get_value() />
+                            <input type="hidden" name="app_id" value=id.to_string() />
                             <input type="hidden" name="action" value="add_playground" />
-                            <button type="submit" class="secondary">"Add playground callback"</button>
-                            <span class="hint">" adds " <code>{page.playground_uri.clone()}</code></span>
-                        </form>
+                            <SubmitButton label="Add playground callback" class="secondary" />
+                            <span class="hint">
+                                " adds " <code>{playground_uri.get_value()}</code>
+                                {(!confidential).then_some(" and Gatehouse's own origin to the allowed origins")}
+                            </span>
+                        </PortalForm>
                     }
                 })}
             {if app.redirect_uris.is_empty() {
@@ -456,9 +479,13 @@ pub fn AppDetailPage() -> impl IntoView {
             } else {
                 let uris = app.redirect_uris.clone();
                 let playground = page.playground_uri.clone();
+                let scope = try_feedback.value("scope").unwrap_or_else(|| app.scopes.clone());
+                let scope_error = try_feedback.error("scope");
+                let on_try = Callback::new(move |done: Done| try_it.set(done.try_it));
                 view! {
-                    <form method="post" action=action.clone()>
-                        <CsrfField token=csrf.clone() />
+                    <PortalForm to=action.clone() call=call feedback=try_feedback.clone() on_done=on_try>
+                        <CsrfField token=csrf.get_value() />
+                        <input type="hidden" name="app_id" value=id.to_string() />
                         <input type="hidden" name="action" value="try" />
                         <div class="field">
                             <label for="try_redirect_uri">"Redirect URI"</label>
@@ -471,47 +498,60 @@ pub fn AppDetailPage() -> impl IntoView {
                                     })
                                     .collect_view()}
                             </select>
+                            <FieldMessage name="redirect_uri" />
                         </div>
                         <Field
                             id="try_scope"
                             name="scope"
                             label="Scope"
                             autocomplete="off"
-                            value=Some(try_feedback.value("scope").unwrap_or_else(|| app.scopes.clone()))
-                            error=try_feedback.error("scope")
+                            value=Some(scope)
+                            error=scope_error
                         />
-                        <button type="submit">"Build authorization URL"</button>
-                    </form>
+                        <SubmitButton label="Build authorization URL" />
+                    </PortalForm>
                 }
                     .into_any()
             }}
-            {page
-                .try_it
-                .clone()
-                .map(|t| {
+            {move || {
+                try_it
+                    .get()
+                    .map(|t| {
+                        view! {
+                            <div class="try-result">
+                                <p>
+                                    <a href=t.authorize_url.clone() rel="external">
+                                        "Open the authorization URL"
+                                    </a>
+                                </p>
+                                <Copyable id="authorize_url" label="Authorization URL" value=t.authorize_url />
+                                <Copyable id="code_verifier" label="PKCE code verifier" value=t.code_verifier />
+                            </div>
+                        }
+                    })
+            }}
+            {(!confidential && has_playground)
+                .then(|| {
                     view! {
-                        <div class="try-result">
-                            <p>
-                                <a href=t.authorize_url.clone() rel="external">
-                                    "Open the authorization URL"
-                                </a>
-                            </p>
-                            <Copyable id="authorize_url" label="Authorization URL" value=t.authorize_url />
-                            <Copyable id="code_verifier" label="PKCE code verifier" value=t.code_verifier />
-                        </div>
+                        <BrowserTry
+                            app_id=app.id
+                            client_id=app.client_id.clone()
+                            redirect_uri=page.playground_uri.clone()
+                            allowed_origins=app.allowed_origins.clone()
+                        />
                     }
                 })}
         </section>
 
         <section class="card wide">
             <h2>"Edit"</h2>
-            <Notice message=edit.message.clone() kind="error" />
-            <form method="post" action=action.clone() novalidate>
-                <CsrfField token=csrf.clone() />
+            <PortalForm to=action.clone() call=call feedback=edit.clone() repeated=AppForm::REPEATED>
+                <CsrfField token=csrf.get_value() />
+                <input type="hidden" name="app_id" value=id.to_string() />
                 <input type="hidden" name="action" value="edit" />
-                <AppFields feedback=edit current=Some(app.clone()) with_client_type=false staff=user.is_staff />
-                <button type="submit">"Save"</button>
-            </form>
+                <AppFields feedback=edit current=Some(current) with_client_type=false staff=user.is_staff />
+                <SubmitButton label="Save" />
+            </PortalForm>
         </section>
 
         {confidential
@@ -520,11 +560,12 @@ pub fn AppDetailPage() -> impl IntoView {
                     <section class="card wide">
                         <h2>"Rotate secret"</h2>
                         <p>"Issues a new client secret. The current one stops working at once."</p>
-                        <form method="post" action=action.clone()>
-                            <CsrfField token=csrf.clone() />
+                        <PortalForm to=action.clone() call=call feedback=Default::default()>
+                            <CsrfField token=csrf.get_value() />
+                            <input type="hidden" name="app_id" value=id.to_string() />
                             <input type="hidden" name="action" value="rotate" />
-                            <button type="submit">"Rotate secret"</button>
-                        </form>
+                            <SubmitButton label="Rotate secret" />
+                        </PortalForm>
                     </section>
                 }
             })}
@@ -532,16 +573,16 @@ pub fn AppDetailPage() -> impl IntoView {
         <section class="card wide danger">
             <h2>"Delete application"</h2>
             <p>"Removes the application and revokes every token issued to it. It cannot be undone."</p>
-            <Notice message=state.feedback.for_form("delete").message kind="error" />
-            <form method="post" action=action>
-                <CsrfField token=csrf />
+            <PortalForm to=action call=call feedback=state.feedback.for_form("delete")>
+                <CsrfField token=csrf.get_value() />
+                <input type="hidden" name="app_id" value=id.to_string() />
                 <input type="hidden" name="action" value="delete" />
                 <div class="field check">
                     <input type="checkbox" id="confirm_delete" name="confirm" value="yes" required=true />
                     <label for="confirm_delete">"Yes, delete this application and revoke its tokens"</label>
                 </div>
-                <button type="submit" class="danger">"Delete application"</button>
-            </form>
+                <SubmitButton label="Delete application" class="danger" />
+            </PortalForm>
         </section>
     }
     .into_any()

@@ -5,6 +5,7 @@
 use crate::components::title::PageTitle;
 use leptos::prelude::*;
 
+use crate::components::browser_try::BrowserExchange;
 use crate::components::field::{CsrfField, Field};
 use crate::components::notice::Notice;
 use crate::paths::{application, PLAYGROUND_CALLBACK};
@@ -33,6 +34,9 @@ pub fn PlaygroundPage() -> impl IntoView {
             <Notice message=view_state.error.clone() kind="error" />
             <Notice message=feedback.message.clone() kind="error" />
             {match (view_state.result.clone(), view_state.code.clone()) {
+                (None, Some(code)) if view_state.in_browser => {
+                    view! { <BrowserExchange code=code state=view_state.state.clone() /> }.into_any()
+                }
                 (Some(result), _) => {
                     view! {
                         <h2>"Token response"</h2>

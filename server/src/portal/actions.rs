@@ -23,7 +23,7 @@ use gatehouse::account::{FieldErrors, FormError};
 
 use super::extract::{Answer, PortalError};
 use super::render::{self, Refusal};
-use super::{admin, csrf_refusal, device, grants, login, profile, signup};
+use super::{admin, apps, csrf_refusal, device, grants, login, profile, signup};
 use crate::http::{now, origin};
 use crate::state::AppState;
 
@@ -64,6 +64,12 @@ pub enum Outcome {
     Done(Success),
     /// The device page's second step: confirm this device sign-in.
     ConfirmDevice(app::state::DeviceView),
+    /// The Try-it panel's authorization request, with the cookie that
+    /// keeps its state and verifier for the playground callback.
+    TryIt {
+        view: app::state::TryItView,
+        cookie: String,
+    },
     /// The form was refused; `retry_after` (seconds) with throttling.
     Refused {
         refusal: Refusal<'static>,
@@ -163,6 +169,21 @@ pub async fn html(state: &AppState, parts: Parts, decision: Decision) -> Answer 
             );
             Ok(response)
         }
+        Outcome::TryIt { view, cookie } => {
+            let mut parts = parts;
+            if let Some(page) = parts
+                .extensions
+                .get_mut::<app::state::PortalState>()
+                .and_then(|p| p.app.as_mut())
+            {
+                page.try_it = Some(view);
+            }
+            let mut response = render::page(state, parts, StatusCode::OK).await;
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(SET_COOKIE, value);
+            }
+            Ok(response)
+        }
         Outcome::Refused {
             refusal,
             retry_after,
@@ -205,6 +226,7 @@ fn page_of(action: &Action) -> &'static str {
         Action::Revoke(_) => app::paths::AUTHORIZED_TOKENS,
         Action::Device(_) => app::paths::DEVICE,
         Action::Admin(_) => app::paths::ADMIN,
+        Action::App(_) => app::paths::APPLICATIONS,
     }
 }
 
@@ -277,6 +299,13 @@ fn reply(decision: Decision, page: &str) -> Result<Done, ActionError> {
                 },
             })
         }
+        Ok(Outcome::TryIt { view, cookie }) => {
+            respond(StatusCode::OK, &[(SET_COOKIE, cookie)]);
+            Ok(Done {
+                try_it: Some(view),
+                ..Done::default()
+            })
+        }
         Ok(Outcome::ConfirmDevice(view)) => Ok(Done {
             device: Some(view),
             ..Done::default()
@@ -315,6 +344,7 @@ impl PortalBackend for Backend {
                 Action::Revoke(form) => grants::decide(state, &parts, form).await,
                 Action::Device(form) => device::decide(state, &parts, form).await,
                 Action::Admin(form) => admin::decide(state, &parts, form).await,
+                Action::App(form) => apps::decide(state, &parts, form).await,
             };
             reply(decision, page)
         })

@@ -19,21 +19,26 @@ use gatehouse::oauth::registration::{self, Registration};
 use gatehouse::oauth::{Scope, ScopeSet};
 use gatehouse::secret::Secret;
 
+use super::actions::{self, Decision, Outcome, Success};
 use super::context::looks_like_secret;
-use super::extract::{Answer, FromForm, PortalError, SignedIn, SignedInForm};
+use super::context::CurrentSession;
+use super::extract::{signed_in, Answer, CheckedForm, FromForm, PortalError, SignedIn};
 use super::playground::{playground_uri, TRY_COOKIE};
 use super::render::{self, Refusal};
 use super::views::app_view;
 use super::{cookies, owned_app};
 use crate::http::{now, origin};
 use crate::state::AppState;
+pub use app::actions::AppForm;
 
 /// Carries a new client secret to the app's page, once.
 const SECRET_COOKIE: &str = "gatehouse_new_secret";
 
-/// What a post to an app's page asks for (its `action` field).
+/// What a post of [`AppForm`] asks for (its `action` field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum AppAction {
+    /// Register a new app.
+    Register,
     /// Save the edited fields.
     Edit,
     /// Add the Try-it panel's redirect URI (and the code grant).
@@ -49,6 +54,7 @@ enum AppAction {
 impl AppAction {
     fn parse(action: &str) -> Option<Self> {
         Some(match action {
+            "register" => Self::Register,
             "edit" => Self::Edit,
             "add_playground" => Self::AddPlayground,
             "rotate" => Self::Rotate,
@@ -63,69 +69,55 @@ fn portal(parts: &mut Parts) -> Option<&mut app::state::PortalState> {
     parts.extensions.get_mut::<app::state::PortalState>()
 }
 
-/// The fields of the registration and edit forms. Grant types repeat
-/// (checkboxes), so the body is read as pairs.
-#[derive(Default)]
-pub struct AppForm {
-    action: String,
-    name: String,
-    client_type: String,
-    grant_types: Vec<String>,
-    redirect_uris: String,
-    post_logout_redirect_uris: String,
-    allowed_origins: String,
-    algorithm: String,
-    skip_consent: bool,
-    confirm: String,
-    redirect_uri: String,
-    scope: String,
-}
+/// [`AppForm`] as a browser without JavaScript posts it: the grant types'
+/// checkboxes repeat their name, and are joined here as the hydrated page
+/// joins them before calling the server function.
+pub struct AppPost(AppForm);
 
-impl FromForm for AppForm {
+impl FromForm for AppPost {
     fn from_form(body: &[u8]) -> Option<Self> {
         let mut form = AppForm::default();
+        let mut grants = Vec::new();
         for (k, v) in url::form_urlencoded::parse(body) {
             let v = v.into_owned();
             match k.as_ref() {
+                "csrf_token" => form.csrf_token = v,
+                "app_id" => form.app_id = v,
                 "action" => form.action = v,
                 "name" => form.name = v,
                 "client_type" => form.client_type = v,
-                "grant_types" => form.grant_types.push(v),
+                "grant_types" => grants.push(v),
                 "redirect_uris" => form.redirect_uris = v,
                 "post_logout_redirect_uris" => form.post_logout_redirect_uris = v,
                 "allowed_origins" => form.allowed_origins = v,
                 "algorithm" => form.algorithm = v,
-                "skip_consent" => form.skip_consent = v == "on",
+                "skip_consent" => form.skip_consent = v,
                 "confirm" => form.confirm = v,
                 "redirect_uri" => form.redirect_uri = v,
                 "scope" => form.scope = v,
                 _ => {}
             }
         }
-        Some(form)
+        form.grant_types = grants.join(" ");
+        Some(Self(form))
     }
 }
 
-impl AppForm {
-    /// What the user typed, to show again after a refusal.
-    fn values(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("name", self.name.clone()),
-            ("client_type", self.client_type.clone()),
-            ("grant_types", self.grant_types.join(" ")),
-            ("redirect_uris", self.redirect_uris.clone()),
-            (
-                "post_logout_redirect_uris",
-                self.post_logout_redirect_uris.clone(),
-            ),
-            ("allowed_origins", self.allowed_origins.clone()),
-            ("algorithm", self.algorithm.clone()),
-            (
-                "skip_consent",
-                if self.skip_consent { "on" } else { "" }.to_owned(),
-            ),
-        ]
-    }
+/// What the person typed, to show again after a refusal.
+fn typed(form: &AppForm) -> Vec<(&'static str, String)> {
+    vec![
+        ("name", form.name.clone()),
+        ("client_type", form.client_type.clone()),
+        ("grant_types", form.grant_types.clone()),
+        ("redirect_uris", form.redirect_uris.clone()),
+        (
+            "post_logout_redirect_uris",
+            form.post_logout_redirect_uris.clone(),
+        ),
+        ("allowed_origins", form.allowed_origins.clone()),
+        ("algorithm", form.algorithm.clone()),
+        ("skip_consent", form.skip_consent.clone()),
+    ]
 }
 
 fn lines(text: &str) -> Vec<&str> {
@@ -149,17 +141,16 @@ fn check(
         // The password grant is a privilege staff grant (it hands the app
         // people's passwords); others' forms cannot ask for it.
         grant_types: form
-            .grant_types
-            .iter()
-            .map(String::as_str)
-            .filter(|g| staff || g.trim() != "password")
+            .grant_list()
+            .into_iter()
+            .filter(|g| staff || *g != "password")
             .collect(),
         redirect_uris: lines(&form.redirect_uris),
         post_logout_redirect_uris: lines(&form.post_logout_redirect_uris),
         allowed_origins: lines(&form.allowed_origins),
         scopes,
         // Only staff may exempt an app from consent.
-        skip_consent: staff && form.skip_consent,
+        skip_consent: staff && form.skip_consent == "on",
         algorithm: &form.algorithm,
         kept_redirect_uris: kept_redirect_uris.iter().map(String::as_str).collect(),
         ..Default::default()
@@ -191,46 +182,58 @@ pub async fn register_form(State(state): State<AppState>, _: SignedIn, req: Requ
     Ok(render::page(&state, parts, StatusCode::OK).await)
 }
 
-/// The app's page, carrying a new secret to be shown once.
-fn to_app_page(state: &AppState, app: &Application, secret: Option<&str>) -> Response {
+/// The app's page next, carrying a new secret to be shown once.
+fn to_app_page(state: &AppState, app: &Application, secret: Option<&str>) -> Outcome {
     let path = app::paths::application(app.id);
-    let cookie = secret.map(|s| {
-        cookies::set_at(
+    let mut success = Success::go(&path);
+    if let Some(secret) = secret {
+        success.cookies.push(cookies::set_at(
             SECRET_COOKIE,
-            s,
+            secret,
             &path,
             state.config.secure_cookies(),
             Some(300),
-        )
-    });
-    render::see_other(&path, cookie.as_slice())
+        ));
+    }
+    Outcome::Done(success)
 }
 
 /// POST `/o/applications/register/`.
-pub async fn register(State(state): State<AppState>, post: SignedInForm<AppForm>) -> Answer {
-    let SignedInForm {
+pub async fn register(State(state): State<AppState>, post: CheckedForm<AppPost>) -> Answer {
+    let CheckedForm {
         parts,
-        form,
-        session,
+        form: AppPost(mut form),
     } = post;
+    form.action = "register".to_owned();
+    form.app_id.clear();
+    let decision = decide(&state, &parts, form).await;
+    actions::html(&state, parts, decision).await
+}
+
+/// Registers the app the form describes, owned by the signed-in person.
+async fn register_app(
+    state: &AppState,
+    parts: &Parts,
+    session: &CurrentSession,
+    form: AppForm,
+) -> Decision {
     let (mut app, secret) = match check(&form, &form.client_type, "", session.user.is_staff, &[]) {
         Ok(x) => x,
         Err(errors) => {
-            let refusal = Refusal {
+            return Ok(Outcome::refused(Refusal {
                 form: "app",
                 errors,
                 message: Some("The application was not registered: see the fields below.".into()),
-                values: form.values(),
+                values: typed(&form),
                 status: StatusCode::BAD_REQUEST,
-            };
-            return Ok(render::refused(&state, parts, refusal).await);
+            }))
         }
     };
     app.owner_id = Some(session.user.id);
     // Anyone may register an app; staff review it before it may redirect
     // people without their having seen a Gatehouse page first.
     app.reviewed = session.user.is_staff;
-    let event = Event::new(EventKind::AppCreated, now(), &origin(&state, &parts))
+    let event = Event::new(EventKind::AppCreated, now(), &origin(state, parts))
         .user(session.user.id, &session.user.username)
         .client(&app.client_id)
         .detail(format!("{} ({})", app.name, app.client_type.as_str()));
@@ -241,7 +244,7 @@ pub async fn register(State(state): State<AppState>, post: SignedInForm<AppForm>
         .await
         .map_err(PortalError::internal)?;
     tracing::info!(client_id = %stored.client_id, owner = session.user.id, "application registered");
-    Ok(to_app_page(&state, &stored, secret.as_deref()))
+    Ok(to_app_page(state, &stored, secret.as_deref()))
 }
 
 /// Renders the app's page (the request's path) with whatever else the
@@ -275,17 +278,6 @@ fn show_app(
     if let Some(page) = portal(parts) {
         page.app = Some(view);
     }
-}
-
-/// The app's page again with a refused form's feedback.
-async fn refused_on_app(
-    state: &AppState,
-    mut parts: Parts,
-    app: &Application,
-    refusal: Refusal<'_>,
-) -> Response {
-    show_app(state, &mut parts, app, None, None);
-    render::refused(state, parts, refusal).await
 }
 
 async fn not_found(state: &AppState, parts: Parts) -> Response {
@@ -334,24 +326,49 @@ fn flashed_cookie_clear(state: &AppState, parts: &Parts, app: &Application) -> O
 pub async fn act(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    post: SignedInForm<AppForm>,
+    post: CheckedForm<AppPost>,
 ) -> Answer {
-    let SignedInForm {
-        parts,
-        form,
-        session,
+    let CheckedForm {
+        mut parts,
+        form: AppPost(mut form),
     } = post;
-    let Some(app) = owned_app(&state, session.user.id, &id).await? else {
-        return Ok(not_found(&state, parts).await);
-    };
+    form.app_id = id;
+    let app_id = form.app_id.clone();
+    let decision = decide(&state, &parts, form).await;
+    // A page shown again (a refusal, the Try-it panel's answer) is the
+    // app's page: it needs the app.
+    if matches!(
+        decision,
+        Ok(Outcome::Refused { .. } | Outcome::TryIt { .. })
+    ) {
+        if let Some(session) = super::current_session(&parts) {
+            if let Some(app) = owned_app(&state, session.user.id, &app_id).await? {
+                show_app(&state, &mut parts, &app, None, None);
+            }
+        }
+    }
+    actions::html(&state, parts, decision).await
+}
+
+/// Does what an [`AppForm`] asks, for the signed-in person and their own
+/// apps only (anyone else's app is not found, as one that does not exist).
+pub async fn decide(state: &AppState, parts: &Parts, form: AppForm) -> Decision {
+    let session = signed_in(parts)?;
     let action = AppAction::parse(&form.action).ok_or(PortalError::BadForm)?;
-    let origin = origin(&state, &parts);
+    if action == AppAction::Register {
+        return register_app(state, parts, &session, form).await;
+    }
+    let Some(app) = owned_app(state, session.user.id, &form.app_id).await? else {
+        return Err(PortalError::NotFound);
+    };
+    let origin = origin(state, parts);
     let event = |kind| {
         Event::new(kind, now(), &origin)
             .user(session.user.id, &session.user.username)
             .client(&app.client_id)
     };
     match action {
+        AppAction::Register => unreachable!("handled above"),
         AppAction::Edit => {
             let scopes = app.scopes.to_string();
             let checked = check(
@@ -364,14 +381,13 @@ pub async fn act(
             let edited = match checked {
                 Ok((edited, _)) => edited,
                 Err(errors) => {
-                    let refusal = Refusal {
+                    return Ok(Outcome::refused(Refusal {
                         form: "app",
                         errors,
                         message: Some("Nothing was saved: see the fields below.".into()),
-                        values: form.values(),
+                        values: typed(&form),
                         status: StatusCode::BAD_REQUEST,
-                    };
-                    return Ok(refused_on_app(&state, parts, &app, refusal).await);
+                    }))
                 }
             };
             let same_targets = edited.redirect_uris == app.redirect_uris;
@@ -380,7 +396,7 @@ pub async fn act(
             // (the owner may drop it, never add it).
             if !session.user.is_staff
                 && app.allows(GrantType::Password)
-                && form.grant_types.iter().any(|g| g.trim() == "password")
+                && form.grant_list().contains(&"password")
                 && !grant_types.contains(&GrantType::Password)
             {
                 grant_types.push(GrantType::Password);
@@ -402,10 +418,10 @@ pub async fn act(
                 ..app.clone()
             };
             let changed = event(EventKind::AppChanged).detail(changes(&app, &updated));
-            save(&state, &updated, &changed).await
+            save(state, &updated, &changed).await
         }
         AppAction::AddPlayground => {
-            let uri = playground_uri(&state);
+            let uri = playground_uri(state);
             let mut updated = app.clone();
             if !updated.redirect_uris.contains(&uri) {
                 updated.redirect_uris.push(uri);
@@ -413,8 +429,14 @@ pub async fn act(
             if !updated.grant_types.contains(&GrantType::AuthorizationCode) {
                 updated.grant_types.push(GrantType::AuthorizationCode);
             }
+            // The Try-it panel of a public app exchanges the code from
+            // Gatehouse's own pages: their origin calls the token endpoint.
+            let own = gatehouse_origin(state);
+            if app.is_public() && !own.is_empty() && !updated.allowed_origins.contains(&own) {
+                updated.allowed_origins.push(own);
+            }
             let changed = event(EventKind::AppChanged).detail(changes(&app, &updated));
-            save(&state, &updated, &changed).await
+            save(state, &updated, &changed).await
         }
         AppAction::Rotate => {
             let secret = state
@@ -423,31 +445,39 @@ pub async fn act(
                 .await?
                 .ok_or(PortalError::BadForm)?;
             tracing::info!(client_id = %app.client_id, "client secret rotated in the portal");
-            Ok(to_app_page(&state, &app, Some(&secret)))
+            Ok(to_app_page(state, &app, Some(&secret)))
         }
         AppAction::Delete => {
             if form.confirm != "yes" {
-                let refusal = Refusal {
+                return Ok(Outcome::refused(Refusal {
                     form: "delete",
                     errors: FieldErrors::default(),
                     message: Some("Tick the box to confirm the deletion.".into()),
                     values: vec![],
                     status: StatusCode::BAD_REQUEST,
-                };
-                return Ok(refused_on_app(&state, parts, &app, refusal).await);
+                }));
             }
             let deleted = event(EventKind::AppDeleted).detail(&app.name);
             state.oauth.delete_app(&app, &deleted).await?;
             tracing::info!(client_id = %app.client_id, "application deleted in the portal");
-            Ok(render::see_other(app::paths::APPLICATIONS, &[]))
+            Ok(Outcome::Done(Success::go(app::paths::APPLICATIONS)))
         }
-        AppAction::Try => try_it(&state, parts, &app, &form).await,
+        AppAction::Try => try_it(state, &app, &form),
     }
 }
 
-async fn save(state: &AppState, app: &Application, event: &Event) -> Answer {
+/// The scheme, host and port of Gatehouse's issuer: where its own pages are.
+fn gatehouse_origin(state: &AppState) -> String {
+    let issuer = state.oauth.issuer();
+    match url::Url::parse(issuer) {
+        Ok(u) => u.origin().ascii_serialization(),
+        Err(_) => String::new(),
+    }
+}
+
+async fn save(state: &AppState, app: &Application, event: &Event) -> Decision {
     state.oauth.update_app(app, event).await?;
-    Ok(render::see_other(&app::paths::application(app.id), &[]))
+    Ok(Outcome::Done(Success::go(app::paths::application(app.id))))
 }
 
 /// What an edit changed, in a few words for the audit trail.
@@ -491,7 +521,7 @@ pub(crate) fn changes(old: &Application, new: &Application) -> String {
 /// Builds an authorization request (code flow, PKCE S256) for one of the
 /// app's redirect URIs. The state and verifier are kept in a cookie for
 /// the playground callback, which finishes the exchange.
-async fn try_it(state: &AppState, parts: Parts, app: &Application, form: &AppForm) -> Answer {
+fn try_it(state: &AppState, app: &Application, form: &AppForm) -> Decision {
     let mut errors = FieldErrors::default();
     if !app.redirect_uris.contains(&form.redirect_uri) {
         errors.add("redirect_uri", "Choose one of the app's redirect URIs.");
@@ -512,14 +542,13 @@ async fn try_it(state: &AppState, parts: Parts, app: &Application, form: &AppFor
         }
     };
     if !errors.is_empty() {
-        let refusal = Refusal {
+        return Ok(Outcome::refused(Refusal {
             form: "try",
             errors,
             message: None,
             values: vec![("scope", form.scope.clone())],
             status: StatusCode::BAD_REQUEST,
-        };
-        return Ok(refused_on_app(state, parts, app, refusal).await);
+        }));
     }
     let request_state = Secret::generate().expose()[..22].to_owned();
     let verifier = Secret::generate().expose().to_owned();
@@ -549,17 +578,13 @@ async fn try_it(state: &AppState, parts: Parts, app: &Application, form: &AppFor
         state.config.secure_cookies(),
         Some(600),
     );
-    let try_view = app::state::TryItView {
-        authorize_url,
-        code_verifier: verifier,
-    };
-    let mut response = app_page(state, parts, app, None, Some(try_view), StatusCode::OK).await;
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        response
-            .headers_mut()
-            .append(axum::http::header::SET_COOKIE, v);
-    }
-    Ok(response)
+    Ok(Outcome::TryIt {
+        view: app::state::TryItView {
+            authorize_url,
+            code_verifier: verifier,
+        },
+        cookie,
+    })
 }
 
 #[cfg(test)]
@@ -569,6 +594,7 @@ mod tests {
     #[test]
     fn every_action_the_app_page_posts_is_known() {
         for (field, action) in [
+            ("register", AppAction::Register),
             ("edit", AppAction::Edit),
             ("add_playground", AppAction::AddPlayground),
             ("rotate", AppAction::Rotate),

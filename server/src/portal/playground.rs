@@ -103,11 +103,21 @@ pub async fn show(
     req: Request,
 ) -> Answer {
     let (parts, _) = req.into_parts();
-    let Some((pending, app)) = pending_app(&state, &parts, session.user.id).await? else {
-        return Ok(show_page(&state, parts, None, StatusCode::BAD_REQUEST).await);
-    };
     let query: Callback =
         serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).unwrap_or_default();
+    let pending = pending_app(&state, &parts, session.user.id).await?;
+    let started_here = pending
+        .as_ref()
+        .zip(query.state.as_deref())
+        .is_some_and(|((p, _), s)| constant_time_eq(s, &p.state));
+    if !started_here {
+        if let Some(app) = browser_app(&state, session.user.id, query.state.as_deref()).await? {
+            return Ok(browser_answer(&state, parts, &app, query).await);
+        }
+    }
+    let Some((pending, app)) = pending else {
+        return Ok(show_page(&state, parts, None, StatusCode::BAD_REQUEST).await);
+    };
     let mut v = view(&app);
     if !query
         .state
@@ -131,6 +141,48 @@ pub async fn show(
     v.code = query.code;
     v.state = pending.state;
     Ok(show_page(&state, parts, Some(v), StatusCode::OK).await)
+}
+
+/// The public app whose Try-it panel made `state` in the browser
+/// (`b.<app id>.<random>`), if the signed-in person owns it.
+async fn browser_app(
+    state: &AppState,
+    user_id: i64,
+    request_state: Option<&str>,
+) -> Result<Option<Application>, gatehouse::store::StoreError> {
+    let Some(rest) = request_state.and_then(|s| s.strip_prefix(app::state::BROWSER_TRY_STATE))
+    else {
+        return Ok(None);
+    };
+    let Some((app_id, _)) = rest.split_once('.') else {
+        return Ok(None);
+    };
+    Ok(owned_app(state, user_id, app_id)
+        .await?
+        .filter(Application::is_public))
+}
+
+/// The answer to a request the browser started: the page checks the
+/// state against what it kept and exchanges the code itself.
+async fn browser_answer(
+    state: &AppState,
+    parts: Parts,
+    app: &Application,
+    query: Callback,
+) -> Response {
+    let mut v = view(app);
+    v.in_browser = true;
+    v.state = query.state.unwrap_or_default();
+    match query.error {
+        Some(error) => {
+            v.error = Some(format!(
+                "The authorization failed: {error}: {}",
+                query.error_description.unwrap_or_default()
+            ))
+        }
+        None => v.code = query.code,
+    }
+    show_page(state, parts, Some(v), StatusCode::OK).await
 }
 
 #[derive(Deserialize, Default)]

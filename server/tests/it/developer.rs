@@ -621,3 +621,66 @@ async fn staff_sign_people_out_and_only_superusers_change_staff_rights() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_try_started_in_the_browser_is_finished_by_the_page_for_public_apps_only() {
+    let server = TestServer::start().await;
+    let dev = server.signed_up("dev", PASSWORD).await;
+    let mut fields = app_fields("Single page", "https://spa.example.org/cb");
+    fields.retain(|(_, v)| *v != "client_credentials");
+    for (k, v) in fields.iter_mut() {
+        if *k == "client_type" {
+            *v = "public";
+        }
+    }
+    let done = dev.post_form("/o/applications/register/", &fields).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let path = done.location().unwrap().to_owned();
+    let added = dev.post_form(&path, &[("action", "add_playground")]).await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let page = dev.get(&path).await;
+    // The public app's panel offers the in-browser run (disabled until
+    // the page has hydrated), and Gatehouse's origin became an allowed one.
+    assert!(page.body.contains("Try it in this browser"));
+    let own_origin = server.url("");
+    let own_origin = own_origin.trim_end_matches('/');
+    let origins = server
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM applications WHERE allowed_origins LIKE '%{own_origin}%'"
+        ))
+        .await;
+    assert_eq!(origins, 1, "{own_origin} allowed");
+    let id = path
+        .trim_start_matches("/o/applications/")
+        .trim_end_matches('/');
+
+    let callback = format!("/o/playground/callback/?code=abc&state=b.{id}.xyz");
+    let shown = dev.get(&callback).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+    assert!(shown.body.contains("Exchanging the code in this browser"));
+    // Nothing is exchanged by the server: there is no form to post.
+    assert!(!shown.body.contains("Exchange code"));
+
+    // Someone else's app, or a state naming no app, finds nothing.
+    let other = server.signed_up("mallory", PASSWORD).await;
+    let theirs = other.get(&callback).await;
+    assert_eq!(theirs.status, StatusCode::BAD_REQUEST);
+    assert!(!theirs.body.contains("Single page"));
+    let junk = dev
+        .get("/o/playground/callback/?code=abc&state=b.nothing")
+        .await;
+    assert_eq!(junk.status, StatusCode::BAD_REQUEST);
+
+    // A confidential app keeps the server-side exchange only.
+    let (confidential, _, _) = register(&dev, "Server app").await;
+    let cid = confidential
+        .trim_start_matches("/o/applications/")
+        .trim_end_matches('/');
+    let refused = dev
+        .get(&format!(
+            "/o/playground/callback/?code=abc&state=b.{cid}.xyz"
+        ))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(!refused.body.contains("Exchanging the code in this browser"));
+}

@@ -589,3 +589,118 @@ async fn staff_change_accounts_through_the_function_and_others_find_nothing() {
     .await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_are_registered_changed_and_deleted_through_the_function() {
+    let server = TestServer::start().await;
+    let ada = server.signed_up("ada", PASSWORD).await;
+    let eve = server.signed_up("eve", PASSWORD).await;
+
+    // Refused: errors beside the fields, what was typed kept, nothing stored.
+    let bad = call(
+        &ada,
+        "app",
+        &[
+            ("action", "register"),
+            ("name", "Lab notebook"),
+            ("client_type", "public"),
+            ("grant_types", "authorization_code refresh_token"),
+            ("redirect_uris", "http://lab.example.org/cb"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.json);
+    assert!(bad.json["Refused"]["errors"]["redirect_uris"].is_string());
+    assert_eq!(
+        bad.json["Refused"]["values"]["grant_types"],
+        "authorization_code refresh_token"
+    );
+    assert_eq!(server.count_rows("applications").await, 0);
+
+    // Registered: the next page is the app's, the secret rides in a
+    // cookie scoped to it, never in the answer's body.
+    let made = call(
+        &ada,
+        "app",
+        &[
+            ("action", "register"),
+            ("name", "Lab notebook"),
+            ("client_type", "confidential"),
+            ("grant_types", "authorization_code client_credentials"),
+            ("redirect_uris", "https://lab.example.org/cb"),
+        ],
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.json);
+    let location = made.json["location"].as_str().unwrap().to_owned();
+    assert!(location.starts_with("/o/applications/"), "{location}");
+    let secret_cookie = made.cookie("gatehouse_new_secret").expect("the secret");
+    assert!(
+        secret_cookie.contains(&format!("Path={location}")),
+        "{secret_cookie}"
+    );
+    let grants = server
+        .scalar("SELECT COUNT(*) FROM applications WHERE grant_types LIKE '%client_credentials%'")
+        .await;
+    assert_eq!(grants, 1, "both ticked grant types were kept");
+    let app_id = location
+        .trim_start_matches("/o/applications/")
+        .trim_end_matches('/')
+        .to_owned();
+
+    // Someone else's app does not exist for them.
+    let nosy = call(&eve, "app", &[("action", "rotate"), ("app_id", &app_id)]).await;
+    assert_eq!(nosy.status, StatusCode::NOT_FOUND, "{}", nosy.json);
+
+    let rotated = call(&ada, "app", &[("action", "rotate"), ("app_id", &app_id)]).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.json);
+    assert!(rotated.cookie("gatehouse_new_secret").is_some());
+
+    let tried = call(
+        &ada,
+        "app",
+        &[
+            ("action", "try"),
+            ("app_id", &app_id),
+            ("redirect_uri", "https://lab.example.org/cb"),
+            ("scope", "openid"),
+        ],
+    )
+    .await;
+    assert_eq!(tried.status, StatusCode::OK, "{}", tried.json);
+    let url = tried.json["try_it"]["authorize_url"].as_str().unwrap();
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    assert!(tried.cookie("gatehouse_try").is_some());
+
+    let unconfirmed = call(&ada, "app", &[("action", "delete"), ("app_id", &app_id)]).await;
+    assert_eq!(unconfirmed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        unconfirmed.json["Refused"]["message"],
+        "Tick the box to confirm the deletion."
+    );
+    let unknown = call(&ada, "app", &[("action", "explode"), ("app_id", &app_id)]).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    let deleted = call(
+        &ada,
+        "app",
+        &[
+            ("action", "delete"),
+            ("app_id", &app_id),
+            ("confirm", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.json);
+    assert_eq!(deleted.json["location"], "/o/applications/");
+    assert_eq!(server.count_rows("applications").await, 0);
+
+    // Signed out: told where to sign in, nothing done.
+    let stranger = call(&server.browser(), "app", &[("action", "register")]).await;
+    assert_eq!(
+        stranger.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        stranger.json
+    );
+    assert!(stranger.json["SignIn"]["location"].is_string());
+}
