@@ -55,8 +55,17 @@ pub fn validate_registered(uri: &str) -> Result<(), String> {
     if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("must not contain spaces".into());
     }
-    let url = Url::parse(uri)
-        .map_err(|_| "must be an absolute URI, such as https://app.example/callback".to_string())?;
+    let url = Url::parse(uri).map_err(|_| {
+        if uri.is_ascii() {
+            "must be an absolute URI, such as https://app.example/callback".to_string()
+        } else {
+            // The url crate is built without Unicode host names (see the
+            // core's Cargo.toml): they are written in their ASCII form.
+            "must be an absolute URI in ASCII: write a host name such as bücher.example \
+             in its xn-- form (xn--bcher-kva.example)"
+                .to_string()
+        }
+    })?;
     if url.fragment().is_some() || uri.contains('#') {
         return Err("must not contain a fragment (#…)".into());
     }
@@ -184,6 +193,14 @@ mod tests {
         }
         assert!(
             validate_registered(&format!("https://a.example/{}", "x".repeat(MAX_LEN))).is_err()
+        );
+        // Host names in their ASCII (xn--) form only: a Unicode one may
+        // look like another site's.
+        let unicode = validate_registered("https://bücher.example/cb").unwrap_err();
+        assert!(unicode.contains("xn--"), "{unicode}");
+        assert_eq!(
+            validate_registered("https://xn--bcher-kva.example/cb"),
+            Ok(())
         );
     }
 
