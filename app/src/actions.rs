@@ -117,6 +117,16 @@ pub struct AdminForm {
     pub q: String,
 }
 
+/// `/admin/`'s search: one page of the accounts matching `q`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AdminQuery {
+    pub csrf_token: String,
+    pub q: String,
+    /// From 1; anything else reads as 1.
+    pub page: String,
+}
+
 /// The developer portal's forms: `/o/applications/register/` and each
 /// app's page (`/o/applications/<id>/`). `action` says which: `register`,
 /// `edit`, `add_playground`, `rotate`, `delete` or `try`.
@@ -326,6 +336,14 @@ pub async fn change_app(#[server(flatten)] form: AppForm) -> Result<Done, Action
     backend::act(Action::App(form)).await
 }
 
+/// One page of `/admin/`'s account list, for the search answered in place.
+#[server(prefix = "/fn", endpoint = "admin-search")]
+pub async fn admin_search(
+    #[server(flatten)] query: AdminQuery,
+) -> Result<crate::state::AdminView, ActionError> {
+    backend::admin_search(query).await
+}
+
 /// Whether `username` is free. Answers only that (and a format error), and
 /// is throttled per client address like sign-up.
 #[server(prefix = "/fn", endpoint = "username-available")]
@@ -345,7 +363,7 @@ pub mod backend {
 
     use leptos::prelude::*;
 
-    use super::{Action, ActionError, Done, UsernameQuery};
+    use super::{Action, ActionError, AdminQuery, Done, UsernameQuery};
 
     pub type Reply<'a, T> = Pin<Box<dyn Future<Output = Result<T, ActionError>> + Send + 'a>>;
 
@@ -358,6 +376,11 @@ pub mod backend {
             parts: http::request::Parts,
             query: UsernameQuery,
         ) -> Reply<'_, bool>;
+        fn admin_search(
+            &self,
+            parts: http::request::Parts,
+            query: AdminQuery,
+        ) -> Reply<'_, crate::state::AdminView>;
     }
 
     /// The backend as context.
@@ -381,6 +404,11 @@ pub mod backend {
     pub async fn username_available(query: UsernameQuery) -> Result<bool, ActionError> {
         let (backend, parts) = context()?;
         backend.0.username_available(parts, query).await
+    }
+
+    pub async fn admin_search(query: AdminQuery) -> Result<crate::state::AdminView, ActionError> {
+        let (backend, parts) = context()?;
+        backend.0.admin_search(parts, query).await
     }
 
     /// Sets the status of the server function's response.

@@ -206,3 +206,32 @@ test('a public app is registered in place and tried in the browser, PKCE and exc
   await page.reload();
   await expect(page.getByRole('alert')).toContainText('This tab holds no pending request');
 });
+
+test('the admin search answers in place and keeps its address', async ({ page }, testInfo) => {
+  const staff = uniqueUser(testInfo, 'seek');
+  gatehouse(['createsuperuser', '--username', staff.username, '--email', staff.email, '--password-stdin'], `${staff.password}\n`);
+  const member = createUser(testInfo, 'found');
+  await signIn(page, testInfo, staff.username, staff.password);
+  await expect(page).toHaveURL(/\/accounts\/profile\/$/);
+  await open(page, '/admin/', testInfo);
+  await mark(page);
+  await page.getByRole('searchbox', { name: 'Search' }).fill(member.username);
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await expect(page.locator('#admin-results')).toHaveText(`1 account matching “${member.username}”.`);
+  await expect(page.locator('table.accounts tbody tr')).toHaveCount(1);
+  await expect(page.locator(`tr[data-username="${member.username}"]`)).toBeVisible();
+  expect(await sameDocument(page)).toBe(true);
+  await expect(page).toHaveURL(new RegExp(`/admin/\\?page=1&q=${member.username}$`));
+  // The rows found act in place too.
+  await page.getByRole('button', { name: `Deactivate ${member.username}` }).click();
+  await expect(page.getByRole('status')).toContainText(`${member.username} was deactivated`);
+  // Nothing found is said, not shown as an empty table alone.
+  await page.getByRole('searchbox', { name: 'Search' }).fill('nobody-has-this-name');
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await expect(page.locator('#admin-results')).toHaveText('0 accounts matching “nobody-has-this-name”.');
+  await expect(page.locator('table.accounts tbody tr')).toHaveCount(0);
+  expect(await sameDocument(page)).toBe(true);
+  // A reload shows the same search, from the server.
+  await page.reload();
+  await expect(page.locator('#admin-results')).toHaveText('0 accounts matching “nobody-has-this-name”.');
+});

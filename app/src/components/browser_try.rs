@@ -82,9 +82,9 @@ pub fn BrowserTry(
                 "Try it in this browser"
             </button>
             <p class="hint">{move || (!ready.get()).then_some("Needs JavaScript.")}</p>
-            <p class="field-error" role="alert">
-                {move || problem.get()}
-            </p>
+            {move || {
+                problem.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })
+            }}
         </div>
     }
 }

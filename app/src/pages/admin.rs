@@ -15,14 +15,7 @@ use crate::state::{use_portal_state, AdminUserView, AppView, FormFeedback};
 /// Links to the previous and next pages of the account list, keeping the
 /// search.
 fn pager(query: &str, page: u32, has_next: bool) -> impl IntoView {
-    let href = |page: u32| {
-        let mut url = format!("{ADMIN}?page={page}");
-        if !query.is_empty() {
-            url.push_str("&q=");
-            url.push_str(&url_encode(query));
-        }
-        url
-    };
+    let href = |page: u32| search_url(query, page);
     let previous = (page > 1).then(|| {
         view! { <a href=href(page - 1) rel="external">"Previous page"</a> }
     });
@@ -30,6 +23,27 @@ fn pager(query: &str, page: u32, has_next: bool) -> impl IntoView {
     (page > 1 || has_next).then(|| {
         view! { <p class="pager">{previous} " " <span>{format!("Page {page}")}</span> " " {next}</p> }
     })
+}
+
+/// The address of one page of a search.
+fn search_url(query: &str, page: u32) -> String {
+    let mut url = format!("{ADMIN}?page={page}");
+    if !query.is_empty() {
+        url.push_str("&q=");
+        url.push_str(&url_encode(query));
+    }
+    url
+}
+
+/// What the account list shows, in words (announced after a search).
+fn results_sentence(query: &str, page: u32, count: usize) -> String {
+    let accounts = if count == 1 { "account" } else { "accounts" };
+    match (query.is_empty(), page) {
+        (true, 1) => format!("{count} {accounts}."),
+        (true, _) => format!("{count} {accounts} on page {page}."),
+        (false, 1) => format!("{count} {accounts} matching “{query}”."),
+        (false, _) => format!("{count} {accounts} matching “{query}” on page {page}."),
+    }
 }
 
 /// `application/x-www-form-urlencoded` encoding of one value.
@@ -69,6 +83,53 @@ pub fn AdminPage() -> impl IntoView {
     let users = RwSignal::new(admin.users.clone());
     let apps = RwSignal::new(admin.apps.clone());
     let said = RwSignal::new(None::<String>);
+    // The search, answered in place once hydrated (a plain GET without).
+    let listing = RwSignal::new((admin.query.clone(), admin.page, admin.has_next));
+    let searching = RwSignal::new(false);
+    let search_error = RwSignal::new(None::<String>);
+    let on_search = {
+        let csrf = csrf.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            #[cfg(feature = "hydrate")]
+            {
+                let Some(fields) = crate::components::call::form_body(&ev, &[]) else {
+                    return;
+                };
+                ev.prevent_default();
+                if searching.get_untracked() {
+                    return;
+                }
+                searching.set(true);
+                let body = format!("{fields}&csrf_token={csrf}");
+                leptos::task::spawn_local(async move {
+                    let path = <crate::actions::AdminSearch as ServerFn>::PATH;
+                    match crate::components::call::post::<crate::state::AdminView>(path, body).await
+                    {
+                        Ok(view) => {
+                            let shown = search_url(&view.query, view.page);
+                            users.set(view.users);
+                            apps.set(view.apps);
+                            listing.set((view.query, view.page, view.has_next));
+                            search_error.set(None);
+                            said.set(None);
+                            // A reload shows the same search.
+                            let _ = window().history().and_then(|h| {
+                                h.replace_state_with_url(
+                                    &leptos::wasm_bindgen::JsValue::NULL,
+                                    "",
+                                    Some(&shown),
+                                )
+                            });
+                        }
+                        Err(error) => search_error.set(Some(error.to_string())),
+                    }
+                    searching.set(false);
+                });
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (&ev, &csrf);
+        }
+    };
     let user_row = {
         let (csrf, query) = (csrf.clone(), query.clone());
         move |u: AdminUserView| {
@@ -203,11 +264,30 @@ pub fn AdminPage() -> impl IntoView {
             <p><a href=AUDIT rel="external">"Audit trail"</a>": sign-ins, changes and staff actions."</p>
             <Notice message=refused kind="error" />
             {move || said.get().map(|m| view! { <p class="notice notice-info" role="status">{m}</p> })}
-            <form method="get" action=ADMIN class="search">
+            <form
+                method="get"
+                action=ADMIN
+                class="search"
+                role="search"
+                on:submit=on_search
+                aria-busy=move || searching.get().then_some("true")
+            >
                 <label for="admin_q">"Search"</label>
                 <input id="admin_q" type="search" name="q" value=admin.query.clone() />
-                <button type="submit">"Search"</button>
+                <button type="submit" disabled=move || searching.get()>"Search"</button>
+                {move || {
+                    search_error
+                        .get()
+                        .map(|m| view! { <p class="field-error" role="alert">{m}</p> })
+                }}
             </form>
+            <p class="aside" aria-live="polite" id="admin-results">
+                {move || {
+                    let (query, page, _) = listing.get();
+                    let count = users.with(Vec::len);
+                    results_sentence(&query, page, count)
+                }}
+            </p>
             <table class="accounts">
                 <thead>
                     <tr><th>"Username"</th><th>"Email"</th><th>"Joined"</th><th>"Status"</th><th></th></tr>
@@ -220,7 +300,7 @@ pub fn AdminPage() -> impl IntoView {
                     />
                 </tbody>
             </table>
-            {pager(&admin.query, admin.page, admin.has_next)}
+            {move || listing.with(|(query, page, next)| pager(query, *page, *next))}
         </section>
         <section class="card wide">
             <h2>"Applications"</h2>

@@ -350,6 +350,22 @@ impl PortalBackend for Backend {
         })
     }
 
+    fn admin_search(
+        &self,
+        parts: Parts,
+        query: app::actions::AdminQuery,
+    ) -> Reply<'_, app::state::AdminView> {
+        Box::pin(async move {
+            let state = &self.0;
+            if csrf_refusal(state, &parts, &query.csrf_token).is_some() {
+                return Err(failed(PortalError::Csrf, app::paths::ADMIN));
+            }
+            admin::search(state, &parts, query)
+                .await
+                .map_err(|error| failed(error, app::paths::ADMIN))
+        })
+    }
+
     fn username_available(&self, parts: Parts, query: UsernameQuery) -> Reply<'_, bool> {
         Box::pin(async move {
             let state = &self.0;

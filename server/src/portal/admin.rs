@@ -78,6 +78,26 @@ async fn load(
     query: &str,
     page: u32,
 ) -> Result<(), PortalError> {
+    let view = admin_view(state, parts, query, page).await?;
+    if let Some(portal) = parts.extensions.get_mut::<app::state::PortalState>() {
+        portal.admin = Some(view);
+    }
+    Ok(())
+}
+
+/// The page number a query names: from 1, anything unreadable is 1.
+pub fn page_number(page: &str) -> u32 {
+    page.trim().parse::<u32>().unwrap_or(1).clamp(1, 100_000)
+}
+
+/// One page of the account list for `query`, and every app: what the
+/// page shows, and what its search answers in place.
+pub async fn admin_view(
+    state: &AppState,
+    parts: &Parts,
+    query: &str,
+    page: u32,
+) -> Result<app::state::AdminView, PortalError> {
     let can_manage_staff = signed_in(parts).is_ok_and(|s| s.user.is_superuser);
     let store = state.oauth.store();
     let query: String = query
@@ -111,10 +131,20 @@ async fn load(
             .map(|a| app_view(a, owner_name(a.owner_id)))
             .collect(),
     };
-    if let Some(portal) = parts.extensions.get_mut::<app::state::PortalState>() {
-        portal.admin = Some(view);
+    Ok(view)
+}
+
+/// The search of `/admin/`, answered in place: staff only (anyone else is
+/// told it does not exist).
+pub async fn search(
+    state: &AppState,
+    parts: &Parts,
+    query: app::actions::AdminQuery,
+) -> Result<app::state::AdminView, PortalError> {
+    if staff(parts)?.is_none() {
+        return Err(PortalError::NotFound);
     }
-    Ok(())
+    admin_view(state, parts, &query.q, page_number(&query.page)).await
 }
 
 pub async fn show(State(state): State<AppState>, req: Request) -> Answer {
@@ -124,13 +154,7 @@ pub async fn show(State(state): State<AppState>, req: Request) -> Answer {
     }
     let query: Query =
         serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).unwrap_or_default();
-    let page = query
-        .page
-        .trim()
-        .parse::<u32>()
-        .unwrap_or(1)
-        .clamp(1, 100_000);
-    load(&state, &mut parts, &query.q, page).await?;
+    load(&state, &mut parts, &query.q, page_number(&query.page)).await?;
     Ok(render::page(&state, parts, StatusCode::OK).await)
 }
 

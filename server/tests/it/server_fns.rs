@@ -704,3 +704,44 @@ async fn apps_are_registered_changed_and_deleted_through_the_function() {
     );
     assert!(stranger.json["SignIn"]["location"].is_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_search_answers_staff_only() {
+    let server = TestServer::start().await;
+    let boss = server.signed_up("boss", PASSWORD).await;
+    server
+        .execute("UPDATE users SET is_staff = TRUE WHERE username = 'boss'")
+        .await;
+    let ada = server.signed_up("ada", PASSWORD).await;
+    server.signed_up("adam", PASSWORD).await;
+
+    let found = call(&boss, "admin-search", &[("q", "ada"), ("page", "1")]).await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.json);
+    let names: Vec<&str> = found.json["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        names.contains(&"ada") && names.contains(&"adam"),
+        "{names:?}"
+    );
+    assert_eq!(found.json["query"], "ada");
+    assert_eq!(found.json["has_next"], false);
+    // A page that is not a number is the first.
+    let odd = call(&boss, "admin-search", &[("q", "ada"), ("page", "-3x")]).await;
+    assert_eq!(odd.json["page"], 1);
+
+    let nosy = call(&ada, "admin-search", &[("q", "")]).await;
+    assert_eq!(nosy.status, StatusCode::NOT_FOUND, "{}", nosy.json);
+    let forged = call_raw(
+        &boss,
+        "admin-search",
+        "q=ada".to_owned(),
+        Some("https://evil.example"),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.json);
+}
