@@ -368,7 +368,8 @@ pub async fn decide(state: &AppState, parts: &Parts, form: AppForm) -> Decision 
             .client(&app.client_id)
     };
     match action {
-        AppAction::Register => unreachable!("handled above"),
+        // Answered above, before looking for an existing app.
+        AppAction::Register => Err(PortalError::BadForm),
         AppAction::Edit => {
             let scopes = app.scopes.to_string();
             let checked = check(
