@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use crate::components::field::{CsrfField, Field};
+use crate::components::live::{Check, Other};
 use crate::components::notice::Notice;
 use crate::components::title::PageTitle;
 use crate::paths::{CONFIRM_EMAIL_RESEND, LOGIN, PASSWORD_RESET, PROFILE};
@@ -117,6 +118,10 @@ pub fn PasswordResetConfirmPage() -> impl IntoView {
                     autocomplete="new-password"
                     error=feedback.error("new_password")
                     required=true
+                    check=Check::NewPassword {
+                        username: Other::Known(link.username.clone()),
+                        email: Other::Known(link.email.clone()),
+                    }
                 />
                 <p class="hint">
                     "At least 10 characters; not your username or email, nor a common password."
@@ -129,6 +134,7 @@ pub fn PasswordResetConfirmPage() -> impl IntoView {
                     autocomplete="new-password"
                     error=feedback.error("confirm_new_password")
                     required=true
+                    check=Check::Confirms("new_password")
                 />
                 <button type="submit">"Set password"</button>
             </form>

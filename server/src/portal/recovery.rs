@@ -96,6 +96,11 @@ pub async fn show_reset(State(state): State<AppState>, req: Request) -> Answer {
         &mut parts,
         app::state::LinkView {
             valid: found.is_some(),
+            // The page checks the new password against both while typing.
+            email: found
+                .as_ref()
+                .map(|(u, _)| u.email.clone())
+                .unwrap_or_default(),
             username: found.map(|(u, _)| u.username).unwrap_or_default(),
             ..Default::default()
         },
