@@ -660,6 +660,20 @@ async fn a_try_started_in_the_browser_is_finished_by_the_page_for_public_apps_on
     assert!(shown.body.contains("Exchanging the code in this browser"));
     // Nothing is exchanged by the server: there is no form to post.
     assert!(!shown.body.contains("Exchange code"));
+    // What comes back in the address reaches the page as data only.
+    let hostile = dev
+        .get(&format!(
+            "/o/playground/callback/?code=%3C/script%3E%3Cscript%3Ealert(1)%3C/script%3E\
+             &state=b.{id}.%22%3E%3Cimg%20src=x%20onerror=alert(2)%3E"
+        ))
+        .await;
+    assert_eq!(hostile.status, StatusCode::OK);
+    assert!(
+        !hostile.body.contains("<script>alert(1)"),
+        "{}",
+        hostile.body
+    );
+    assert!(!hostile.body.contains("<img src=x"), "{}", hostile.body);
 
     // Someone else's app, or a state naming no app, finds nothing.
     let other = server.signed_up("mallory", PASSWORD).await;

@@ -191,6 +191,13 @@ async fn malformed_calls_get_a_clear_error_never_a_500() {
         format!("csrf_token={token}&login={long}&password={long}"),
         format!("csrf_token={token}&login=%3C/title%3E%3Cscript%3E&password=x"),
         "\u{0}\u{1}binary".to_owned(),
+        format!(
+            "csrf_token={token}&action=register&name={long}&client_type=%00\
+             &grant_types=%3Cscript%3E&redirect_uris=https://a.example/%00&allowed_origins={long}"
+        ),
+        format!("csrf_token={token}&action=edit&app_id=99999999999999999999999&name=x"),
+        format!("csrf_token={token}&action=delete&app_id=abc&confirm=yes"),
+        format!("csrf_token={token}&q={long}&page=%00"),
     ];
     for name in [
         "sign-in",
@@ -200,6 +207,10 @@ async fn malformed_calls_get_a_clear_error_never_a_500() {
         "delete-account",
         "revoke",
         "username-available",
+        "device",
+        "admin",
+        "app",
+        "admin-search",
     ] {
         for body in &bodies {
             let reply = call_raw(&browser, name, body.clone(), Some(&server.base)).await;
