@@ -808,7 +808,28 @@ async fn mail_waits_for_a_dead_smtp_server_and_survives_a_restart() {
     server.restart().await;
     assert_eq!(server.count_rows("mail_queue").await, 1);
     sink.restart();
-    let mail = sink.wait_for(1).await.remove(0);
+    // Each failed try doubles the wait (1 s, 2 s, 4 s, …): tries made while
+    // the restarted server came up before the mail server can push the
+    // next one past the usual 20 s, so this waits longer, and says where
+    // the message stood if it never came.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while sink.messages().is_empty() {
+        if Instant::now() >= deadline {
+            let attempts = server.scalar("SELECT MAX(attempts) FROM mail_queue").await;
+            let next = server
+                .scalar("SELECT MAX(next_attempt_at) FROM mail_queue")
+                .await;
+            panic!(
+                "never delivered: {attempts} tries, next at {next}, now {}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mail = sink.messages().remove(0);
     assert_eq!(mail.to, "ada@example.org");
     let deadline = Instant::now() + Duration::from_secs(5);
     while server.count_rows("mail_queue").await != 0 {
