@@ -235,3 +235,44 @@ test('the admin search answers in place and keeps its address', async ({ page },
   await page.reload();
   await expect(page.locator('#admin-results')).toHaveText('0 accounts matching “nobody-has-this-name”.');
 });
+
+test('a form that succeeded keeps its button disabled while the next page loads', async ({ page }, testInfo) => {
+  const dev = createUser(testInfo, 'once');
+  await signIn(page, testInfo, dev.username, dev.password);
+  await expect(page).toHaveURL(/\/accounts\/profile\/$/);
+  await open(page, '/o/applications/register/', testInfo);
+  const name = `Registered once ${Date.now().toString(36)}`;
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Redirect URIs', { exact: true }).fill('https://once.example.org/cb');
+  // Hold the next page back, as a slow network would.
+  await page.route(/\/o\/applications\/\d+\/$/, async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await route.continue();
+  });
+  // In the page: once the server function has answered (and while the
+  // next page is held back), note whether the button is disabled and
+  // click it again, as an impatient person would.
+  await page.evaluate(() => {
+    const button = [...document.querySelectorAll('button')].find((e) => e.textContent === 'Register') as HTMLButtonElement;
+    const fetch = window.fetch.bind(window);
+    window.fetch = async (...args: Parameters<typeof window.fetch>) => {
+      const response = await fetch(...args);
+      const url = args[0] instanceof Request ? args[0].url : String(args[0]);
+      if (url.endsWith('/fn/app')) {
+        setTimeout(() => {
+          sessionStorage.setItem('disabled-after-answer', String(button.disabled));
+          button.click();
+        }, 300);
+      }
+      return response;
+    };
+  });
+  await page.getByRole('button', { name: 'Register' }).click();
+  await expect(page).toHaveURL(/\/o\/applications\/\d+\/$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(name);
+  expect(await page.evaluate(() => sessionStorage.getItem('disabled-after-answer'))).toBe('true');
+  await page.unroute(/\/o\/applications\/\d+\/$/);
+  // One app, not two.
+  await open(page, '/o/applications/', testInfo);
+  await expect(page.getByRole('link', { name })).toHaveCount(1);
+});

@@ -113,7 +113,24 @@ pub fn PortalForm(
             let answer = answer.clone();
             leptos::task::spawn_local(async move {
                 let result = super::call::post::<Done>(call, body).await;
-                pending.set(false);
+                let leaving = matches!(
+                    &result,
+                    Ok(Done {
+                        location: Some(_),
+                        ..
+                    }) | Err(ActionError::SignIn { .. })
+                );
+                if leaving {
+                    // The next page is loading: the button stays disabled
+                    // so a second click cannot post again (a second app, a
+                    // second sign-up) before it arrives, unless the
+                    // browser brings this page back (Back, from its cache).
+                    let _ = window_event_listener_untyped("pageshow", move |_| {
+                        let _ = pending.try_set(false);
+                    });
+                } else {
+                    pending.set(false);
+                }
                 answer(result);
             });
         }
