@@ -244,6 +244,31 @@ async fn shown(response: gloo_net::http::Response) -> (u16, String, String) {
     (status, text, body)
 }
 
+/// Sends `request`, adds it to the log as `title` (shown as `as_shown`)
+/// with its answer, and gives the answer's status and body.
+#[cfg(feature = "hydrate")]
+async fn logged(
+    steps: RwSignal<Vec<Step>>,
+    title: &'static str,
+    as_shown: String,
+    request: Result<gloo_net::http::Request, gloo_net::Error>,
+) -> Result<(u16, String), String> {
+    let response = request
+        .map_err(|_| format!("The {} could not be made.", title.to_lowercase()))?
+        .send()
+        .await
+        .map_err(|_| "Gatehouse could not be reached from this page.".to_owned())?;
+    let (status, text, raw) = shown(response).await;
+    steps.update(|s| {
+        s.push(Step {
+            title,
+            request: as_shown,
+            response: text,
+        })
+    });
+    Ok((status, raw))
+}
+
 #[cfg(feature = "hydrate")]
 async fn exchange(
     code: String,
@@ -252,7 +277,6 @@ async fn exchange(
     userinfo: RwSignal<Option<String>>,
 ) -> Result<(), String> {
     use gatehouse::oauth::paths::{TOKEN, USERINFO};
-    let unreachable = |_| "Gatehouse could not be reached from this page.".to_owned();
     let storage = window().session_storage().ok().flatten();
     let pending = storage
         .as_ref()
@@ -290,24 +314,16 @@ async fn exchange(
         form.append(name, value);
     }
     let body: String = form.to_string().into();
-    let response = gloo_net::http::Request::post(TOKEN)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .header("Accept", "application/json")
-        .body(body.clone())
-        .map_err(|_| "The token request could not be made.".to_owned())?
-        .send()
-        .await
-        .map_err(unreachable)?;
-    let (status, text, raw) = shown(response).await;
-    steps.update(|s| {
-        s.push(Step {
-            title: "Token request",
-            request: format!(
-                "POST {TOKEN}\nContent-Type: application/x-www-form-urlencoded\n\n{body}"
-            ),
-            response: text,
-        })
-    });
+    let (status, raw) = logged(
+        steps,
+        "Token request",
+        format!("POST {TOKEN}\nContent-Type: application/x-www-form-urlencoded\n\n{body}"),
+        gloo_net::http::Request::post(TOKEN)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Accept", "application/json")
+            .body(body.clone()),
+    )
+    .await?;
     if status != 200 {
         return Err("The token endpoint refused the code: see its answer below.".to_owned());
     }
@@ -316,20 +332,16 @@ async fn exchange(
         .and_then(|v| v.get("access_token")?.as_str().map(str::to_owned))
         .ok_or("The token endpoint's answer holds no access_token.")?;
 
-    let response = gloo_net::http::Request::get(USERINFO)
-        .header("Authorization", &format!("Bearer {access_token}"))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(unreachable)?;
-    let (status, text, raw) = shown(response).await;
-    steps.update(|s| {
-        s.push(Step {
-            title: "Userinfo request",
-            request: format!("GET {USERINFO}\nAuthorization: Bearer {access_token}"),
-            response: text,
-        })
-    });
+    let (status, raw) = logged(
+        steps,
+        "Userinfo request",
+        format!("GET {USERINFO}\nAuthorization: Bearer {access_token}"),
+        gloo_net::http::Request::get(USERINFO)
+            .header("Authorization", &format!("Bearer {access_token}"))
+            .header("Accept", "application/json")
+            .build(),
+    )
+    .await?;
     if status == 200 {
         userinfo.set(Some(pretty(&raw)));
         Ok(())
