@@ -333,19 +333,15 @@ pub async fn act(
         form: AppPost(mut form),
     } = post;
     form.app_id = id;
-    let app_id = form.app_id.clone();
-    let decision = decide(&state, &parts, form).await;
+    let app = match signed_in(&parts) {
+        Ok(session) => owned_app(&state, session.user.id, &form.app_id).await?,
+        Err(e) => return actions::html(&state, parts, Err(e)).await,
+    };
+    let decision = decide_on(&state, &parts, app.as_ref(), form).await;
     // A page shown again (a refusal, the Try-it panel's answer) is the
     // app's page: it needs the app.
-    if matches!(
-        decision,
-        Ok(Outcome::Refused { .. } | Outcome::TryIt { .. })
-    ) {
-        if let Some(session) = super::current_session(&parts) {
-            if let Some(app) = owned_app(&state, session.user.id, &app_id).await? {
-                show_app(&state, &mut parts, &app, None, None);
-            }
-        }
+    if let (Some(app), Ok(Outcome::Refused { .. } | Outcome::TryIt { .. })) = (&app, &decision) {
+        show_app(&state, &mut parts, app, None, None);
     }
     actions::html(&state, parts, decision).await
 }
@@ -354,13 +350,24 @@ pub async fn act(
 /// apps only (anyone else's app is not found, as one that does not exist).
 pub async fn decide(state: &AppState, parts: &Parts, form: AppForm) -> Decision {
     let session = signed_in(parts)?;
+    let app = owned_app(state, session.user.id, &form.app_id).await?;
+    decide_on(state, parts, app.as_ref(), form).await
+}
+
+/// [`decide`] with the form's app already looked up (`None`: it does not
+/// exist, or is someone else's).
+async fn decide_on(
+    state: &AppState,
+    parts: &Parts,
+    app: Option<&Application>,
+    form: AppForm,
+) -> Decision {
+    let session = signed_in(parts)?;
     let action = AppAction::parse(&form.action).ok_or(PortalError::BadForm)?;
     if action == AppAction::Register {
         return register_app(state, parts, &session, form).await;
     }
-    let Some(app) = owned_app(state, session.user.id, &form.app_id).await? else {
-        return Err(PortalError::NotFound);
-    };
+    let app = app.ok_or(PortalError::NotFound)?;
     let origin = origin(state, parts);
     let event = |kind| {
         Event::new(kind, now(), &origin)
@@ -418,7 +425,7 @@ pub async fn decide(state: &AppState, parts: &Parts, form: AppForm) -> Decision 
                 reviewed: app.reviewed && (session.user.is_staff || same_targets),
                 ..app.clone()
             };
-            let changed = event(EventKind::AppChanged).detail(changes(&app, &updated));
+            let changed = event(EventKind::AppChanged).detail(changes(app, &updated));
             save(state, &updated, &changed).await
         }
         AppAction::AddPlayground => {
@@ -436,17 +443,17 @@ pub async fn decide(state: &AppState, parts: &Parts, form: AppForm) -> Decision 
             if app.is_public() && !own.is_empty() && !updated.allowed_origins.contains(&own) {
                 updated.allowed_origins.push(own);
             }
-            let changed = event(EventKind::AppChanged).detail(changes(&app, &updated));
+            let changed = event(EventKind::AppChanged).detail(changes(app, &updated));
             save(state, &updated, &changed).await
         }
         AppAction::Rotate => {
             let secret = state
                 .oauth
-                .rotate_secret(&app, &event(EventKind::AppSecretRotated))
+                .rotate_secret(app, &event(EventKind::AppSecretRotated))
                 .await?
                 .ok_or(PortalError::BadForm)?;
             tracing::info!(client_id = %app.client_id, "client secret rotated in the portal");
-            Ok(to_app_page(state, &app, Some(&secret)))
+            Ok(to_app_page(state, app, Some(&secret)))
         }
         AppAction::Delete => {
             if form.confirm != "yes" {
@@ -459,11 +466,11 @@ pub async fn decide(state: &AppState, parts: &Parts, form: AppForm) -> Decision 
                 }));
             }
             let deleted = event(EventKind::AppDeleted).detail(&app.name);
-            state.oauth.delete_app(&app, &deleted).await?;
+            state.oauth.delete_app(app, &deleted).await?;
             tracing::info!(client_id = %app.client_id, "application deleted in the portal");
             Ok(Outcome::Done(Success::go(app::paths::APPLICATIONS)))
         }
-        AppAction::Try => try_it(state, &app, &form),
+        AppAction::Try => try_it(state, app, &form),
     }
 }
 

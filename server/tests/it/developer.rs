@@ -374,9 +374,7 @@ async fn revoking_an_authorized_app_ends_its_tokens() {
 async fn staff_deactivate_accounts_whose_tokens_stop_at_once() {
     let server = TestServer::start().await;
     let admin = server.signed_up("boss", PASSWORD).await;
-    server
-        .execute("UPDATE users SET is_staff = TRUE WHERE username = 'boss'")
-        .await;
+    server.make_staff("boss").await;
     let user = server.signed_up("ada", PASSWORD).await;
     let (id, secret) = server.register(|f| f.grant_types = vec!["password"]).await;
     let secret = secret.unwrap();
@@ -483,9 +481,7 @@ async fn staff_deactivate_accounts_whose_tokens_stop_at_once() {
 async fn the_admin_account_list_pages_through_every_account() {
     let server = TestServer::start().await;
     let admin = server.signed_up("boss", PASSWORD).await;
-    server
-        .execute("UPDATE users SET is_staff = TRUE WHERE username = 'boss'")
-        .await;
+    server.make_staff("boss").await;
     // 120 accounts written directly (a sign-up each would cost a hash).
     for i in 0..120 {
         server
@@ -528,9 +524,7 @@ async fn the_admin_account_list_pages_through_every_account() {
 async fn staff_sign_people_out_and_only_superusers_change_staff_rights() {
     let server = TestServer::start().await;
     let boss = server.signed_up("boss", PASSWORD).await;
-    server
-        .execute("UPDATE users SET is_staff = TRUE WHERE username = 'boss'")
-        .await;
+    server.make_staff("boss").await;
     let ada = server.signed_up("ada", PASSWORD).await;
     assert!(ada.is_signed_in().await);
     let id = |name: &'static str| {

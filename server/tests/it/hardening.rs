@@ -420,9 +420,7 @@ async fn the_portal_gives_no_privileges_to_people_who_are_not_staff() {
     assert_eq!(row, 1, "a non-staff app got a privilege");
     // Staff may give the password grant (to confidential apps only).
     let staff = server.signed_up("boss", PASSWORD).await;
-    server
-        .execute("UPDATE users SET is_staff = TRUE WHERE username = 'boss'")
-        .await;
+    server.make_staff("boss").await;
     let done = register_in_portal(&staff, "Trusted", "confidential", &["password"], "", &[]).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let public =
@@ -437,9 +435,7 @@ async fn the_portal_gives_no_privileges_to_people_who_are_not_staff() {
 async fn reactivation_does_not_revive_old_sessions_or_tokens() {
     let server = TestServer::start().await;
     let admin = server.signed_up("boss", PASSWORD).await;
-    server
-        .execute("UPDATE users SET is_staff = TRUE WHERE username = 'boss'")
-        .await;
+    server.make_staff("boss").await;
     let user = server.signed_up("ada", PASSWORD).await;
     let app = password_app(&server).await;
     let (_, tokens) = password_grant(&server, &app, "ada", PASSWORD, None).await;
@@ -660,9 +656,7 @@ async fn an_unreviewed_apps_early_errors_stay_on_a_page_until_staff_review_it() 
     }
     // Staff review it: the same requests are answered at the redirect URI.
     let staff = server.signed_up("boss", PASSWORD).await;
-    server
-        .execute("UPDATE users SET is_staff = TRUE WHERE username = 'boss'")
-        .await;
+    server.make_staff("boss").await;
     let id = server
         .scalar("SELECT id FROM applications WHERE name = 'Fresh app'")
         .await

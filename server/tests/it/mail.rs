@@ -881,9 +881,7 @@ async fn staff_send_a_reset_from_the_admin_page() {
     let server = server(&sink, |_| {}).await;
     account(&server, "ada", true).await;
     account(&server, "root", true).await;
-    server
-        .execute("UPDATE users SET is_staff = TRUE WHERE username = 'root'")
-        .await;
+    server.make_staff("root").await;
     let staff = server.browser();
     staff.sign_in("root", PASSWORD).await;
     let admin = staff.get("/admin/").await;

@@ -81,9 +81,7 @@ fn title_of(body: &str) -> String {
 async fn hostile_values_never_become_markup() {
     let server = TestServer::start().await;
     let dev = server.signed_up("mallory", PASSWORD).await;
-    server
-        .execute("UPDATE users SET is_staff = TRUE WHERE username = 'mallory'")
-        .await;
+    server.make_staff("mallory").await;
 
     // A person's name, as shown in the header, the home page, the profile,
     // the consent page and the admin list.

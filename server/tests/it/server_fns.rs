@@ -530,9 +530,7 @@ async fn a_device_is_confirmed_through_the_function() {
 async fn staff_change_accounts_through_the_function_and_others_find_nothing() {
     let server = TestServer::start().await;
     let boss = server.signed_up("boss", PASSWORD).await;
-    server
-        .execute("UPDATE users SET is_staff = TRUE WHERE username = 'boss'")
-        .await;
+    server.make_staff("boss").await;
     let ada = server.signed_up("ada", PASSWORD).await;
     let ada_id = server
         .scalar("SELECT id FROM users WHERE username = 'ada'")
@@ -720,9 +718,7 @@ async fn apps_are_registered_changed_and_deleted_through_the_function() {
 async fn the_admin_search_answers_staff_only() {
     let server = TestServer::start().await;
     let boss = server.signed_up("boss", PASSWORD).await;
-    server
-        .execute("UPDATE users SET is_staff = TRUE WHERE username = 'boss'")
-        .await;
+    server.make_staff("boss").await;
     let ada = server.signed_up("ada", PASSWORD).await;
     server.signed_up("adam", PASSWORD).await;
 

@@ -278,6 +278,14 @@ impl TestServer {
 
     /// Creates an account through the sign-up form; returns its browser,
     /// signed in.
+    /// Gives an existing account staff rights (the admin page, staff actions).
+    pub async fn make_staff(&self, username: &str) {
+        // Test usernames only: letters and digits, nothing to quote.
+        assert!(username.chars().all(|c| c.is_ascii_alphanumeric()));
+        let sql = format!("UPDATE users SET is_staff = TRUE WHERE username = '{username}'");
+        assert_eq!(self.execute(&sql).await, 1, "no account {username}");
+    }
+
     pub async fn signed_up(&self, username: &str, password: &str) -> Browser {
         let browser = self.browser();
         let response = browser
