@@ -80,7 +80,7 @@ impl SqliteDb {
             .connect_with(options.clone())
             .await
             .map_err(OpenError::Connect)?;
-        let tokens = batch::TokenWriter::start(pool.clone());
+        let tokens = batch::TokenWriter::start(pool.clone(), options.clone());
         let alive = std::sync::Arc::new(());
         tokio::spawn(checkpoints(options, std::sync::Arc::downgrade(&alive)));
         Ok(Self {
