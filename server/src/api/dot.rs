@@ -246,7 +246,7 @@ async fn forwarding_app(state: &AppState, parts: &Parts) -> Result<Option<String
         return Err(refused());
     };
     match state.oauth.authenticate_client(auth.as_ref()).await {
-        Ok(app) if !app.is_public() => Ok(Some(app.client_id)),
+        Ok(app) if !app.is_public() => Ok(Some(app.client_id.clone())),
         _ => Err(refused()),
     }
 }

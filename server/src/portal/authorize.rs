@@ -67,7 +67,7 @@ fn held_error(app: &Application, redirect_uri: &str, error: &OAuthError) -> Resp
 }
 
 /// The unreviewed app a request names, if it names one.
-async fn unreviewed_app(state: &AppState, params: &Params) -> Option<Application> {
+async fn unreviewed_app(state: &AppState, params: &Params) -> Option<std::sync::Arc<Application>> {
     let client_id = params.get("client_id").ok().flatten()?;
     match state.oauth.application(client_id).await {
         Ok(Some(app)) if !app.reviewed => Some(app),

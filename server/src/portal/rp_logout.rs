@@ -122,7 +122,7 @@ async fn logout(state: &AppState, mut parts: Parts, params: &Params, confirmed: 
     }
     if let Some(page) = parts.extensions.get_mut::<app::state::PortalState>() {
         page.logout = Some(app::state::LogoutView {
-            app_name: app.map(|a| a.name),
+            app_name: app.map(|a| a.name.clone()),
             request,
         });
     }

@@ -76,6 +76,11 @@ impl SqliteDb {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.max_connections)
+            // A SQLite connection is a file handle in this process, not a
+            // socket that a server or a firewall may close: pinging it
+            // before each use (sqlx's default) only costs a round trip to
+            // its thread. A failing file still fails the query itself.
+            .test_before_acquire(false)
             .acquire_timeout(settings.acquire_timeout)
             .connect_with(options.clone())
             .await

@@ -2,6 +2,7 @@
 //! the changes that must drop a cached copy.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::{internal, OAuthService};
 use crate::audit::Event;
@@ -19,7 +20,8 @@ use crate::store::StoreError;
 /// one made by another replica within the cache time.
 pub(super) struct AppCache {
     ttl: std::time::Duration,
-    entries: std::sync::Mutex<HashMap<String, (std::time::Instant, Application)>>,
+    /// Shared, not copied, with each request: an app holds a dozen strings.
+    entries: std::sync::Mutex<HashMap<String, (std::time::Instant, Arc<Application>)>>,
 }
 
 impl AppCache {
@@ -32,15 +34,15 @@ impl AppCache {
         }
     }
 
-    fn get(&self, client_id: &str) -> Option<Application> {
+    fn get(&self, client_id: &str) -> Option<Arc<Application>> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(client_id)
             .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, app)| app.clone())
+            .map(|(_, app)| Arc::clone(app))
     }
 
-    fn put(&self, app: &Application) {
+    fn put(&self, app: &Arc<Application>) {
         if self.ttl.is_zero() {
             return;
         }
@@ -53,7 +55,7 @@ impl AppCache {
         }
         entries.insert(
             app.client_id.clone(),
-            (std::time::Instant::now(), app.clone()),
+            (std::time::Instant::now(), Arc::clone(app)),
         );
     }
 
@@ -65,11 +67,18 @@ impl AppCache {
 
 impl OAuthService {
     /// The app with this client id, from the cache when fresh.
-    pub async fn application(&self, client_id: &str) -> Result<Option<Application>, StoreError> {
+    pub async fn application(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Arc<Application>>, StoreError> {
         if let Some(app) = self.apps.get(client_id) {
             return Ok(Some(app));
         }
-        let app = self.store.application_by_client_id(client_id).await?;
+        let app = self
+            .store
+            .application_by_client_id(client_id)
+            .await?
+            .map(Arc::new);
         if let Some(app) = &app {
             self.apps.put(app);
         }
@@ -122,7 +131,7 @@ impl OAuthService {
     pub async fn authenticate_client(
         &self,
         auth: Option<&ClientAuth>,
-    ) -> Result<Application, OAuthError> {
+    ) -> Result<Arc<Application>, OAuthError> {
         let auth =
             auth.ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
         let refused = || OAuthError::invalid_client("client authentication failed");
@@ -209,8 +218,8 @@ mod tests {
     use crate::oauth::client::SigningAlgorithm;
     use crate::oauth::ScopeSet;
 
-    fn app(client_id: &str) -> Application {
-        Application {
+    fn app(client_id: &str) -> Arc<Application> {
+        Arc::new(Application {
             id: 1,
             client_id: client_id.into(),
             secret_digest: None,
@@ -228,7 +237,7 @@ mod tests {
             created_at: 0,
             reviewed: true,
             weak_secret: false,
-        }
+        })
     }
 
     fn cache(ttl_ms: u64) -> AppCache {

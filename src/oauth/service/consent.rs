@@ -2,6 +2,8 @@
 //! for consent or not, approving with a code, refusing; and the grants a
 //! person can see and withdraw.
 
+use std::sync::Arc;
+
 use super::{new_family, OAuthService};
 use crate::audit::{Event, EventKind, Origin};
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError};
@@ -35,7 +37,7 @@ impl OAuthService {
     pub async fn authorization_request(
         &self,
         params: &Params,
-    ) -> Result<(Application, AuthorizationRequest), AuthorizeError> {
+    ) -> Result<(Arc<Application>, AuthorizationRequest), AuthorizeError> {
         let client_id = authorize::client_id(params)?;
         let app = self.application(client_id).await.map_err(|e| {
             tracing::error!(error = %e, "loading the application failed");
@@ -43,7 +45,7 @@ impl OAuthService {
                 "Gatehouse could not load this application. Please try again in a moment.".into(),
             )
         })?;
-        let request = authorize::validate(app.as_ref(), params)?;
+        let request = authorize::validate(app.as_deref(), params)?;
         Ok((app.expect("validate refuses a missing app"), request))
     }
 
