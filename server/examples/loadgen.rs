@@ -17,8 +17,15 @@
 //! Usage (bench/all sets it up):
 //! `loadgen --base URL --pid PID --secs S --conns 1,32 --json OUT
 //!   --cc ID:SECRET --pw ID:SECRET --code ID:SECRET --user NAME:PASSWORD
-//!   [--only w1,w2] [--items URL --items-pid PID --items-client ID:SECRET
-//!   --miss-tokens N]`
+//!   [--only w1,w2] [--paired N] [--items URL --items-pid PID
+//!   --items-client ID:SECRET --miss-tokens N]`
+//!
+//! With `--paired N` (N > 0), the share of `/healthz` of the quick
+//! workloads (client_credentials, introspection, profile) is measured a
+//! second way: N rounds of one second of `/healthz` then one second of the
+//! workload, at the same connection count, and the ratio of their sums. On
+//! a shared machine whose speed drifts over a minute, the two halves of a
+//! pair see the same machine; the separate 10-second runs may not.
 //! Every loop is bounded by its duration; nothing runs after it.
 
 use std::collections::HashMap;
@@ -45,6 +52,8 @@ struct Args {
     items: Option<(String, u32, (String, String))>,
     /// Tokens minted for `items_miss`, shared out among the connections.
     miss_tokens: usize,
+    /// Rounds of the paired `/healthz` comparison (0: none).
+    paired: u32,
 }
 
 fn pair(s: &str) -> (String, String) {
@@ -90,6 +99,9 @@ fn parse_args() -> Result<Args, String> {
         miss_tokens: map
             .get("miss-tokens")
             .map_or(Ok(12_000), |n| n.parse().map_err(|_| "bad --miss-tokens"))?,
+        paired: map
+            .get("paired")
+            .map_or(Ok(0), |n| n.parse().map_err(|_| "bad --paired"))?,
     })
 }
 
@@ -492,9 +504,29 @@ struct Row {
     cpu_ms: f64,
     peak_rss_mib: f64,
     first_error: Option<String>,
+    /// Share of `/healthz` measured in alternating one-second pairs.
+    paired: Option<f64>,
 }
 
-async fn run(ctx: &Ctx, workload: &str, conns: usize) -> Result<Row, String> {
+/// Workloads quick enough to set up once a second for `--paired`.
+const PAIRED: [&str; 3] = ["client_credentials", "introspection", "profile"];
+
+/// `--paired`: rounds of one second of `/healthz`, then one second of
+/// `workload`; the ratio of their summed rates.
+async fn paired(ctx: &Ctx, workload: &str, conns: usize) -> Result<f64, String> {
+    let (mut floor, mut rate) = (0.0, 0.0);
+    for _ in 0..ctx.args.paired {
+        floor += run(ctx, "healthz", conns, Duration::from_secs(1))
+            .await?
+            .rate;
+        rate += run(ctx, workload, conns, Duration::from_secs(1))
+            .await?
+            .rate;
+    }
+    Ok(if floor > 0.0 { rate / floor } else { 0.0 })
+}
+
+async fn run(ctx: &Ctx, workload: &str, conns: usize, secs: Duration) -> Result<Row, String> {
     let states: Vec<State> = if workload == "items_miss" {
         // Minting thousands of tokens one connection after another would
         // take longer than the run.
@@ -526,7 +558,7 @@ async fn run(ctx: &Ctx, workload: &str, conns: usize) -> Result<Row, String> {
     };
     let cpu_before = cpu_secs(pid);
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(ctx.args.secs);
+    let deadline = started + secs;
     let tasks: Vec<_> = states
         .into_iter()
         .map(|mut state| {
@@ -589,6 +621,7 @@ async fn run(ctx: &Ctx, workload: &str, conns: usize) -> Result<Row, String> {
         },
         peak_rss_mib: peak.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1024.0,
         first_error,
+        paired: None,
     })
 }
 
@@ -632,7 +665,17 @@ async fn main() {
             }
         }
         for &conns in &ctx.args.conns {
-            match run(&ctx, workload, conns).await {
+            let secs = Duration::from_secs(ctx.args.secs);
+            let row = match run(&ctx, workload, conns, secs).await {
+                Ok(row) if ctx.args.paired > 0 && PAIRED.contains(&workload) => {
+                    paired(&ctx, workload, conns).await.map(|p| Row {
+                        paired: Some(p),
+                        ..row
+                    })
+                }
+                other => other,
+            };
+            match row {
                 Ok(row) => rows.push(row),
                 Err(e) => {
                     eprintln!("error: {workload} at {conns} connections: {e}");
@@ -648,18 +691,29 @@ async fn main() {
         .collect();
     println!("idle RSS {idle_mib:.1} MiB");
     println!(
-        "{:<19} {:>5} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9} {:>8}",
-        "workload", "conns", "per s", "healthz", "p50 ms", "p99 ms", "cpu ms", "peak MiB", "errors"
+        "{:<19} {:>5} {:>10} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>8}",
+        "workload",
+        "conns",
+        "per s",
+        "healthz",
+        "paired",
+        "p50 ms",
+        "p99 ms",
+        "cpu ms",
+        "peak MiB",
+        "errors"
     );
     let mut json = Vec::new();
     for r in &rows {
         let ratio = floor.get(&r.conns).map(|f| r.rate / f);
         println!(
-            "{:<19} {:>5} {:>10.0} {:>8} {:>9.2} {:>9.2} {:>9.3} {:>9.1} {:>8}",
+            "{:<19} {:>5} {:>10.0} {:>8} {:>8} {:>9.2} {:>9.2} {:>9.3} {:>9.1} {:>8}",
             r.workload,
             r.conns,
             r.rate,
             ratio.map_or("-".into(), |x| format!("{:.0}%", x * 100.0)),
+            r.paired
+                .map_or("-".into(), |x| format!("{:.0}%", x * 100.0)),
             r.p50_ms,
             r.p99_ms,
             r.cpu_ms,
@@ -675,6 +729,7 @@ async fn main() {
         json.push(serde_json::json!({
             "workload": r.workload, "connections": r.conns, "completed": r.done,
             "errors": r.errors, "per_second": r.rate, "of_healthz": ratio,
+            "of_healthz_paired": r.paired,
             "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "server_cpu_ms_per_answer": r.cpu_ms,
             "peak_rss_mib": r.peak_rss_mib, "first_error": r.first_error,
         }));
