@@ -512,18 +512,22 @@ struct Row {
 const PAIRED: [&str; 3] = ["client_credentials", "introspection", "profile"];
 
 /// `--paired`: rounds of one second of `/healthz`, then one second of
-/// `workload`; the ratio of their summed rates.
-async fn paired(ctx: &Ctx, workload: &str, conns: usize) -> Result<f64, String> {
-    let (mut floor, mut rate) = (0.0, 0.0);
+/// `workload`; the ratio of their summed rates, and the highest resident
+/// memory seen. A failed request fails the measure (a rate of errors is no
+/// rate).
+async fn paired(ctx: &Ctx, workload: &str, conns: usize) -> Result<(f64, f64), String> {
+    let (mut floor, mut rate, mut peak) = (0.0, 0.0, 0.0f64);
     for _ in 0..ctx.args.paired {
-        floor += run(ctx, "healthz", conns, Duration::from_secs(1))
-            .await?
-            .rate;
-        rate += run(ctx, workload, conns, Duration::from_secs(1))
-            .await?
-            .rate;
+        for (w, sum) in [("healthz", &mut floor), (workload, &mut rate)] {
+            let row = run(ctx, w, conns, Duration::from_secs(1)).await?;
+            if let Some(e) = row.first_error {
+                return Err(format!("paired {w}: {} errors, the first: {e}", row.errors));
+            }
+            *sum += row.rate;
+            peak = peak.max(row.peak_rss_mib);
+        }
     }
-    Ok(if floor > 0.0 { rate / floor } else { 0.0 })
+    Ok((if floor > 0.0 { rate / floor } else { 0.0 }, peak))
 }
 
 async fn run(ctx: &Ctx, workload: &str, conns: usize, secs: Duration) -> Result<Row, String> {
@@ -668,8 +672,9 @@ async fn main() {
             let secs = Duration::from_secs(ctx.args.secs);
             let row = match run(&ctx, workload, conns, secs).await {
                 Ok(row) if ctx.args.paired > 0 && PAIRED.contains(&workload) => {
-                    paired(&ctx, workload, conns).await.map(|p| Row {
+                    paired(&ctx, workload, conns).await.map(|(p, peak)| Row {
                         paired: Some(p),
+                        peak_rss_mib: row.peak_rss_mib.max(peak),
                         ..row
                     })
                 }
