@@ -333,11 +333,12 @@ pub async fn act(
         form: AppPost(mut form),
     } = post;
     form.app_id = id;
-    let app = match signed_in(&parts) {
-        Ok(session) => owned_app(&state, session.user.id, &form.app_id).await?,
+    let session = match signed_in(&parts) {
+        Ok(session) => session,
         Err(e) => return actions::html(&state, parts, Err(e)).await,
     };
-    let decision = decide_on(&state, &parts, app.as_ref(), form).await;
+    let app = owned_app(&state, session.user.id, &form.app_id).await?;
+    let decision = decide_on(&state, &parts, &session, app.as_ref(), form).await;
     // A page shown again (a refusal, the Try-it panel's answer) is the
     // app's page: it needs the app.
     if let (Some(app), Ok(Outcome::Refused { .. } | Outcome::TryIt { .. })) = (&app, &decision) {
@@ -351,21 +352,21 @@ pub async fn act(
 pub async fn decide(state: &AppState, parts: &Parts, form: AppForm) -> Decision {
     let session = signed_in(parts)?;
     let app = owned_app(state, session.user.id, &form.app_id).await?;
-    decide_on(state, parts, app.as_ref(), form).await
+    decide_on(state, parts, &session, app.as_ref(), form).await
 }
 
-/// [`decide`] with the form's app already looked up (`None`: it does not
-/// exist, or is someone else's).
+/// [`decide`] for a signed-in person, with the form's app already looked
+/// up (`None`: it does not exist, or is someone else's).
 async fn decide_on(
     state: &AppState,
     parts: &Parts,
+    session: &CurrentSession,
     app: Option<&Application>,
     form: AppForm,
 ) -> Decision {
-    let session = signed_in(parts)?;
     let action = AppAction::parse(&form.action).ok_or(PortalError::BadForm)?;
     if action == AppAction::Register {
-        return register_app(state, parts, &session, form).await;
+        return register_app(state, parts, session, form).await;
     }
     let app = app.ok_or(PortalError::NotFound)?;
     let origin = origin(state, parts);
