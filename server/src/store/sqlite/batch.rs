@@ -27,6 +27,10 @@ use tokio::sync::{mpsc, oneshot};
 /// At most this many grants per transaction.
 const MAX_BATCH: usize = 256;
 
+/// How long the writer uses the pool after failing to open a connection
+/// of its own.
+const RECONNECT_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// One caller's write.
 enum Work {
     Insert(IssuedTokens),
@@ -121,13 +125,20 @@ async fn run(pool: SqlitePool, options: SqliteConnectOptions, mut queue: mpsc::R
     // all prepared.
     let options = options.statement_cache_capacity(2 * ROWS_PER_STATEMENT + 16);
     let mut own: Option<SqliteConnection> = None;
+    // When opening a connection of its own failed, the writer uses the
+    // pool and tries again after a while, not on every batch (nor warns
+    // on every batch).
+    let mut connect_after = tokio::time::Instant::now();
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        if own.is_none() {
-            own = SqliteConnection::connect_with(&options)
-                .await
-                .inspect_err(|e| tracing::warn!(error = %e, "token writer: no connection of its own; using the pool"))
-                .ok();
+        if own.is_none() && tokio::time::Instant::now() >= connect_after {
+            match SqliteConnection::connect_with(&options).await {
+                Ok(conn) => own = Some(conn),
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_s = RECONNECT_AFTER.as_secs(), "token writer: no connection of its own; using the pool");
+                    connect_after = tokio::time::Instant::now() + RECONNECT_AFTER;
+                }
+            }
         }
         let result = match own.as_mut() {
             Some(conn) => store(conn, &batch).await,
@@ -146,10 +157,15 @@ async fn run(pool: SqlitePool, options: SqliteConnectOptions, mut queue: mpsc::R
             Err(e) => {
                 // One bad grant (say, its app deleted a moment ago) must not
                 // fail the others: write each alone and answer each, on a
-                // pooled connection (the writer's own may be what failed;
-                // the next batch opens a new one).
+                // pooled connection.
                 tracing::warn!(error = %e, grants = batch.len(), "token batch failed; writing one by one");
-                own = None;
+                // A statement the database refused (a constraint, say)
+                // leaves the connection as it was; anything else (I/O, a
+                // closed connection) may not have, and the next batch
+                // opens a new one.
+                if !matches!(e, sqlx::Error::Database(_)) {
+                    own = None;
+                }
                 for (work, done) in batch.drain(..) {
                     let result = match pool.acquire().await {
                         Ok(mut conn) => store_one(&mut conn, &work).await,
