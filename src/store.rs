@@ -347,6 +347,37 @@ pub struct TokenLookup {
     pub rotated: bool,
 }
 
+/// An access token as protected resources and introspection need it: who
+/// holds it and what it allows, nothing of how it was issued. Only returned
+/// while the user (if any) is active. Every bearer request and most
+/// introspections read one, so it is read with the fewest columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLookup {
+    pub application_id: i64,
+    pub client_id: String,
+    /// None for tokens a client obtained for itself (client_credentials).
+    pub user_id: Option<i64>,
+    pub username: Option<String>,
+    pub scopes: ScopeSet,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl TokenLookup {
+    /// The holder and rights of a refresh token, as an access token's.
+    pub fn holder(self) -> AccessLookup {
+        AccessLookup {
+            application_id: self.record.application_id,
+            client_id: self.client_id,
+            user_id: self.record.user_id,
+            username: self.username,
+            scopes: self.record.scopes,
+            created_at: self.record.created_at,
+            expires_at: self.record.expires_at,
+        }
+    }
+}
+
 /// A single-use code or token presented again, as the audit trail records it.
 #[derive(Debug, Clone, Copy)]
 pub struct Reuse {
@@ -519,7 +550,8 @@ pub trait OAuthStore: Send + Sync {
         now: i64,
         tokens: &IssuedTokens,
     ) -> Result<Claim, StoreError>;
-    async fn access_token(&self, digest: &SecretDigest) -> Result<Option<TokenLookup>, StoreError>;
+    async fn access_token(&self, digest: &SecretDigest)
+        -> Result<Option<AccessLookup>, StoreError>;
 
     /// Removes one access token held by the app; true if it existed.
     async fn revoke_access_token(

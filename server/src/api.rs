@@ -332,7 +332,7 @@ async fn bearer_user(state: &AppState, parts: &Parts, needs: Scope) -> Result<Us
         .bearer(token, needs, now())
         .await
         .map_err(|e| bearer_error(&e, true, needs))?;
-    let Some(user_id) = found.record.user_id else {
+    let Some(user_id) = found.user_id else {
         let e = OAuthError::invalid_token("this token was issued to a client, not a user");
         return Err(bearer_error(&e, true, needs));
     };
@@ -618,7 +618,7 @@ async fn profile_answer(state: &AppState, parts: &Parts) -> (Response, Option<St
         Err(e) => return (bearer_error(&e, true, needs), None),
     };
     let client = Some(found.client_id.clone());
-    let Some(user_id) = found.record.user_id else {
+    let Some(user_id) = found.user_id else {
         let e = OAuthError::invalid_token("this token was issued to a client, not a user");
         return (bearer_error(&e, true, needs), client);
     };

@@ -3,14 +3,15 @@
 //! parameter sent twice, and a parameter sent without a value treated as
 //! omitted.
 
-use std::collections::HashMap;
-
 use super::OAuthError;
 
 /// The decoded parameters of one request.
 #[derive(Debug, Default, Clone)]
 pub struct Params {
-    values: HashMap<String, String>,
+    /// Name and value, names unique. A request has a handful of
+    /// parameters (at most [`MAX_PARAMS`]), so a list searched in order is
+    /// cheaper than a hash map on every token request.
+    values: Vec<(String, String)>,
     /// Names that appeared more than once (their values are dropped).
     repeated: Vec<String>,
 }
@@ -52,13 +53,17 @@ impl Params {
             if value.is_empty() {
                 continue;
             }
-            if params.values.remove(&name).is_some() || params.repeated.contains(&name) {
+            let earlier = params.values.iter().position(|(n, _)| *n == name);
+            if let Some(i) = earlier {
+                params.values.swap_remove(i);
+            }
+            if earlier.is_some() || params.repeated.contains(&name) {
                 if !params.repeated.contains(&name) {
                     params.repeated.push(name);
                 }
                 continue;
             }
-            params.values.insert(name, value);
+            params.values.push((name, value));
         }
         Ok(params)
     }
@@ -71,7 +76,11 @@ impl Params {
                 "the {name} parameter was sent more than once"
             )));
         }
-        Ok(self.values.get(name).map(String::as_str))
+        Ok(self
+            .values
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str()))
     }
 
     /// Like [`Params::get`], but absence is an error too.
@@ -87,11 +96,7 @@ impl Params {
 
     /// Every single-valued parameter, sorted by name.
     pub fn pairs(&self) -> Vec<(String, String)> {
-        let mut pairs: Vec<_> = self
-            .values
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let mut pairs = self.values.clone();
         pairs.sort();
         pairs
     }
@@ -100,7 +105,8 @@ impl Params {
         let mut params = Params::default();
         for (k, v) in pairs {
             if !v.is_empty() {
-                params.values.insert(k.to_owned(), v.to_owned());
+                params.values.retain(|(n, _)| n != k);
+                params.values.push((k.to_owned(), v.to_owned()));
             }
         }
         params
@@ -108,11 +114,19 @@ impl Params {
 }
 
 fn decode(raw: &[u8]) -> Result<String, OAuthError> {
-    let plus_as_space: Vec<u8> = raw
-        .iter()
-        .map(|b| if *b == b'+' { b' ' } else { *b })
-        .collect();
-    let bytes: Vec<u8> = percent_encoding::percent_decode(&plus_as_space).collect();
+    // Most names and values (client ids, tokens, grant types) have
+    // nothing encoded: one copy, no decoding pass.
+    let bytes = if raw.iter().any(|b| matches!(b, b'+' | b'%')) {
+        let plus_as_space: Vec<u8> = raw
+            .iter()
+            .map(|b| if *b == b'+' { b' ' } else { *b })
+            .collect();
+        let mut bytes = Vec::with_capacity(raw.len());
+        bytes.extend(percent_encoding::percent_decode(&plus_as_space));
+        bytes
+    } else {
+        raw.to_vec()
+    };
     String::from_utf8(bytes).map_err(|_| OAuthError::invalid_request("parameters must be UTF-8"))
 }
 
@@ -144,6 +158,28 @@ mod tests {
         assert_eq!(p.get("d").unwrap(), None);
         assert_eq!(p.get("e").unwrap(), None);
         assert_eq!(p.require("d").unwrap_err().code, ErrorCode::InvalidRequest);
+    }
+
+    #[test]
+    fn plain_and_encoded_values_side_by_side() {
+        let p =
+            Params::parse(b"grant_type=client_credentials&scope=read+write&x%3Dy=a%26b").unwrap();
+        assert_eq!(p.get("grant_type").unwrap(), Some("client_credentials"));
+        assert_eq!(p.get("scope").unwrap(), Some("read write"));
+        assert_eq!(p.get("x=y").unwrap(), Some("a&b"));
+        assert_eq!(p.get("absent").unwrap(), None);
+        assert_eq!(
+            p.pairs(),
+            [
+                ("grant_type".to_owned(), "client_credentials".to_owned()),
+                ("scope".to_owned(), "read write".to_owned()),
+                ("x=y".to_owned(), "a&b".to_owned()),
+            ]
+        );
+        // The last of two pairs with one name wins.
+        let q = Params::from_pairs([("a", "1"), ("b", ""), ("a", "2")]);
+        assert_eq!(q.get("a").unwrap(), Some("2"));
+        assert_eq!(q.get("b").unwrap(), None);
     }
 
     #[test]

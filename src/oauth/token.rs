@@ -84,6 +84,9 @@ fn decode_basic(encoded: &str) -> Result<(String, String), OAuthError> {
 }
 
 fn form_decode(s: &str) -> Option<String> {
+    if !s.contains(['+', '%']) {
+        return Some(s.to_owned());
+    }
     let spaced = s.replace('+', " ");
     percent_encoding::percent_decode_str(&spaced)
         .decode_utf8()

@@ -11,7 +11,8 @@ use gatehouse::oauth::pkce;
 use gatehouse::oauth::ScopeSet;
 use gatehouse::secret::SecretDigest;
 use gatehouse::store::{
-    Claim, CodeRecord, GrantRecord, IssuedTokens, OAuthStore, Reuse, StoreError, TokenLookup,
+    AccessLookup, Claim, CodeRecord, GrantRecord, IssuedTokens, OAuthStore, Reuse, StoreError,
+    TokenLookup,
 };
 use sqlx::Row;
 
@@ -34,6 +35,14 @@ macro_rules! token_lookup {
         )
     };
 }
+
+/// An access token's holder and rights, in [`AccessLookup`]'s order.
+const ACCESS_LOOKUP: &str =
+    "SELECT t.application_id, a.client_id, t.user_id, u.username, t.scopes, \
+     t.created_at, t.expires_at FROM access_tokens t \
+     JOIN applications a ON a.id = t.application_id \
+     LEFT JOIN users u ON u.id = t.user_id \
+     WHERE t.digest = $1 AND (t.user_id IS NULL OR u.is_active)";
 
 /// The tokens of one family, revoked together.
 const REVOKE_FAMILY: [&str; 2] = [
@@ -404,9 +413,33 @@ impl OAuthStore for SqlStore {
         .await
     }
 
-    async fn access_token(&self, digest: &SecretDigest) -> Result<Option<TokenLookup>, StoreError> {
-        self.lookup(token_lookup!("access_tokens", "FALSE"), digest)
-            .await
+    async fn access_token(
+        &self,
+        digest: &SecretDigest,
+    ) -> Result<Option<AccessLookup>, StoreError> {
+        // The hot read of every bearer request and introspection: only the
+        // columns the answer needs, read by position (no name lookups).
+        with_pool!(self, |pool| {
+            let row = sqlx::query(ACCESS_LOOKUP)
+                .bind(digest.as_str())
+                .fetch_optional(pool)
+                .await
+                .map_err(err)?;
+            row.map(|r| -> Result<AccessLookup, sqlx::Error> {
+                let scopes: &str = r.try_get(4)?;
+                Ok(AccessLookup {
+                    application_id: r.try_get(0)?,
+                    client_id: r.try_get(1)?,
+                    user_id: r.try_get(2)?,
+                    username: r.try_get(3)?,
+                    scopes: ScopeSet::from_stored(scopes),
+                    created_at: r.try_get(5)?,
+                    expires_at: r.try_get(6)?,
+                })
+            })
+            .transpose()
+            .map_err(err)
+        })
     }
 
     async fn revoke_access_token(

@@ -7,7 +7,7 @@ use crate::oauth::params::Params;
 use crate::oauth::token::{client_auth, AuthorizationHeader};
 use crate::oauth::{ErrorCode, OAuthError, Scope};
 use crate::secret::SecretDigest;
-use crate::store::TokenLookup;
+use crate::store::AccessLookup;
 
 /// Which kind of token a revocation or introspection names first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,13 +124,22 @@ impl OAuthService {
         };
         for kind in order {
             let found = match kind {
-                Hint::Access => self.store.access_token(&digest).await,
-                Hint::Refresh => self.store.refresh_token(&digest).await,
+                Hint::Access => self
+                    .store
+                    .access_token(&digest)
+                    .await
+                    .map(|found| found.map(|a| (a, false))),
+                Hint::Refresh => self.store.refresh_token(&digest).await.map(|found| {
+                    found.map(|t| {
+                        let rotated = t.rotated;
+                        (t.holder(), rotated)
+                    })
+                }),
             }
             .map_err(internal)?;
-            if let Some(found) = found {
-                let foreign = only_app.is_some_and(|id| id != found.record.application_id);
-                if foreign || found.rotated || found.record.expires_at <= now {
+            if let Some((found, rotated)) = found {
+                let foreign = only_app.is_some_and(|id| id != found.application_id);
+                if foreign || rotated || found.expires_at <= now {
                     return Ok(Introspection::default());
                 }
                 return Ok(describe(found, kind));
@@ -145,7 +154,7 @@ impl OAuthService {
         token: &str,
         needs: Scope,
         now: i64,
-    ) -> Result<TokenLookup, OAuthError> {
+    ) -> Result<AccessLookup, OAuthError> {
         let invalid =
             || OAuthError::invalid_token("the access token is invalid, expired or revoked");
         if token.is_empty() || token.len() > 512 {
@@ -157,10 +166,10 @@ impl OAuthService {
             .await
             .map_err(internal)?
             .ok_or_else(invalid)?;
-        if found.record.expires_at <= now {
+        if found.expires_at <= now {
             return Err(invalid());
         }
-        if !found.record.scopes.contains(needs) {
+        if !found.scopes.contains(needs) {
             return Err(OAuthError::new(
                 ErrorCode::InsufficientScope,
                 format!("this requires the {} scope", needs.as_str()),
@@ -170,19 +179,19 @@ impl OAuthService {
     }
 }
 
-fn describe(found: TokenLookup, kind: Hint) -> Introspection {
+fn describe(found: AccessLookup, kind: Hint) -> Introspection {
     Introspection {
         active: true,
-        scope: Some(found.record.scopes.to_string()),
+        scope: Some(found.scopes.to_string()),
         client_id: Some(found.client_id),
         username: found.username,
         token_type: Some(std::borrow::Cow::Borrowed(match kind {
             Hint::Access => "Bearer",
             Hint::Refresh => "refresh_token",
         })),
-        exp: Some(found.record.expires_at),
-        iat: Some(found.record.created_at),
-        sub: found.record.user_id.map(|id| id.to_string()),
+        exp: Some(found.expires_at),
+        iat: Some(found.created_at),
+        sub: found.user_id.map(|id| id.to_string()),
     }
 }
 

@@ -65,7 +65,7 @@ impl OAuthService {
         let found = self.bearer(token, Scope::Openid, now).await?;
         let invalid =
             || OAuthError::invalid_token("the access token is invalid, expired or revoked");
-        let user_id = found.record.user_id.ok_or_else(invalid)?;
+        let user_id = found.user_id.ok_or_else(invalid)?;
         let user = self
             .store
             .user_by_id(user_id)
@@ -73,6 +73,6 @@ impl OAuthService {
             .map_err(internal)?
             .filter(|u| u.is_active)
             .ok_or_else(invalid)?;
-        Ok(id_token::scope_claims(&user, found.record.scopes))
+        Ok(id_token::scope_claims(&user, found.scopes))
     }
 }
