@@ -228,7 +228,7 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .merge(oauth::routes(state.clone()))
+        .merge(oauth::routes())
         .merge(api::routes(state.clone()))
         .merge(portal)
         .fallback(fallback)

@@ -30,14 +30,43 @@ use crate::state::AppState;
 /// missing-slash redirect).
 pub const PATHS: &[&str] = &[TOKEN, DEVICE_AUTHORIZATION, REVOKE, INTROSPECT, USERINFO];
 
-pub fn routes(state: AppState) -> Router<AppState> {
+pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(TOKEN, post(token))
-        .route(DEVICE_AUTHORIZATION, post(device_authorization))
-        .route(REVOKE, post(revoke))
-        .route(INTROSPECT, get(introspect).post(introspect))
-        .route(USERINFO, get(userinfo).post(userinfo))
-        .layer(axum::middleware::from_fn_with_state(state, cors::cors))
+        // CORS per handler rather than as a layer: see `cors::marked`.
+        .route(
+            TOKEN,
+            post(|s, r| cors::marked(s, r, token)).options(
+                |State(s): State<AppState>, r| async move { cors::preflight(&s, r, "POST").await },
+            ),
+        )
+        .route(
+            DEVICE_AUTHORIZATION,
+            post(|s, r| cors::marked(s, r, device_authorization)).options(
+                |State(s): State<AppState>, r| async move { cors::preflight(&s, r, "POST").await },
+            ),
+        )
+        .route(
+            REVOKE,
+            post(|s, r| cors::marked(s, r, revoke)).options(
+                |State(s): State<AppState>, r| async move { cors::preflight(&s, r, "POST").await },
+            ),
+        )
+        .route(
+            INTROSPECT,
+            get(|s, r| cors::marked(s, r, introspect))
+                .post(|s, r| cors::marked(s, r, introspect))
+                .options(|State(s): State<AppState>, r| async move {
+                    cors::preflight(&s, r, "GET,HEAD,POST").await
+                }),
+        )
+        .route(
+            USERINFO,
+            get(|s, r| cors::marked(s, r, userinfo))
+                .post(|s, r| cors::marked(s, r, userinfo))
+                .options(|State(s): State<AppState>, r| async move {
+                    cors::preflight(&s, r, "GET,HEAD,POST").await
+                }),
+        )
         .route(OAUTH_METADATA, get(metadata))
         .route(DISCOVERY, get(metadata))
         .route(DISCOVERY_UNDER_O, get(metadata))

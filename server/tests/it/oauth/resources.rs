@@ -250,6 +250,69 @@ async fn cors_follows_each_apps_registered_origins() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_protocol_endpoint_answers_preflights_and_marks_its_answers() {
+    let server = TestServer::start().await;
+    let spa = "http://127.0.0.1:5173";
+    server
+        .register(|f| {
+            f.allowed_origins = vec![spa];
+            f.grant_types = vec!["client_credentials"];
+        })
+        .await;
+    let client = reqwest::Client::new();
+    for (path, methods) in [
+        ("/o/token/", "POST"),
+        ("/o/device-authorization/", "POST"),
+        ("/o/revoke_token/", "POST"),
+        ("/o/introspect/", "GET,HEAD,POST"),
+        ("/o/userinfo/", "GET,HEAD,POST"),
+    ] {
+        let pre = client
+            .request(reqwest::Method::OPTIONS, server.url(path))
+            .header("origin", spa)
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pre.status(), StatusCode::NO_CONTENT, "{path}");
+        assert_eq!(pre.headers()["access-control-allow-origin"], spa, "{path}");
+        assert!(pre.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST"));
+        // OPTIONS that is not a preflight: not a method these take.
+        let plain = client
+            .request(reqwest::Method::OPTIONS, server.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(plain.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(plain.headers()["allow"], methods, "{path}");
+        // Every other answer, errors included, varies by origin.
+        let refused = client
+            .post(server.url(path))
+            .header("origin", spa)
+            .header("content-type", "text/plain")
+            .body("token=x")
+            .send()
+            .await
+            .unwrap();
+        assert!(refused.status().is_client_error(), "{path}");
+        assert!(
+            refused.headers()["vary"]
+                .to_str()
+                .unwrap()
+                .contains("Origin"),
+            "{path}"
+        );
+        assert!(refused
+            .headers()
+            .get("access-control-allow-credentials")
+            .is_none());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rfc_8414_metadata_names_every_endpoint() {
     let server = TestServer::start().await;
     let r = reqwest::get(server.url("/.well-known/oauth-authorization-server"))
