@@ -15,6 +15,7 @@ use axum::http::header::{
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 
 use crate::state::AppState;
 
@@ -49,7 +50,15 @@ where
 /// `OPTIONS` on an endpoint whose other methods are `methods`: a CORS
 /// preflight is answered as [`cors`] answers it; any other `OPTIONS`
 /// request is refused, as a method the endpoint does not take.
-pub async fn preflight(state: &AppState, req: Request, methods: &'static str) -> Response {
+pub fn options(methods: &'static str) -> MethodRouter<AppState> {
+    axum::routing::options(
+        move |State(state): State<AppState>, req: Request| async move {
+            preflight(&state, req, methods).await
+        },
+    )
+}
+
+async fn preflight(state: &AppState, req: Request, methods: &'static str) -> Response {
     if is_preflight(&req) {
         return answer_preflight(state, req.headers()).await;
     }

@@ -35,37 +35,27 @@ pub fn routes() -> Router<AppState> {
         // CORS per handler rather than as a layer: see `cors::marked`.
         .route(
             TOKEN,
-            post(|s, r| cors::marked(s, r, token)).options(
-                |State(s): State<AppState>, r| async move { cors::preflight(&s, r, "POST").await },
-            ),
+            post(|s, r| cors::marked(s, r, token)).merge(cors::options("POST")),
         )
         .route(
             DEVICE_AUTHORIZATION,
-            post(|s, r| cors::marked(s, r, device_authorization)).options(
-                |State(s): State<AppState>, r| async move { cors::preflight(&s, r, "POST").await },
-            ),
+            post(|s, r| cors::marked(s, r, device_authorization)).merge(cors::options("POST")),
         )
         .route(
             REVOKE,
-            post(|s, r| cors::marked(s, r, revoke)).options(
-                |State(s): State<AppState>, r| async move { cors::preflight(&s, r, "POST").await },
-            ),
+            post(|s, r| cors::marked(s, r, revoke)).merge(cors::options("POST")),
         )
         .route(
             INTROSPECT,
             get(|s, r| cors::marked(s, r, introspect))
                 .post(|s, r| cors::marked(s, r, introspect))
-                .options(|State(s): State<AppState>, r| async move {
-                    cors::preflight(&s, r, "GET,HEAD,POST").await
-                }),
+                .merge(cors::options("GET,HEAD,POST")),
         )
         .route(
             USERINFO,
             get(|s, r| cors::marked(s, r, userinfo))
                 .post(|s, r| cors::marked(s, r, userinfo))
-                .options(|State(s): State<AppState>, r| async move {
-                    cors::preflight(&s, r, "GET,HEAD,POST").await
-                }),
+                .merge(cors::options("GET,HEAD,POST")),
         )
         .route(OAUTH_METADATA, get(metadata))
         .route(DISCOVERY, get(metadata))
