@@ -18,12 +18,14 @@ pub struct Params {
 
 /// The longest single value accepted; a legitimate one is far shorter.
 pub const MAX_VALUE_LEN: usize = 4096;
+/// The longest parameter name accepted (OAuth's are under 40 bytes).
+pub const MAX_NAME_LEN: usize = 256;
 /// At most this many parameters per request.
 pub const MAX_PARAMS: usize = 64;
 
 impl Params {
     /// Decodes a form body or query string. Non-UTF-8 after decoding, too
-    /// many parameters or an overlong value is `invalid_request`.
+    /// many parameters or an overlong name or value is `invalid_request`.
     pub fn parse(input: &[u8]) -> Result<Params, OAuthError> {
         let mut params = Params::default();
         let mut count = 0;
@@ -43,6 +45,11 @@ impl Params {
                 return Err(OAuthError::invalid_request(
                     "parameters cannot contain NUL characters",
                 ));
+            }
+            // Names are compared with each earlier one: bounded, so a
+            // large body of long names costs little.
+            if name.len() > MAX_NAME_LEN {
+                return Err(OAuthError::invalid_request("a parameter name is too long"));
             }
             if value.len() > MAX_VALUE_LEN {
                 return Err(OAuthError::invalid_request(format!(
@@ -199,6 +206,10 @@ mod tests {
         assert!(Params::parse(b"%C3%28=1").is_err());
         let long = format!("a={}", "x".repeat(MAX_VALUE_LEN + 1));
         assert!(Params::parse(long.as_bytes()).is_err());
+        let long_name = format!("{}=1", "n".repeat(MAX_NAME_LEN + 1));
+        assert!(Params::parse(long_name.as_bytes()).is_err());
+        let longest_name = format!("{}=1", "n".repeat(MAX_NAME_LEN));
+        assert!(Params::parse(longest_name.as_bytes()).is_ok());
         let many = (0..=MAX_PARAMS)
             .map(|i| format!("p{i}=1"))
             .collect::<Vec<_>>()
