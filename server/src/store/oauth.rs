@@ -19,22 +19,14 @@ use sqlx::Row;
 use super::rows::token_from_row;
 use super::{err, Db, SqlStore};
 
-/// A token with its client and user, if the user (when there is one) is
-/// still active: a deactivated account's tokens stop working at once.
-macro_rules! token_lookup {
-    ($table:literal, $rotated:literal) => {
-        concat!(
-            "SELECT t.digest, t.application_id, t.user_id, t.scopes, t.family, t.created_at, \
-             t.expires_at, t.auth_time, ",
-            $rotated,
-            " AS rotated, a.client_id, u.username FROM ",
-            $table,
-            " t JOIN applications a ON a.id = t.application_id \
-             LEFT JOIN users u ON u.id = t.user_id \
-             WHERE t.digest = $1 AND (t.user_id IS NULL OR u.is_active)"
-        )
-    };
-}
+/// A refresh token with its client and user, if the user (when there is
+/// one) is still active: a deactivated account's tokens stop working at once.
+const REFRESH_LOOKUP: &str = "SELECT t.digest, t.application_id, t.user_id, t.scopes, t.family, \
+     t.created_at, t.expires_at, t.auth_time, t.rotated_at IS NOT NULL AS rotated, a.client_id, \
+     u.username FROM refresh_tokens t \
+     JOIN applications a ON a.id = t.application_id \
+     LEFT JOIN users u ON u.id = t.user_id \
+     WHERE t.digest = $1 AND (t.user_id IS NULL OR u.is_active)";
 
 /// An access token's holder and rights, in [`AccessLookup`]'s order.
 const ACCESS_LOOKUP: &str =
@@ -119,30 +111,6 @@ impl SqlStore {
         self.revoke_reused_family(&tokens.access.family, &reuse)
             .await?;
         Ok(Claim::Reused)
-    }
-
-    async fn lookup(
-        &self,
-        sql: &'static str,
-        digest: &SecretDigest,
-    ) -> Result<Option<TokenLookup>, StoreError> {
-        with_pool!(self, |pool| {
-            let row = sqlx::query(sql)
-                .bind(digest.as_str())
-                .fetch_optional(pool)
-                .await
-                .map_err(err)?;
-            row.map(|r| -> Result<TokenLookup, sqlx::Error> {
-                Ok(TokenLookup {
-                    record: token_from_row(&r)?,
-                    client_id: r.try_get("client_id")?,
-                    username: r.try_get("username")?,
-                    rotated: r.try_get("rotated")?,
-                })
-            })
-            .transpose()
-            .map_err(err)
-        })
     }
 }
 
@@ -389,11 +357,23 @@ impl OAuthStore for SqlStore {
         &self,
         digest: &SecretDigest,
     ) -> Result<Option<TokenLookup>, StoreError> {
-        self.lookup(
-            token_lookup!("refresh_tokens", "t.rotated_at IS NOT NULL"),
-            digest,
-        )
-        .await
+        with_pool!(self, |pool| {
+            let row = sqlx::query(REFRESH_LOOKUP)
+                .bind(digest.as_str())
+                .fetch_optional(pool)
+                .await
+                .map_err(err)?;
+            row.map(|r| -> Result<TokenLookup, sqlx::Error> {
+                Ok(TokenLookup {
+                    record: token_from_row(&r)?,
+                    client_id: r.try_get("client_id")?,
+                    username: r.try_get("username")?,
+                    rotated: r.try_get("rotated")?,
+                })
+            })
+            .transpose()
+            .map_err(err)
+        })
     }
 
     async fn rotate_refresh_token(
