@@ -7,6 +7,10 @@
 //! request on the server and embedded as JSON in the page's head for
 //! hydration, so no page waits on an extra request.
 
+// Pages nest many views: without type erasure (`--cfg erase_components`,
+// which the tests use) their types exceed the default depth of 128.
+#![recursion_limit = "256"]
+
 pub mod actions;
 pub mod components;
 pub mod pages;
