@@ -10,7 +10,7 @@
 use axum::extract::{Request, State};
 use axum::http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
-    ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_METHOD, ALLOW, ORIGIN, VARY,
+    ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN, VARY,
 };
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -49,23 +49,22 @@ where
 
 /// `OPTIONS` on an endpoint whose other methods are `methods`: a CORS
 /// preflight is answered as [`cors`] answers it; any other `OPTIONS`
-/// request is refused, as a method the endpoint does not take.
+/// request is refused, as a method the endpoint does not take. So is any
+/// method not routed (405 with RFC 6749 error JSON).
 pub fn options(methods: &'static str) -> MethodRouter<AppState> {
     axum::routing::options(
         move |State(state): State<AppState>, req: Request| async move {
             preflight(&state, req, methods).await
         },
     )
+    .fallback(move || async move { crate::http::wrong_method(&format!("{methods},OPTIONS")) })
 }
 
 async fn preflight(state: &AppState, req: Request, methods: &'static str) -> Response {
     if is_preflight(&req) {
         return answer_preflight(state, req.headers()).await;
     }
-    let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
-    response
-        .headers_mut()
-        .insert(ALLOW, HeaderValue::from_static(methods));
+    let mut response = crate::http::wrong_method(methods);
     mark(state, req.headers().get(ORIGIN).cloned(), &mut response);
     response
 }

@@ -1,7 +1,9 @@
 //! What every HTTP handler shares: the clock, the client's address, JSON
 //! answers and the RFC 6749 / RFC 6750 error responses.
 
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use axum::http::header::{
+    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -83,6 +85,17 @@ pub fn oauth_error(e: &OAuthError) -> Response {
             WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"gatehouse\""),
         );
+    }
+    response
+}
+
+/// A method a protocol endpoint does not take: 405 with `Allow` (the
+/// methods it takes), and an RFC 6749 error body like its other refusals.
+pub fn wrong_method(allow: &str) -> Response {
+    let e = OAuthError::invalid_request(format!("this endpoint takes {allow}"));
+    let mut response = json(StatusCode::METHOD_NOT_ALLOWED, e.to_json());
+    if let Ok(v) = HeaderValue::from_str(allow) {
+        response.headers_mut().insert(ALLOW, v);
     }
     response
 }

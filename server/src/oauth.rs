@@ -57,10 +57,14 @@ pub fn routes() -> Router<AppState> {
                 .post(|s, r| cors::marked(s, r, userinfo))
                 .merge(cors::options("GET,HEAD,POST")),
         )
-        .route(OAUTH_METADATA, get(metadata))
-        .route(DISCOVERY, get(metadata))
-        .route(DISCOVERY_UNDER_O, get(metadata))
-        .route(JWKS, get(jwks))
+        .route(OAUTH_METADATA, get(metadata).fallback(get_only))
+        .route(DISCOVERY, get(metadata).fallback(get_only))
+        .route(DISCOVERY_UNDER_O, get(metadata).fallback(get_only))
+        .route(JWKS, get(jwks).fallback(get_only))
+}
+
+async fn get_only() -> Response {
+    crate::http::wrong_method("GET,HEAD")
 }
 
 /// The public signing keys (RFC 7517), from memory. Short cache: after a

@@ -288,6 +288,23 @@ async fn every_protocol_endpoint_answers_preflights_and_marks_its_answers() {
             .unwrap();
         assert_eq!(plain.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
         assert_eq!(plain.headers()["allow"], methods, "{path}");
+        assert_error(
+            &answer(plain).await,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+        );
+        // Nor does any other unrouted method; the answer says which do.
+        let put = client.put(server.url(path)).send().await.unwrap();
+        assert_eq!(
+            put.headers()["allow"],
+            format!("{methods},OPTIONS"),
+            "{path}"
+        );
+        assert_error(
+            &answer(put).await,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+        );
         // Every other answer, errors included, varies by origin.
         let refused = client
             .post(server.url(path))
@@ -421,4 +438,203 @@ async fn every_endpoint_in_the_discovery_document_is_served() {
             );
         }
     }
+}
+
+/// A deterministic pseudo-random source (xorshift64*): the same seed sends
+/// the same requests, so a failure can be replayed.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a, T: ?Sized>(&mut self, from: &[&'a T]) -> &'a T {
+        from[self.below(from.len())]
+    }
+}
+
+/// A small fuzzer over the protocol endpoints: random parameter names and
+/// values (markup, NUL, broken percent-encodings, 10 KB strings, the real
+/// client's id and secret), repeated parameters, raw bytes, JSON and wrong
+/// content types, and every kind of Authorization header. Every answer is
+/// under 500, and every 4xx (405 included) is RFC 6749 error JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_requests_at_every_protocol_endpoint_get_rfc_errors_never_a_5xx() {
+    let server = TestServer::start().await;
+    let (id, secret) = server
+        .register(|f| {
+            f.grant_types = vec![
+                "authorization_code",
+                "client_credentials",
+                "password",
+                "refresh_token",
+                "device_code",
+            ];
+            f.scopes = "openid read introspection";
+        })
+        .await;
+    let secret = secret.unwrap();
+    server.signed_up("ada", PASSWORD).await;
+    let long = "x".repeat(10 * 1024);
+    let values: Vec<&str> = vec![
+        "</title><script>alert(1)</script>",
+        "\"><img src=x onerror=alert(1)>",
+        "\0",
+        long.as_str(),
+        "%",
+        "%zz",
+        "%00",
+        "\u{202e}",
+        "",
+        " ",
+        "-1",
+        "99999999999999999999",
+        "client_credentials",
+        "password",
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "access_token",
+        "openid read",
+        "S256",
+        "ada",
+        PASSWORD,
+        REDIRECT_URI,
+        id.as_str(),
+        secret.as_str(),
+    ];
+    let names = [
+        "grant_type",
+        "client_id",
+        "client_secret",
+        "scope",
+        "token",
+        "token_type_hint",
+        "code",
+        "redirect_uri",
+        "code_verifier",
+        "refresh_token",
+        "username",
+        "password",
+        "device_code",
+        "access_token",
+        "x",
+    ];
+    let endpoints = [
+        "/o/token/",
+        "/o/introspect/",
+        "/o/revoke_token/",
+        "/o/userinfo/",
+        "/o/device-authorization/",
+        "/o/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
+    ];
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let client = reqwest::Client::new();
+    let seed = 0x5eed_f00d_6a7e_4005_u64;
+    let mut dice = Dice(seed);
+    let mut seen = std::collections::BTreeMap::new();
+    for n in 0..600 {
+        let path = dice.pick(&endpoints);
+        let mut pairs = Vec::new();
+        for _ in 0..dice.below(6) {
+            pairs.push((dice.pick(&names), dice.pick(&values)));
+        }
+        if dice.below(4) == 0 {
+            pairs.extend(pairs.clone());
+        }
+        let form = query(&pairs);
+        let (body, content_type) = match dice.below(8) {
+            0 => (
+                (0..dice.below(2000))
+                    .map(|_| dice.next() as u8)
+                    .collect::<Vec<u8>>(),
+                "application/x-www-form-urlencoded",
+            ),
+            1 => (
+                serde_json::to_vec(&pairs.iter().cloned().collect::<HashMap<_, _>>()).unwrap(),
+                "application/json",
+            ),
+            2 => (form.clone().into_bytes(), "text/plain"),
+            3 => (
+                format!("{form}&%{}", char::from(b'A' + dice.below(26) as u8)).into_bytes(),
+                "application/x-www-form-urlencoded",
+            ),
+            _ => (
+                form.clone().into_bytes(),
+                "application/x-www-form-urlencoded",
+            ),
+        };
+        let authorization = match dice.below(8) {
+            0 | 1 => None,
+            2 | 3 => Some(format!("Basic {}", b64(&format!("{id}:{secret}")))),
+            4 => Some(format!(
+                "Basic {}",
+                b64(&format!("{id}:{}", dice.pick(&values)))
+            )),
+            5 => Some("Basic !!!".to_owned()),
+            6 => Some(format!(
+                "Bearer {}",
+                dice.pick(&["", "a b", "x", secret.as_str()])
+            )),
+            _ => Some(
+                dice.pick(&[
+                    "Basic",
+                    "Bearer",
+                    "Digest x",
+                    "basic YQ==",
+                    "Basic JXp6OiUwMA==",
+                ])
+                .to_owned(),
+            ),
+        };
+        let get = dice.below(5) == 0;
+        let mut request = if get {
+            client.get(format!("{}?{form}", server.url(path)))
+        } else {
+            client
+                .post(server.url(path))
+                .header("content-type", content_type)
+                .body(body.clone())
+        };
+        if let Some(a) = &authorization {
+            request = request.header("authorization", a);
+        }
+        let what = format!(
+            "request {n} (seed {seed:#x}): {} {path} {authorization:?} {content_type} {:?}",
+            if get { "GET" } else { "POST" },
+            String::from_utf8_lossy(&body[..body.len().min(200)])
+        );
+        let response = request.send().await.expect("an answer");
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        assert!(status.as_u16() < 500, "{what}: {status} {text}");
+        *seen.entry(status.as_u16()).or_insert(0) += 1;
+        if status.is_client_error() {
+            let json: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("{what}: not JSON ({status}): {text}"));
+            assert!(json["error"].is_string(), "{what}: {status} {text}");
+        }
+    }
+    // The requests reached the endpoints' own checks, not only the parser:
+    // some were answered, some refused as unauthenticated, some as bad.
+    eprintln!("answers by status: {seen:?}");
+    for status in [200, 400, 401] {
+        assert!(seen.contains_key(&status), "no {status} among {seen:?}");
+    }
+    // The server is still itself.
+    let ok = post(
+        &server,
+        "/o/token/",
+        Some((&id, &secret)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK);
 }
