@@ -124,8 +124,9 @@ fn zopfli_gzip(bytes: &[u8], digest: &str, out: &Path) -> PathBuf {
         return path;
     }
     let options = zopfli::Options {
-        // Five passes: nearly all of the gain of the default fifteen, in a
-        // third of the time (about 10 s for the wasm bundle).
+        // Five passes, not the default fifteen: for the 1 MB wasm bundle,
+        // 377,449 bytes in 1.3 s against 377,410 in 2.3 s (one pass:
+        // 378,242 in 1.1 s).
         iteration_count: std::num::NonZeroU64::new(5).expect("five is not zero"),
         ..Default::default()
     };
