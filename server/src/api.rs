@@ -63,9 +63,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
     let cors = axum::middleware::from_fn_with_state(state, cors::cors);
     // Bearer-protected like the protocol endpoints, and as open to other
     // origins (the apps' registered ones).
+    let get_only = crate::http::get_only;
     let bearer = Router::new()
-        .route(BEARER_PROFILE, get(profile))
-        .route(API_BEARER_PROFILE, get(profile));
+        .route(BEARER_PROFILE, get(profile).fallback(get_only))
+        .route(API_BEARER_PROFILE, get(profile).fallback(get_only));
     let account = Router::new()
         .route(SIGNUP, post(signup))
         .route(ME, get(me).patch(update_me))

@@ -47,24 +47,26 @@ where
     response
 }
 
-/// `OPTIONS` on an endpoint whose other methods are `methods`: a CORS
-/// preflight is answered as [`cors`] answers it; any other `OPTIONS`
-/// request is refused, as a method the endpoint does not take. So is any
-/// method not routed (405 with RFC 6749 error JSON).
+/// `OPTIONS` and every unrouted method of an endpoint whose other methods
+/// are `methods`: a CORS preflight is answered as [`cors`] answers it; any
+/// other request (an `OPTIONS` that is no preflight, a `PUT`, a `GET` at a
+/// POST-only endpoint) is refused with 405 and RFC 6749 error JSON,
+/// carrying the CORS marks like every other answer. This installs the
+/// route's fallback: the `MethodRouter` it is merged into must have none.
 pub fn options(methods: &'static str) -> MethodRouter<AppState> {
-    axum::routing::options(
-        move |State(state): State<AppState>, req: Request| async move {
-            preflight(&state, req, methods).await
-        },
-    )
-    .fallback(move || async move { crate::http::wrong_method(&format!("{methods},OPTIONS")) })
+    let answer = move |State(state): State<AppState>, req: Request| async move {
+        preflight(&state, req, methods).await
+    };
+    axum::routing::options(answer).fallback(answer)
 }
 
 async fn preflight(state: &AppState, req: Request, methods: &'static str) -> Response {
     if is_preflight(&req) {
         return answer_preflight(state, req.headers()).await;
     }
-    let mut response = crate::http::wrong_method(methods);
+    // One list for every refusal: what the endpoint takes, preflights
+    // included.
+    let mut response = crate::http::wrong_method(&format!("{methods},OPTIONS"));
     mark(state, req.headers().get(ORIGIN).cloned(), &mut response);
     response
 }

@@ -100,6 +100,12 @@ pub fn wrong_method(allow: &str) -> Response {
     response
 }
 
+/// The fallback of a GET-only protocol route (discovery, JWKS, the
+/// bearer-protected profile): any other method is [`wrong_method`].
+pub async fn get_only() -> Response {
+    wrong_method("GET,HEAD")
+}
+
 /// RFC 6750 §3 error: the challenge names the error (unless no token was
 /// sent at all) and, for `insufficient_scope`, the scope needed.
 pub fn bearer_error(e: &OAuthError, token_sent: bool, needs: Scope) -> Response {

@@ -21,8 +21,8 @@ use gatehouse::oauth::{OAuthError, Scope};
 
 use crate::cors;
 use crate::http::{
-    authorization, bearer_error, bearer_token, is_form, json, now, oauth_error as error, origin,
-    private_if_query, public_json, to_json,
+    authorization, bearer_error, bearer_token, get_only, is_form, json, now, oauth_error as error,
+    origin, private_if_query, public_json, to_json,
 };
 use crate::state::AppState;
 
@@ -61,10 +61,6 @@ pub fn routes() -> Router<AppState> {
         .route(DISCOVERY, get(metadata).fallback(get_only))
         .route(DISCOVERY_UNDER_O, get(metadata).fallback(get_only))
         .route(JWKS, get(jwks).fallback(get_only))
-}
-
-async fn get_only() -> Response {
-    crate::http::wrong_method("GET,HEAD")
 }
 
 /// The public signing keys (RFC 7517), from memory. Short cache: after a

@@ -1,6 +1,8 @@
 //! Protected resources and the rest of the protocol surface: RFC 6750
 //! bearer errors, hostile input, CORS, RFC 8414 metadata.
 
+use std::collections::BTreeMap;
+
 use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -287,19 +289,22 @@ async fn every_protocol_endpoint_answers_preflights_and_marks_its_answers() {
             .await
             .unwrap();
         assert_eq!(plain.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
-        assert_eq!(plain.headers()["allow"], methods, "{path}");
+        let allow = format!("{methods},OPTIONS");
+        assert_eq!(plain.headers()["allow"], allow, "{path}");
         assert_error(
             &answer(plain).await,
             StatusCode::METHOD_NOT_ALLOWED,
             "invalid_request",
         );
-        // Nor does any other unrouted method; the answer says which do.
-        let put = client.put(server.url(path)).send().await.unwrap();
-        assert_eq!(
-            put.headers()["allow"],
-            format!("{methods},OPTIONS"),
-            "{path}"
-        );
+        // Nor any other unrouted method: the same list, the same marks.
+        let put = client
+            .put(server.url(path))
+            .header("origin", spa)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.headers()["allow"], allow, "{path}");
+        assert_eq!(put.headers()["vary"], "Origin", "{path}");
         assert_error(
             &answer(put).await,
             StatusCode::METHOD_NOT_ALLOWED,
@@ -459,9 +464,10 @@ impl Dice {
     }
 }
 
-/// A small fuzzer over the protocol endpoints: random parameter names and
+/// A small fuzzer over the protocol endpoints (the bearer-protected profile
+/// and the metadata documents included): random parameter names and
 /// values (markup, NUL, broken percent-encodings, 10 KB strings, the real
-/// client's id and secret), repeated parameters, raw bytes, JSON and wrong
+/// client's id and secret, real tokens), repeated parameters, raw bytes, JSON and wrong
 /// content types, and every kind of Authorization header. Every answer is
 /// under 500, and every 4xx (405 included) is RFC 6749 error JSON.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -481,6 +487,22 @@ async fn random_requests_at_every_protocol_endpoint_get_rfc_errors_never_a_5xx()
         .await;
     let secret = secret.unwrap();
     server.signed_up("ada", PASSWORD).await;
+    // Real tokens among the values, so some requests get past the lookups.
+    let tokens = post(
+        &server,
+        "/o/token/",
+        Some((&id, &secret)),
+        &[
+            ("grant_type", "password"),
+            ("username", "ada"),
+            ("password", PASSWORD),
+            ("scope", "openid read"),
+        ],
+    )
+    .await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.json);
+    let access = tokens.json["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens.json["refresh_token"].as_str().unwrap().to_owned();
     let long = "x".repeat(10 * 1024);
     let values: Vec<&str> = vec![
         "</title><script>alert(1)</script>",
@@ -508,6 +530,8 @@ async fn random_requests_at_every_protocol_endpoint_get_rfc_errors_never_a_5xx()
         REDIRECT_URI,
         id.as_str(),
         secret.as_str(),
+        access.as_str(),
+        refresh.as_str(),
     ];
     let names = [
         "grant_type",
@@ -534,23 +558,40 @@ async fn random_requests_at_every_protocol_endpoint_get_rfc_errors_never_a_5xx()
         "/o/device-authorization/",
         "/o/.well-known/jwks.json",
         "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+        "/o/.well-known/openid-configuration",
+        "/profile/",
+        "/api/profile/",
     ];
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let client = reqwest::Client::new();
     let seed = 0x5eed_f00d_6a7e_4005_u64;
     let mut dice = Dice(seed);
-    let mut seen = std::collections::BTreeMap::new();
+    let mut seen = BTreeMap::new();
     for n in 0..600 {
         let path = dice.pick(&endpoints);
-        let mut pairs = Vec::new();
-        for _ in 0..dice.below(6) {
+        // Half the requests start from a valid one for the endpoint and
+        // may add one random parameter; the rest are random throughout.
+        let from_valid = dice.below(2) == 0;
+        let mut pairs = if from_valid {
+            match path {
+                "/o/token/" => vec![("grant_type", "client_credentials")],
+                "/o/introspect/" | "/o/revoke_token/" => vec![("token", access.as_str())],
+                "/o/device-authorization/" => vec![("client_id", id.as_str())],
+                "/o/userinfo/" => vec![("access_token", access.as_str())],
+                _ => Vec::new(),
+            }
+        } else {
+            Vec::new()
+        };
+        for _ in 0..dice.below(if from_valid { 2 } else { 6 }) {
             pairs.push((dice.pick(&names), dice.pick(&values)));
         }
-        if dice.below(4) == 0 {
+        if !from_valid && dice.below(4) == 0 {
             pairs.extend(pairs.clone());
         }
         let form = query(&pairs);
-        let (body, content_type) = match dice.below(8) {
+        let (body, content_type) = match dice.below(if from_valid { 12 } else { 8 }) {
             0 => (
                 (0..dice.below(2000))
                     .map(|_| dice.next() as u8)
@@ -558,7 +599,7 @@ async fn random_requests_at_every_protocol_endpoint_get_rfc_errors_never_a_5xx()
                 "application/x-www-form-urlencoded",
             ),
             1 => (
-                serde_json::to_vec(&pairs.iter().cloned().collect::<HashMap<_, _>>()).unwrap(),
+                serde_json::to_vec(&pairs.iter().cloned().collect::<BTreeMap<_, _>>()).unwrap(),
                 "application/json",
             ),
             2 => (form.clone().into_bytes(), "text/plain"),
@@ -572,8 +613,8 @@ async fn random_requests_at_every_protocol_endpoint_get_rfc_errors_never_a_5xx()
             ),
         };
         let authorization = match dice.below(8) {
-            0 | 1 => None,
-            2 | 3 => Some(format!("Basic {}", b64(&format!("{id}:{secret}")))),
+            0 => None,
+            1..=3 => Some(format!("Basic {}", b64(&format!("{id}:{secret}")))),
             4 => Some(format!(
                 "Basic {}",
                 b64(&format!("{id}:{}", dice.pick(&values)))
@@ -581,7 +622,7 @@ async fn random_requests_at_every_protocol_endpoint_get_rfc_errors_never_a_5xx()
             5 => Some("Basic !!!".to_owned()),
             6 => Some(format!(
                 "Bearer {}",
-                dice.pick(&["", "a b", "x", secret.as_str()])
+                dice.pick(&["", "a b", "x", secret.as_str(), access.as_str()])
             )),
             _ => Some(
                 dice.pick(&[
@@ -594,7 +635,9 @@ async fn random_requests_at_every_protocol_endpoint_get_rfc_errors_never_a_5xx()
                 .to_owned(),
             ),
         };
-        let get = dice.below(5) == 0;
+        // Mostly a method the endpoint takes.
+        let takes_get = path.contains("well-known") || path.ends_with("profile/");
+        let get = (dice.below(6) == 0) != takes_get;
         let mut request = if get {
             client.get(format!("{}?{form}", server.url(path)))
         } else {
@@ -606,27 +649,38 @@ async fn random_requests_at_every_protocol_endpoint_get_rfc_errors_never_a_5xx()
         if let Some(a) = &authorization {
             request = request.header("authorization", a);
         }
-        let what = format!(
-            "request {n} (seed {seed:#x}): {} {path} {authorization:?} {content_type} {:?}",
-            if get { "GET" } else { "POST" },
-            String::from_utf8_lossy(&body[..body.len().min(200)])
-        );
+        let what = if get {
+            format!("request {n} (seed {seed:#x}): GET {path}?{form} {authorization:?}")
+        } else {
+            format!(
+                "request {n} (seed {seed:#x}): POST {path} {authorization:?} {content_type} {:?}",
+                String::from_utf8_lossy(&body[..body.len().min(200)])
+            )
+        };
         let response = request.send().await.expect("an answer");
         let status = response.status();
         let text = response.text().await.expect("a body");
         assert!(status.as_u16() < 500, "{what}: {status} {text}");
-        *seen.entry(status.as_u16()).or_insert(0) += 1;
+        *seen.entry((path, status.as_u16())).or_insert(0) += 1;
         if status.is_client_error() {
             let json: Value = serde_json::from_str(&text)
                 .unwrap_or_else(|_| panic!("{what}: not JSON ({status}): {text}"));
             assert!(json["error"].is_string(), "{what}: {status} {text}");
         }
     }
-    // The requests reached the endpoints' own checks, not only the parser:
-    // some were answered, some refused as unauthenticated, some as bad.
-    eprintln!("answers by status: {seen:?}");
-    for status in [200, 400, 401] {
-        assert!(seen.contains_key(&status), "no {status} among {seen:?}");
+    // The requests reached the endpoints' own checks, not only the method
+    // and parameter parsing: tokens were issued, introspection and
+    // revocation answered authenticated calls, and the token endpoint
+    // refused grants it read.
+    eprintln!("answers by endpoint and status: {seen:?}");
+    for wanted in [
+        ("/o/token/", 200),
+        ("/o/introspect/", 200),
+        ("/o/revoke_token/", 200),
+        ("/o/token/", 400),
+        ("/o/token/", 401),
+    ] {
+        assert!(seen.contains_key(&wanted), "no {wanted:?} among {seen:?}");
     }
     // The server is still itself.
     let ok = post(
