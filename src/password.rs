@@ -240,6 +240,9 @@ const IDLE_RELEASE: Duration = Duration::from_millis(250);
 /// memory's pages back to the system (the allocation stays; the pages come
 /// back, zeroed, on the next hash): idle, the process is small; under
 /// load, even uneven load, nothing is given back or allocated.
+// Never inlined: `bench/all --instructions` finds the hashing threads'
+// work under this symbol.
+#[inline(never)]
 fn worker(params: &Params, queue: &Receiver<Job>) {
     lower_priority();
     let mut memory = vec![Block::default(); params.block_count()];

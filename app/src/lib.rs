@@ -8,7 +8,8 @@
 //! hydration, so no page waits on an extra request.
 
 // Pages nest many views: without type erasure (`--cfg erase_components`,
-// which the tests use) their types exceed the default depth of 128.
+// set in .cargo/config.toml, which a RUSTFLAGS variable replaces) their
+// types exceed the default depth of 128.
 #![recursion_limit = "256"]
 
 pub mod actions;
