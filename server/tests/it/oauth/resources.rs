@@ -467,9 +467,10 @@ impl Dice {
 /// A small fuzzer over the protocol endpoints (the bearer-protected profile
 /// and the metadata documents included): random parameter names and
 /// values (markup, NUL, broken percent-encodings, 10 KB strings, the real
-/// client's id and secret, real tokens), repeated parameters, raw bytes, JSON and wrong
-/// content types, and every kind of Authorization header. Every answer is
-/// under 500, and every 4xx (405 included) is RFC 6749 error JSON.
+/// client's id and secret, real tokens), repeated parameters, raw bytes,
+/// JSON and wrong content types, and every kind of Authorization header.
+/// Every answer is under 500, and every 4xx (405 included) is RFC 6749
+/// error JSON.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_requests_at_every_protocol_endpoint_get_rfc_errors_never_a_5xx() {
     let server = TestServer::start().await;
