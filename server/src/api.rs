@@ -29,8 +29,8 @@ use utoipa::ToSchema;
 
 use crate::cors;
 use crate::http::{
-    authorization, bearer_error, bearer_token, json, now, oauth_error, origin, private_if_query,
-    to_json, TokenPlace,
+    authorization, bearer_error, bearer_token, get_only, json, now, oauth_error, origin,
+    private_if_query, to_json, TokenPlace,
 };
 use crate::state::AppState;
 
@@ -63,7 +63,6 @@ pub fn routes(state: AppState) -> Router<AppState> {
     let cors = axum::middleware::from_fn_with_state(state, cors::cors);
     // Bearer-protected like the protocol endpoints, and as open to other
     // origins (the apps' registered ones).
-    let get_only = crate::http::get_only;
     let bearer = Router::new()
         .route(BEARER_PROFILE, get(profile).fallback(get_only))
         .route(API_BEARER_PROFILE, get(profile).fallback(get_only));

@@ -28,10 +28,9 @@ impl Reply {
 
 /// Calls `/fn/<name>` as the hydrated page does: the form's fields
 /// url-encoded, JSON asked for, from `origin`. Each call has a connection
-/// of its own: a refusal may come before the server read the whole body,
-/// and the server then closes the connection, which the client could
-/// otherwise pick for its next call in the same instant (seen once in
-/// `malformed_calls_get_a_clear_error_never_a_500`).
+/// of its own: once, in `malformed_calls_get_a_clear_error_never_a_500`,
+/// a call got no answer at all, likely (not confirmed) on a pooled
+/// connection the server was closing after refusing an earlier call.
 async fn call_raw(browser: &Browser, name: &str, body: String, origin: Option<&str>) -> Reply {
     let mut request = browser
         .client
