@@ -103,32 +103,55 @@ fn address_key(addr: &str) -> String {
     format!("address:{}", address_group(addr))
 }
 
-/// The counters a sign-in is charged to, in the order they are reserved:
-/// this account from this address, this address, this account.
-fn sign_in_counters(account: &str, addr: &str) -> Counters {
+/// The counters of one sign-in.
+struct SignInCounters {
+    /// Reserved before the password is checked, in order (see
+    /// `throttle::attempt`): parallel guesses at one account are checked
+    /// no more often than its free tries allow.
+    reserved: Counters,
+    /// Read before the check and charged only when it fails: the client's
+    /// address. Reserving it too would count a crowd behind one NAT
+    /// signing in at the same moment (a class starting, an office at
+    /// nine) as one address's failures, and refuse the fifty-first of them
+    /// with "Too many attempts" though nobody mistyped. A burst of guesses
+    /// at many accounts from one address is still bounded: by each
+    /// account's reserved counters, by the hashing queue (a full queue
+    /// answers at once, unchecked), and from its fiftieth failure on by
+    /// this counter.
+    after_failure: Option<(String, Policy)>,
+}
+
+/// The counters a sign-in is charged to: this account from this address,
+/// and this account, reserved; this address, after a failure.
+fn sign_in_counters(account: &str, addr: &str) -> SignInCounters {
     let address = address_key(addr);
-    Counters(vec![
-        (format!("pair:{account}|{address}"), Policy::PAIR),
-        (address, Policy::ADDRESS),
-        (account.to_owned(), Policy::ACCOUNT),
-    ])
+    SignInCounters {
+        reserved: Counters(vec![
+            (format!("pair:{account}|{address}"), Policy::PAIR),
+            (account.to_owned(), Policy::ACCOUNT),
+        ]),
+        after_failure: Some((address, Policy::ADDRESS)),
+    }
 }
 
 /// The counters of a sign-in an authenticated app makes for one of the
 /// many people it forwards (the password grant): every one of them comes
 /// from the app's address, so the address is not a counter; the app is
 /// accountable instead. This account through this app, and this account.
-fn client_sign_in_counters(account: &str, client_id: &str) -> Counters {
-    Counters(vec![
-        (
-            format!(
-                "pair:{account}|client:{}",
-                SecretDigest::of(client_id).as_str()
+fn client_sign_in_counters(account: &str, client_id: &str) -> SignInCounters {
+    SignInCounters {
+        reserved: Counters(vec![
+            (
+                format!(
+                    "pair:{account}|client:{}",
+                    SecretDigest::of(client_id).as_str()
+                ),
+                Policy::PAIR,
             ),
-            Policy::PAIR,
-        ),
-        (account.to_owned(), Policy::ACCOUNT),
-    ])
+            (account.to_owned(), Policy::ACCOUNT),
+        ]),
+        after_failure: None,
+    }
 }
 
 /// The counter of sign-ups from an address.
@@ -503,12 +526,13 @@ impl AccountService {
         }
     }
 
-    /// Checks credentials. The attempt is reserved on three counters before
+    /// Checks credentials. The attempt is reserved on two counters before
     /// the password is checked (this account from this address, this
-    /// address, this account) and given back when the password is right,
-    /// together with that pair's earlier failures (typos followed by the
-    /// right password are forgiven). Unknown users cost one hash, like a
-    /// wrong password.
+    /// account) and given back when the password is right, together with
+    /// that pair's earlier failures (typos followed by the right password
+    /// are forgiven); this address is charged only with a failure (see
+    /// [`SignInCounters`]). Unknown users cost one hash, like a wrong
+    /// password.
     #[tracing::instrument(skip_all)]
     pub async fn sign_in(
         &self,
@@ -553,7 +577,7 @@ impl AccountService {
         login: &str,
         password: &str,
         event: Event,
-        counters: impl FnOnce(&str) -> Counters,
+        counters: impl FnOnce(&str) -> SignInCounters,
     ) -> Result<User, SignInError> {
         let result = self
             .reserve_and_check(login, password, event, counters)
@@ -608,7 +632,7 @@ impl AccountService {
         login: &str,
         password: &str,
         event: Event,
-        counters: impl FnOnce(&str) -> Counters,
+        counters: impl FnOnce(&str) -> SignInCounters,
     ) -> Result<User, SignInError> {
         let now = event.at;
         let login = login.trim();
@@ -620,7 +644,19 @@ impl AccountService {
             self.store.user_by_login(login).await?
         };
         let account = account_key(user.as_ref(), login);
-        let counters = counters(&account);
+        let SignInCounters {
+            reserved: counters,
+            after_failure,
+        } = counters(&account);
+        if let Some((key, policy)) = &after_failure {
+            let current = self.store.failure_counts(&[key.as_str()]).await?;
+            let wait = policy.wait(current.first().map(|(_, c)| *c), now);
+            if wait > 0 {
+                self.record_refusal(EventKind::SignInThrottled, user.as_ref(), event)
+                    .await?;
+                return Err(SignInError::Throttled(wait));
+            }
+        }
         let reserved = match counters.reserve(self.store.as_ref(), now).await? {
             Ok(r) => r,
             Err(wait) => {
@@ -647,6 +683,11 @@ impl AccountService {
         let user = match user {
             Some(u) if verified.matches && u.is_active => u,
             _ => {
+                if let Some((key, policy)) = &after_failure {
+                    self.store
+                        .record_failure(key, now, policy.reset_after)
+                        .await?;
+                }
                 self.record_refusal(EventKind::SignInFailed, user.as_ref(), event)
                     .await?;
                 return Err(SignInError::InvalidCredentials);
@@ -665,6 +706,13 @@ impl AccountService {
         self.store.clear_failures(&counters.0[0].0).await?;
         for (key, _) in &counters.0[1..] {
             self.store.forgive_failures(key, pair_failures).await?;
+        }
+        // The address was charged with the pair's earlier failures only
+        // (this attempt was not counted on it).
+        if let Some((key, _)) = &after_failure {
+            if pair_failures > 1 {
+                self.store.forgive_failures(key, pair_failures - 1).await?;
+            }
         }
         if self.mail.require_verified_email && !user.email_verified {
             // The right password, but the address is not verified yet.

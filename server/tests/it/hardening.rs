@@ -260,6 +260,82 @@ async fn twelve_people_behind_one_address_each_mistyping_twice_all_get_in() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eighty_people_behind_one_address_signing_in_at_once_all_get_in() {
+    // A class starting at the same minute behind one NAT: more people than
+    // the address's free failures, all with the right password.
+    let server = TestServer::start_with(|c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+        // Room for everyone in the hashing queue on any number of cores.
+        c.password_hash_queue = 128;
+    })
+    .await;
+    let names: Vec<String> = (0..80).map(|i| format!("pupil{i}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        // Each signed up from home (sign-ups are limited per address).
+        let response = server
+            .browser()
+            .client
+            .post(server.url("/users/signup/"))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .form(&[
+                ("username", name.as_str()),
+                ("email", &format!("{name}@example.org")),
+                ("password", PASSWORD),
+                ("password2", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "{name}");
+    }
+    let browsers: Vec<Browser> = names.iter().map(|_| server.browser()).collect();
+    let mut tokens = Vec::new();
+    for browser in &browsers {
+        tokens.push(csrf_token(&browser.get("/accounts/login/").await.body));
+    }
+    // Every form posted at the same moment, from the one address.
+    let posts = names
+        .iter()
+        .zip(&browsers)
+        .zip(&tokens)
+        .map(|((name, browser), token)| {
+            browser
+                .client
+                .post(format!("{}/accounts/login/", browser.base))
+                .header("origin", &browser.base)
+                .header("x-forwarded-for", "192.0.2.80")
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("login", name.as_str()),
+                    ("password", PASSWORD),
+                ])
+                .send()
+        });
+    let statuses: Vec<StatusCode> = futures::future::join_all(posts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status())
+        .collect();
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::SEE_OTHER),
+        "{statuses:?}"
+    );
+    // Failures from that address are still counted: a guesser behind it
+    // is held back after the address's fifty free failures.
+    let guesser = server.browser();
+    for i in 0..50 {
+        assert_eq!(
+            sign_in_from(&guesser, "192.0.2.80", &format!("nobody{i}"), "guess").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        sign_in_from(&guesser, "192.0.2.80", "pupil1", "guess").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_for_is_ignored_from_an_untrusted_peer() {
     // No trusted proxies: a client rotating X-Forwarded-For stays one address.
     let server = TestServer::start().await;
