@@ -59,6 +59,10 @@ pub struct Config {
     /// any case, no subdomains.
     #[serde(deserialize_with = "string_or_list")]
     pub signup_email_domains: Vec<String>,
+    /// Sign-ups one address may make in an hour before it must wait (the
+    /// portal's and the account APIs' alike); 0: no limit, for a site
+    /// whose people all come through one NAT or proxy.
+    pub signups_per_address: u32,
     /// Replaced by `trusted_proxies`; kept only to explain the change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_forwarded_for: Option<bool>,
@@ -151,6 +155,7 @@ impl Default for Config {
             account_identifier: Default::default(),
             signup: Default::default(),
             signup_email_domains: Vec::new(),
+            signups_per_address: 20,
             trust_forwarded_for: None,
             password_hash_threads: 0,
             password_hash_queue: 0,

@@ -93,6 +93,7 @@ pub async fn build_state(
     let accounts = AccountService::new(store.clone(), hasher, sessions)
         .with_identifier(config.account_identifier)
         .with_signup(config.signup, &config.signup_email_domains)
+        .with_signups_per_address(config.signups_per_address)
         .with_mail(gatehouse::account::recovery::MailSettings {
             site: gatehouse::mail::Site {
                 name: config.site_name.trim().to_owned(),

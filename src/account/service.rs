@@ -79,6 +79,9 @@ pub struct AccountService {
     signup: SignupPolicy,
     /// With [`SignupPolicy::Domains`]: the email domains that may sign up.
     signup_domains: Arc<[String]>,
+    /// Sign-ups an address may make in an hour before waits begin
+    /// ([`Policy::SIGNUP`]'s free tries); 0: no limit.
+    signups_per_address: u32,
     /// Links and mail (see [`super::recovery`]).
     mail: Arc<MailSettings>,
 }
@@ -154,14 +157,6 @@ fn client_sign_in_counters(account: &str, client_id: &str) -> SignInCounters {
     }
 }
 
-/// The counter of sign-ups from an address.
-fn sign_up_counters(addr: &str) -> Counters {
-    Counters(vec![(
-        format!("signup:{}", address_key(addr)),
-        Policy::SIGNUP,
-    )])
-}
-
 /// The format rules of a new account (no storage needed). `username` is
 /// the email itself for email-only accounts, checked as an email.
 fn check_new_account(
@@ -195,8 +190,30 @@ impl AccountService {
             throttle_events: Arc::default(),
             signup: SignupPolicy::Open,
             signup_domains: Arc::new([]),
+            signups_per_address: Policy::SIGNUP.free_failures,
             mail: Arc::default(),
         }
+    }
+
+    /// How many sign-ups an address may make in an hour before waits
+    /// begin (2 s, doubling, capped at 15 minutes); 0 lifts the limit, for
+    /// sites whose people all reach them through one address.
+    pub fn with_signups_per_address(mut self, limit: u32) -> Self {
+        self.signups_per_address = limit;
+        self
+    }
+
+    /// The counter of sign-ups from an address, unless they are not limited.
+    fn sign_up_counters(&self, addr: &str) -> Option<Counters> {
+        (self.signups_per_address > 0).then(|| {
+            Counters(vec![(
+                format!("signup:{}", address_key(addr)),
+                Policy {
+                    free_failures: self.signups_per_address,
+                    ..Policy::SIGNUP
+                },
+            )])
+        })
     }
 
     /// Where mailed links point and whether addresses are verified.
@@ -261,9 +278,8 @@ impl AccountService {
         origin: &Origin,
         now: i64,
     ) -> Result<User, FormError> {
-        let counters = sign_up_counters(&origin.address);
-        self.sign_up_form(form, Some(counters), origin, "", now)
-            .await
+        let counters = self.sign_up_counters(&origin.address);
+        self.sign_up_form(form, counters, origin, "", now).await
     }
 
     /// Whether `username` is free for a new account: the sign-up page asks
@@ -379,9 +395,9 @@ impl AccountService {
     }
 
     /// A sign-up through the account API: every attempt from an address
-    /// that passes the format checks counts against [`Policy::SIGNUP`]
-    /// (each may cost a password hash), so scripts cannot mass-create
-    /// accounts or burn CPU.
+    /// that passes the format checks counts against the sign-up limit
+    /// (see [`Self::with_signups_per_address`]; each may cost a password
+    /// hash), so scripts cannot mass-create accounts or burn CPU.
     #[tracing::instrument(skip_all)]
     pub async fn api_sign_up(
         &self,
@@ -400,7 +416,7 @@ impl AccountService {
                 is_superuser: false,
             },
             FieldErrors::default(),
-            Some(sign_up_counters(&origin.address)),
+            self.sign_up_counters(&origin.address),
             Event::new(EventKind::SignedUp, now, origin).detail("account API"),
         )
         .await

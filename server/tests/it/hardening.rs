@@ -813,6 +813,17 @@ async fn portal_sign_ups_are_limited_per_address() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_whose_people_share_one_address_can_lift_the_sign_up_limit() {
+    // Everyone reaches this site from one NAT: 25 sign-ups from 127.0.0.1
+    // (past the default 20 an hour) all go through.
+    let server = TestServer::start_with(|c| c.signups_per_address = 0).await;
+    for i in 0..25 {
+        server.signed_up(&format!("newcomer{i}"), PASSWORD).await;
+    }
+    assert_eq!(server.count_rows("users").await, 25);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_reports_each_check_and_fails_once_the_database_is_gone() {
     let server = TestServer::start().await;
     let client = reqwest::Client::new();
