@@ -99,8 +99,9 @@ impl Policy {
         reset_after: 600,
     };
     /// Sign-ups per client address, in the portal and the account API
-    /// alike: 20 an hour, then 2 s, 4 s, … capped at 15 minutes (each
-    /// costs a password hash).
+    /// alike: 20 an hour by default (the `signups_per_address` setting
+    /// replaces the 20), then 2 s, 4 s, … capped at 15 minutes (each costs
+    /// a password hash).
     pub const SIGNUP: Policy = Policy {
         free_failures: 20,
         base_delay: 2,
