@@ -3,9 +3,14 @@
 //! Forms are plain HTML forms posting to the server's form handlers, so they
 //! work with JavaScript off and after hydration alike. What a page needs
 //! from the server — who is signed in, the CSRF token, the errors and
-//! values of a refused form — is [`state::PortalState`]: read from the
-//! request on the server and embedded as JSON in the page's head for
-//! hydration, so no page waits on an extra request.
+//! values of a refused form — is [`state::PortalState`], read from the
+//! request on the server.
+//!
+//! Pages are Leptos islands: rendered on the server only, with the parts
+//! that do something in the browser — forms, fields that check as you
+//! type, copy buttons, in-place lists — marked `#[island]`. Only those
+//! are compiled to wasm and hydrated, each with its props serialized into
+//! the page, so the bundle carries no router and no page code.
 
 // Pages nest many views: without type erasure (`--cfg erase_components`,
 // set in .cargo/config.toml, which a RUSTFLAGS variable replaces) their
@@ -55,11 +60,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <link rel="stylesheet" href=stylesheet />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
-                <script type="application/json" id=state::STATE_ELEMENT_ID>
-                    {state::state_json(&state::initial_portal_state())}
-                </script>
             </head>
             <body>
                 <App />

@@ -322,13 +322,10 @@ pub const SIGNUP_CLOSED: &str = "Sign-up is closed here: ask an administrator fo
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CspNonce(pub String);
 
-/// The id of the `<script type="application/json">` element in the page's
-/// head that carries the state to the browser for hydration.
-pub const STATE_ELEMENT_ID: &str = "gatehouse-state";
-
-/// The state of this request: on the server from the request the portal
-/// middleware annotated, in the browser from the JSON the server embedded.
-/// Synchronous on both sides, so pages need no `Suspense` to show it.
+/// The state of this request, read from the request the portal
+/// middleware annotated. Pages are rendered on the server only (the
+/// browser hydrates islands, which get what they need as props), so the
+/// browser has no state of its own.
 pub fn initial_portal_state() -> PortalState {
     #[cfg(feature = "ssr")]
     {
@@ -337,60 +334,14 @@ pub fn initial_portal_state() -> PortalState {
             .unwrap_or_default()
     }
     #[cfg(not(feature = "ssr"))]
-    {
-        document()
-            .get_element_by_id(STATE_ELEMENT_ID)
-            .and_then(|el| el.text_content())
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .unwrap_or_default()
-    }
-}
-
-/// The state as JSON safe to place inside a `<script>` element.
-pub fn state_json(state: &PortalState) -> String {
-    serde_json::to_string(state)
-        .unwrap_or_else(|_| "{}".to_owned())
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
+    PortalState::default()
 }
 
 /// Makes the state available to every component of this page.
 pub fn provide_portal_state() {
-    let state = initial_portal_state();
-    provide_context(CurrentUser(RwSignal::new(state.user.clone())));
-    provide_context(state);
-}
-
-/// The signed-in person as the page shows them now: starts as the
-/// server's [`PortalState::user`] and follows in-place changes (a saved
-/// profile renames the header).
-#[derive(Clone, Copy)]
-pub struct CurrentUser(pub RwSignal<Option<UserView>>);
-
-pub fn use_current_user() -> RwSignal<Option<UserView>> {
-    use_context::<CurrentUser>()
-        .map(|c| c.0)
-        .unwrap_or_else(|| RwSignal::new(None))
+    provide_context(initial_portal_state());
 }
 
 pub fn use_portal_state() -> PortalState {
     use_context::<PortalState>().unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn embedded_json_cannot_close_the_script_element() {
-        let state = PortalState {
-            csrf_token: "</script><script>alert(1)</script>".into(),
-            ..Default::default()
-        };
-        let json = state_json(&state);
-        assert!(!json.contains("</script"));
-        let back: PortalState = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, state);
-    }
 }

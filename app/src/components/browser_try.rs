@@ -28,7 +28,7 @@ pub struct Pending {
 pub const STORAGE_KEY: &str = "gatehouse-try";
 
 /// The panel's button, on a public app's page.
-#[component]
+#[island]
 pub fn BrowserTry(
     app_id: i64,
     client_id: String,
@@ -163,7 +163,7 @@ pub struct Step {
 
 /// The callback's half: exchanges `code` for tokens and calls userinfo,
 /// once hydrated.
-#[component]
+#[island]
 pub fn BrowserExchange(code: String, state: String) -> impl IntoView {
     let steps = RwSignal::new(Vec::<Step>::new());
     let userinfo = RwSignal::new(None::<String>);
@@ -219,13 +219,74 @@ pub fn BrowserExchange(code: String, state: String) -> impl IntoView {
     }
 }
 
-/// JSON pretty-printed, or the text as it came.
-#[cfg(feature = "hydrate")]
+/// JSON re-indented (two spaces a level), or the text as it came when it
+/// is not a JSON object or array. Only the layout changes: strings and
+/// numbers are copied as they came, so no JSON value type (and its
+/// number formatting) is needed in the bundle.
+#[cfg_attr(not(any(feature = "hydrate", test)), allow(dead_code))]
 fn pretty(text: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(text)
-        .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or_else(|| text.to_owned())
+    let text = text.trim();
+    if !(text.starts_with('{') || text.starts_with('[')) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut depth = 0usize;
+    let (mut in_string, mut escaped) = (false, false);
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    };
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                    chars.next();
+                }
+                if matches!(chars.peek(), Some('}' | ']')) {
+                    out.push(chars.next().unwrap_or(' '));
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The token endpoint's answer, as far as the exchange needs it.
+#[cfg(feature = "hydrate")]
+#[derive(Deserialize)]
+struct Tokens {
+    access_token: String,
 }
 
 /// A response as the log shows it: status, the CORS header, the body.
@@ -327,10 +388,9 @@ async fn exchange(
     if status != 200 {
         return Err("The token endpoint refused the code: see its answer below.".to_owned());
     }
-    let access_token = serde_json::from_str::<serde_json::Value>(&raw)
-        .ok()
-        .and_then(|v| v.get("access_token")?.as_str().map(str::to_owned))
-        .ok_or("The token endpoint's answer holds no access_token.")?;
+    let access_token = serde_json::from_str::<Tokens>(&raw)
+        .map(|t| t.access_token)
+        .map_err(|_| "The token endpoint's answer holds no access_token.")?;
 
     let (status, raw) = logged(
         steps,
@@ -347,5 +407,24 @@ async fn exchange(
         Ok(())
     } else {
         Err("The userinfo endpoint refused the token: see its answer below.".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pretty;
+
+    #[test]
+    fn json_is_reindented_and_copied_as_it_came() {
+        let raw = r#"{"access_token":"a,b:{c}","expires_in":3600,"scope":"openid","nested":{"list":[1,2.50,{}],"empty":[]},"q":"say \"hi\""}"#;
+        let shown = pretty(raw);
+        assert_eq!(
+            shown,
+            "{\n  \"access_token\": \"a,b:{c}\",\n  \"expires_in\": 3600,\n  \"scope\": \"openid\",\n  \"nested\": {\n    \"list\": [\n      1,\n      2.50,\n      {}\n    ],\n    \"empty\": []\n  },\n  \"q\": \"say \\\"hi\\\"\"\n}"
+        );
+        // Whitespace outside strings goes; inside, it stays.
+        assert_eq!(pretty("[ \"a b\" ,\n 1 ]"), "[\n  \"a b\",\n  1\n]");
+        // Not JSON: as it came.
+        assert_eq!(pretty("<html>oops</html>"), "<html>oops</html>");
     }
 }

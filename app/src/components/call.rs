@@ -11,7 +11,7 @@ use crate::actions::ActionError;
 /// The submitted form's fields, with the button that submitted it (as a
 /// browser would send them), url-encoded; the ticked values of each of
 /// the `repeated` checkbox names joined into one, separated by spaces.
-pub fn form_body(ev: &leptos::ev::SubmitEvent, repeated: &[&str]) -> Option<String> {
+pub fn form_body(ev: &leptos::ev::SubmitEvent, repeated: &[String]) -> Option<String> {
     let form: web_sys::HtmlFormElement = ev.target()?.dyn_into().ok()?;
     let data = web_sys::FormData::new_with_form(&form).ok()?;
     if let Some(button) = ev

@@ -13,28 +13,62 @@ use super::live::{self, Check};
 /// Inside a [`super::form::PortalForm`] the message follows the server's
 /// answer to each submit; with a `check`, the browser runs the core's rule
 /// for this field once the person pauses or leaves the field.
-#[component]
+///
+/// This is the island a server-rendered page places inside its
+/// [`super::form::Form`]; inside another island, use [`FieldView`].
+#[island]
 pub fn Field(
     /// Element id, also the base of the error's id.
-    id: &'static str,
+    #[prop(into)]
+    id: String,
     /// Form field name.
-    name: &'static str,
-    label: &'static str,
-    #[prop(default = "text")] kind: &'static str,
-    autocomplete: &'static str,
+    #[prop(into)]
+    name: String,
+    #[prop(into)] label: String,
+    #[prop(optional, into)] kind: Option<String>,
+    #[prop(into)] autocomplete: String,
     #[prop(optional_no_strip)] value: Option<String>,
     #[prop(optional_no_strip)] error: Option<String>,
-    #[prop(optional)] required: bool,
+    #[prop(optional)] required: Option<bool>,
     /// The rule checked while typing (hydrated pages only).
     #[prop(optional)]
+    check: Option<Check>,
+) -> impl IntoView {
+    view! {
+        <FieldView
+            id=id
+            name=name
+            label=label
+            kind=kind.unwrap_or_else(|| "text".to_owned())
+            autocomplete=autocomplete
+            value=value
+            error=error
+            required=required.unwrap_or(false)
+            check=check
+        />
+    }
+}
+
+/// A [`Field`] drawn by an island's own view.
+#[component]
+pub fn FieldView(
+    #[prop(into)] id: String,
+    #[prop(into)] name: String,
+    #[prop(into)] label: String,
+    #[prop(into)] kind: String,
+    #[prop(into)] autocomplete: String,
+    value: Option<String>,
+    error: Option<String>,
+    required: bool,
     check: Option<Check>,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
     let message = RwSignal::new(error);
     if let Some(form) = use_context::<FormContext>() {
         // Each answer of the server replaces what the field said.
+        let name = name.clone();
         Effect::new(move |first: Option<()>| {
-            let error = form.feedback.with(|f| f.error(name));
+            let error = form.feedback.with(|f| f.error(&name));
             if first.is_some() {
                 message.set(error);
             }
@@ -48,7 +82,7 @@ pub fn Field(
     };
     view! {
         <div class="field">
-            <label for=id>{label}</label>
+            <label for=id.clone()>{label}</label>
             <input
                 id=id
                 name=name
@@ -70,13 +104,20 @@ pub fn Field(
 
 /// The server's message for a field drawn without [`Field`] (a select,
 /// a group of checkboxes), following each answer inside a
-/// [`super::form::PortalForm`].
+/// [`super::form::Form`].
+#[island]
+pub fn FieldMessage(#[prop(into)] name: String) -> impl IntoView {
+    view! { <FieldMessageView name=name /> }
+}
+
+/// A [`FieldMessage`] drawn by an island's own view.
 #[component]
-pub fn FieldMessage(name: &'static str) -> impl IntoView {
+pub fn FieldMessageView(#[prop(into)] name: String) -> impl IntoView {
     let form = use_context::<FormContext>();
-    let message = move || form.and_then(|f| f.feedback.with(|fb| fb.error(name)));
+    let id = format!("{name}-error");
+    let message = move || form.and_then(|f| f.feedback.with(|fb| fb.error(&name)));
     view! {
-        <p class="field-error" id=format!("{name}-error") aria-live="polite">
+        <p class="field-error" id=id aria-live="polite">
             {message}
         </p>
     }

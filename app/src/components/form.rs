@@ -11,7 +11,7 @@
 use leptos::prelude::*;
 
 use crate::actions::{ActionError, Done};
-use crate::state::{use_current_user, FormFeedback};
+use crate::state::{FormFeedback, UserView};
 
 /// What a [`PortalForm`] tells the fields and buttons inside it.
 #[derive(Clone, Copy)]
@@ -30,18 +30,19 @@ pub fn PortalForm(
     /// The form's server function (its `PATH`, e.g. `SignIn::PATH`): the
     /// hydrated page posts the same fields there. One implementation for
     /// every form keeps the browser bundle small.
-    call: &'static str,
+    #[prop(into)]
+    call: String,
     /// What the server said about this form's last post without
     /// JavaScript (empty on a first visit).
     feedback: FormFeedback,
-    #[prop(optional)] class: Option<&'static str>,
+    #[prop(optional_no_strip)] class: Option<String>,
     /// Clear the fields after a success that stays on the page (passwords).
     #[prop(optional)]
     reset_on_done: bool,
     /// Fields whose values repeat (checkboxes): sent as one value, joined
     /// with spaces, as the server's form reader joins them.
     #[prop(optional)]
-    repeated: &'static [&'static str],
+    repeated: Vec<String>,
     /// Called with a success that stays on the page; without it, the
     /// success's message is shown at the top of the form.
     #[prop(optional)]
@@ -57,7 +58,6 @@ pub fn PortalForm(
         feedback: state,
         pending: pending.into(),
     });
-    let user = use_current_user();
 
     // The answer of a call: in place, or the next page.
     let answer = move |result: Result<Done, ActionError>| match result {
@@ -70,8 +70,8 @@ pub fn PortalForm(
                 go_to(location);
                 return;
             }
-            if let Some(view) = done.user.clone() {
-                user.set(Some(view));
+            if let Some(view) = &done.user {
+                show_user(view);
             }
             if reset_on_done {
                 reset(form_ref);
@@ -104,15 +104,16 @@ pub fn PortalForm(
         #[cfg(feature = "hydrate")]
         {
             // A form that cannot be read is posted the old way.
-            let Some(body) = super::call::form_body(&ev, repeated) else {
+            let Some(body) = super::call::form_body(&ev, &repeated) else {
                 return;
             };
             ev.prevent_default();
             done_message.set(None);
             pending.set(true);
             let answer = answer.clone();
+            let call = call.clone();
             leptos::task::spawn_local(async move {
-                let result = super::call::post::<Done>(call, body).await;
+                let result = super::call::post::<Done>(&call, body).await;
                 let leaving = matches!(
                     &result,
                     Ok(Done {
@@ -135,7 +136,7 @@ pub fn PortalForm(
             });
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (&answer, call, repeated);
+        let _ = (&answer, &call, &repeated);
     };
 
     let error = move || {
@@ -165,19 +166,70 @@ pub fn PortalForm(
     }
 }
 
+/// A [`PortalForm`] on a server-rendered page: the island the browser
+/// hydrates, with the fields (themselves islands where they check or
+/// show messages) passed through as its children.
+#[island]
+pub fn Form(
+    /// The page's URL, where the form posts without JavaScript.
+    #[prop(into)]
+    to: String,
+    /// The server function's path.
+    #[prop(into)]
+    call: String,
+    feedback: FormFeedback,
+    #[prop(optional, into)] class: Option<String>,
+    /// Clear the fields after a success that stays on the page.
+    #[prop(optional)]
+    reset_on_done: Option<bool>,
+    /// Names of repeated fields (checkboxes).
+    #[prop(optional)]
+    repeated: Option<Vec<String>>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <PortalForm
+            to=to
+            call=call
+            feedback=feedback
+            class=class
+            reset_on_done=reset_on_done.unwrap_or(false)
+            repeated=repeated.unwrap_or_default()
+        >
+            {children()}
+        </PortalForm>
+    }
+}
+
+/// The submit button of a [`Form`] on a server-rendered page.
+#[island]
+pub fn SubmitButton(
+    #[prop(into)] label: String,
+    #[prop(optional, into)] class: Option<String>,
+    /// A fuller accessible name than the label (`Revoke Photo app`).
+    #[prop(optional, into)]
+    aria_label: Option<String>,
+    /// Sent with the form when this button submits it (`decision=allow`).
+    #[prop(optional, into)]
+    name: Option<String>,
+    #[prop(optional, into)] value: Option<String>,
+) -> impl IntoView {
+    view! { <Submit label=label class=class aria_label=aria_label name=name value=value /> }
+}
+
 /// The submit button of a [`PortalForm`]: disabled while its call is on
 /// its way.
 #[component]
-pub fn SubmitButton(
-    label: &'static str,
-    #[prop(optional)] class: Option<&'static str>,
+pub fn Submit(
+    #[prop(into)] label: String,
+    #[prop(optional_no_strip)] class: Option<String>,
     /// A fuller accessible name than the label (`Revoke Photo app`).
-    #[prop(optional)]
+    #[prop(optional_no_strip)]
     aria_label: Option<String>,
     /// Sent with the form when this button submits it (`decision=allow`).
-    #[prop(optional)]
-    name: Option<&'static str>,
-    #[prop(optional)] value: Option<&'static str>,
+    #[prop(optional_no_strip)]
+    name: Option<String>,
+    #[prop(optional_no_strip)] value: Option<String>,
 ) -> impl IntoView {
     let pending = use_context::<FormContext>().map(|c| c.pending);
     let busy = move || pending.is_some_and(|p| p.get());
@@ -193,6 +245,18 @@ pub fn SubmitButton(
             {label}
         </button>
     }
+}
+
+/// Shows a renamed person in the site header (a saved profile). The
+/// header is server-rendered, outside every island: its name is set
+/// directly.
+fn show_user(user: &UserView) {
+    #[cfg(feature = "hydrate")]
+    if let Ok(Some(name)) = document().query_selector(".whoami strong") {
+        name.set_text_content(Some(&user.display_name()));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = user;
 }
 
 /// Loads `location` (a path of this site).

@@ -6,12 +6,11 @@ use super::field::CsrfField;
 use crate::paths::{
     ACTIVITY, ADMIN, APPLICATIONS, AUTHORIZED_TOKENS, LOGIN, LOGOUT, PROFILE, SIGNUP,
 };
-use crate::state::{use_current_user, use_portal_state};
+use crate::state::use_portal_state;
 
 #[component]
 pub fn Header() -> impl IntoView {
     let state = use_portal_state();
-    let current = use_current_user();
     view! {
         <header class="site-header">
             <a class="brand" href="/">
@@ -23,13 +22,7 @@ pub fn Header() -> impl IntoView {
                     view! {
                         <nav aria-label="Account">
                             <span class="whoami">
-                                "Signed in as " <strong>
-                                    {move || {
-                                        current
-                                            .with(|u| u.as_ref().map(|u| u.display_name()))
-                                            .unwrap_or_else(|| name.clone())
-                                    }}
-                                </strong>
+                                "Signed in as " <strong>{name}</strong>
                             </span>
                             <a href=PROFILE>"Profile"</a>
                             <a href=AUTHORIZED_TOKENS rel="external">"Authorized apps"</a>

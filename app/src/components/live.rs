@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 
 /// The rule a field is checked against.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Check {
     /// The username's format, then (after a pause) whether it is free.
     Username,
@@ -17,7 +17,7 @@ pub enum Check {
     /// read from the same form's fields, or known to the page.
     NewPassword { username: Other, email: Other },
     /// Must equal the field of this name (a confirmation).
-    Confirms(&'static str),
+    Confirms(String),
     /// One redirect URI per line, each as an app may register it; `kept`
     /// are the app's own plain-http URIs from an import, which it keeps.
     RedirectUris { kept: Vec<String> },
@@ -26,10 +26,10 @@ pub enum Check {
 }
 
 /// Another value a check needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Other {
     /// The current value of the form's field of this name.
-    Field(&'static str),
+    Field(String),
     /// A value the page knows (the signed-in person's email).
     Known(String),
 }
@@ -167,7 +167,7 @@ pub fn judge(check: &Check, value: &str, other: impl Fn(&Other) -> String) -> Op
         Check::NewPassword { username, email } => {
             rules::validate_new_password(value, &other(username), &other(email)).err()
         }
-        Check::Confirms(field) => (value != other(&Other::Field(field)))
+        Check::Confirms(field) => (value != other(&Other::Field(field.clone())))
             .then_some(rules::FieldError(rules::PASSWORDS_DIFFER)),
         Check::RedirectUris { kept } => {
             use gatehouse::oauth::redirect::{validate_imported, validate_registered};
@@ -244,10 +244,12 @@ mod tests {
 
     fn fields(o: &Other) -> String {
         match o {
-            Other::Field("username") => "ada".to_owned(),
-            Other::Field("email") => "ada@example.org".to_owned(),
-            Other::Field("password") => "correct horse battery".to_owned(),
-            Other::Field(_) => String::new(),
+            Other::Field(name) => match name.as_str() {
+                "username" => "ada".to_owned(),
+                "email" => "ada@example.org".to_owned(),
+                "password" => "correct horse battery".to_owned(),
+                _ => String::new(),
+            },
             Other::Known(v) => v.clone(),
         }
     }
@@ -255,8 +257,8 @@ mod tests {
     #[test]
     fn the_browser_says_what_the_server_would() {
         let password = Check::NewPassword {
-            username: Other::Field("username"),
-            email: Other::Field("email"),
+            username: Other::Field("username".into()),
+            email: Other::Field("email".into()),
         };
         assert_eq!(
             judge(&password, "short", fields).as_deref(),
@@ -279,7 +281,7 @@ mod tests {
         assert_eq!(judge(&Check::Username, "zoë.k", fields), None);
         assert!(judge(&Check::Email, "no-at-sign", fields).is_some());
         assert_eq!(judge(&Check::Email, " Ada@Example.org ", fields), None);
-        let confirm = Check::Confirms("password");
+        let confirm = Check::Confirms("password".into());
         assert_eq!(
             judge(&confirm, "something else", fields).as_deref(),
             Some("The two passwords do not match.")

@@ -7,10 +7,10 @@ use leptos::server_fn::ServerFn;
 
 use crate::actions::{Admin, Done};
 use crate::components::field::CsrfField;
-use crate::components::form::{PortalForm, SubmitButton};
+use crate::components::form::{PortalForm, Submit};
 use crate::components::notice::Notice;
 use crate::paths::{ADMIN, AUDIT};
-use crate::state::{use_portal_state, AdminUserView, AppView, FormFeedback};
+use crate::state::{use_portal_state, AdminUserView, AdminView, AppView, FormFeedback};
 
 /// Links to the previous and next pages of the account list, keeping the
 /// search.
@@ -70,13 +70,27 @@ pub fn AdminPage() -> impl IntoView {
         }
         .into_any();
     };
-    let csrf = state.csrf_token.clone();
     let refused = state.feedback.for_form("admin").message;
     let me = state
         .user
         .as_ref()
         .map(|u| u.username.clone())
         .unwrap_or_default();
+    view! {
+        <PageTitle text="Administration · Gatehouse" />
+        <AdminPanel admin=admin csrf=state.csrf_token.clone() me=me refused=refused />
+    }
+    .into_any()
+}
+
+/// The account list and the app list, changed in place once hydrated.
+#[island]
+fn AdminPanel(
+    admin: AdminView,
+    csrf: String,
+    me: String,
+    refused: Option<String>,
+) -> impl IntoView {
     let can_manage_staff = admin.can_manage_staff;
     let query = admin.query.clone();
     // Hydrated, each action changes its row in place and says what it did.
@@ -162,7 +176,7 @@ pub fn AdminPage() -> impl IntoView {
                         <input type="hidden" name="user_id" value=u.id.to_string() />
                         <input type="hidden" name="action" value=action />
                         <input type="hidden" name="q" value=query />
-                        <SubmitButton label=text class="secondary" aria_label=label />
+                        <Submit label=text class=Some("secondary".into()) aria_label=Some(label) />
                     </PortalForm>
                 }
             };
@@ -243,7 +257,7 @@ pub fn AdminPage() -> impl IntoView {
                     <CsrfField token=csrf />
                     <input type="hidden" name="app_id" value=a.id.to_string() />
                     <input type="hidden" name="action" value="review" />
-                    <SubmitButton label="Mark reviewed" class="secondary" aria_label=label />
+                    <Submit label="Mark reviewed" class=Some("secondary".into()) aria_label=Some(label) />
                 </PortalForm>
             }
         });
@@ -258,7 +272,6 @@ pub fn AdminPage() -> impl IntoView {
         }
     };
     view! {
-        <PageTitle text="Administration · Gatehouse" />
         <section class="card wide">
             <h1>"Accounts"</h1>
             <p><a href=AUDIT rel="external">"Audit trail"</a>": sign-ins, changes and staff actions."</p>
@@ -320,5 +333,4 @@ pub fn AdminPage() -> impl IntoView {
             </table>
         </section>
     }
-    .into_any()
 }

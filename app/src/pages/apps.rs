@@ -11,11 +11,11 @@ use leptos_router::components::Redirect;
 
 use crate::actions::{AppForm, ChangeApp, Done};
 use crate::components::browser_try::BrowserTry;
-use crate::components::field::{CsrfField, Field, FieldMessage};
-use crate::components::form::{FormContext, PortalForm, SubmitButton};
+use crate::components::field::{CsrfField, Field, FieldMessage, FieldMessageView, FieldView};
+use crate::components::form::{Form, FormContext, PortalForm, Submit, SubmitButton};
 use crate::components::live::{Check, Live};
 use crate::paths::{application, APPLICATIONS, GRANT_TYPES, LOGIN, REGISTER_APP};
-use crate::state::{use_portal_state, AppView, FormFeedback};
+use crate::state::{use_portal_state, AppView, FormFeedback, TryItView};
 
 #[component]
 pub fn AppsPage() -> impl IntoView {
@@ -67,11 +67,11 @@ pub fn AppsPage() -> impl IntoView {
 
 /// A multi-line field (one value per line) with its error; once hydrated,
 /// each line is checked against the core's rule while typing.
-#[component]
+#[island]
 fn LinesField(
-    id: &'static str,
-    label: &'static str,
-    hint: &'static str,
+    #[prop(into)] id: String,
+    #[prop(into)] label: String,
+    #[prop(into)] hint: String,
     value: String,
     error: Option<String>,
     check: Check,
@@ -81,8 +81,9 @@ fn LinesField(
     let message = RwSignal::new(error);
     if let Some(form) = use_context::<FormContext>() {
         // Each answer of the server replaces what the field said.
+        let name = id.clone();
         Effect::new(move |first: Option<()>| {
-            let error = form.feedback.with(|f| f.error(id));
+            let error = form.feedback.with(|f| f.error(&name));
             if first.is_some() {
                 message.set(error);
             }
@@ -99,9 +100,9 @@ fn LinesField(
     let invalid = move || message.with(Option::is_some).then_some("true");
     view! {
         <div class="field">
-            <label for=id>{label}</label>
+            <label for=id.clone()>{label}</label>
             <textarea
-                id=id
+                id=id.clone()
                 name=id
                 rows="3"
                 aria-describedby=described
@@ -288,28 +289,43 @@ pub fn RegisterAppPage() -> impl IntoView {
         <PageTitle text="Register an application · Gatehouse" />
         <section class="card wide">
             <h1>"Register an application"</h1>
-            <PortalForm
+            <Form
                 to=REGISTER_APP
                 call=call
                 feedback=feedback.clone()
-                repeated=AppForm::REPEATED
+                repeated=repeated()
             >
                 <CsrfField token=state.csrf_token.clone() />
                 <input type="hidden" name="action" value="register" />
                 <AppFields feedback=feedback current=None with_client_type=true staff=user.is_staff />
                 <SubmitButton label="Register" />
-            </PortalForm>
+            </Form>
         </section>
     }
     .into_any()
+}
+
+/// The fields whose values repeat in the app forms, as [`Form`] takes them.
+fn repeated() -> Vec<String> {
+    AppForm::REPEATED.iter().map(|s| (*s).to_owned()).collect()
 }
 
 /// A value with a button that copies it (once hydrated; without
 /// JavaScript the read-only field can be selected and copied by hand).
 /// The button's accessible name says which value it copies; "Copied" is
 /// announced only once the clipboard took the value.
+#[island]
+fn Copyable(#[prop(into)] id: String, #[prop(into)] label: String, value: String) -> impl IntoView {
+    view! { <CopyableView id=id label=label value=value /> }
+}
+
+/// A [`Copyable`] drawn by an island's own view.
 #[component]
-fn Copyable(id: &'static str, label: &'static str, value: String) -> impl IntoView {
+fn CopyableView(
+    #[prop(into)] id: String,
+    #[prop(into)] label: String,
+    value: String,
+) -> impl IntoView {
     let status = RwSignal::new(None::<&'static str>);
     let text = value.clone();
     let copy = move |_| {
@@ -330,7 +346,7 @@ fn Copyable(id: &'static str, label: &'static str, value: String) -> impl IntoVi
     let button_label = format!("Copy {label}");
     view! {
         <div class="field copyable">
-            <label for=id>{label}</label>
+            <label for=id.clone()>{label}</label>
             <div class="copy-row">
                 <input id=id type="text" readonly value=value />
                 <button type="button" class="secondary" aria-label=button_label on:click=copy>
@@ -382,7 +398,6 @@ pub fn AppDetailPage() -> impl IntoView {
     let current = app.clone();
     let edit = state.feedback.for_form("app");
     let try_feedback = state.feedback.for_form("try");
-    let try_it = RwSignal::new(page.try_it.clone());
     let call = <ChangeApp as ServerFn>::PATH;
     let confidential = app.client_type == "confidential";
     let has_playground = app.redirect_uris.contains(&page.playground_uri);
@@ -462,7 +477,7 @@ pub fn AppDetailPage() -> impl IntoView {
             {(!has_playground)
                 .then(|| {
                     view! {
-                        <PortalForm to=action.clone() call=call feedback=Default::default() class="inline-form">
+                        <Form to=action.clone() call=call feedback=FormFeedback::default() class="inline-form">
                             <CsrfField token=csrf.get_value() />
                             <input type="hidden" name="app_id" value=id.to_string() />
                             <input type="hidden" name="action" value="add_playground" />
@@ -471,64 +486,26 @@ pub fn AppDetailPage() -> impl IntoView {
                                 " adds " <code>{playground_uri.get_value()}</code>
                                 {(!confidential).then_some(" and Gatehouse's own origin to the allowed origins")}
                             </span>
-                        </PortalForm>
+                        </Form>
                     }
                 })}
             {if app.redirect_uris.is_empty() {
                 view! { <p class="aside">"This app has no redirect URIs."</p> }.into_any()
             } else {
-                let uris = app.redirect_uris.clone();
-                let playground = page.playground_uri.clone();
                 let scope = try_feedback.value("scope").unwrap_or_else(|| app.scopes.clone());
-                let scope_error = try_feedback.error("scope");
-                let on_try = Callback::new(move |done: Done| try_it.set(done.try_it));
                 view! {
-                    <PortalForm to=action.clone() call=call feedback=try_feedback.clone() on_done=on_try>
-                        <CsrfField token=csrf.get_value() />
-                        <input type="hidden" name="app_id" value=id.to_string() />
-                        <input type="hidden" name="action" value="try" />
-                        <div class="field">
-                            <label for="try_redirect_uri">"Redirect URI"</label>
-                            <select id="try_redirect_uri" name="redirect_uri">
-                                {uris
-                                    .into_iter()
-                                    .map(|u| {
-                                        let selected = u == playground;
-                                        view! { <option value=u.clone() selected=selected>{u.clone()}</option> }
-                                    })
-                                    .collect_view()}
-                            </select>
-                            <FieldMessage name="redirect_uri" />
-                        </div>
-                        <Field
-                            id="try_scope"
-                            name="scope"
-                            label="Scope"
-                            autocomplete="off"
-                            value=Some(scope)
-                            error=scope_error
-                        />
-                        <SubmitButton label="Build authorization URL" />
-                    </PortalForm>
+                    <TryPanel
+                        to=action.clone()
+                        app_id=id
+                        csrf=csrf.get_value()
+                        uris=app.redirect_uris.clone()
+                        playground=page.playground_uri.clone()
+                        scope=scope
+                        feedback=try_feedback.clone()
+                        try_it=page.try_it.clone()
+                    />
                 }
                     .into_any()
-            }}
-            {move || {
-                try_it
-                    .get()
-                    .map(|t| {
-                        view! {
-                            <div class="try-result">
-                                <p>
-                                    <a href=t.authorize_url.clone() rel="external">
-                                        "Open the authorization URL"
-                                    </a>
-                                </p>
-                                <Copyable id="authorize_url" label="Authorization URL" value=t.authorize_url />
-                                <Copyable id="code_verifier" label="PKCE code verifier" value=t.code_verifier />
-                            </div>
-                        }
-                    })
             }}
             {(!confidential && has_playground)
                 .then(|| {
@@ -545,13 +522,13 @@ pub fn AppDetailPage() -> impl IntoView {
 
         <section class="card wide">
             <h2>"Edit"</h2>
-            <PortalForm to=action.clone() call=call feedback=edit.clone() repeated=AppForm::REPEATED>
+            <Form to=action.clone() call=call feedback=edit.clone() repeated=repeated()>
                 <CsrfField token=csrf.get_value() />
                 <input type="hidden" name="app_id" value=id.to_string() />
                 <input type="hidden" name="action" value="edit" />
                 <AppFields feedback=edit current=Some(current) with_client_type=false staff=user.is_staff />
                 <SubmitButton label="Save" />
-            </PortalForm>
+            </Form>
         </section>
 
         {confidential
@@ -560,12 +537,12 @@ pub fn AppDetailPage() -> impl IntoView {
                     <section class="card wide">
                         <h2>"Rotate secret"</h2>
                         <p>"Issues a new client secret. The current one stops working at once."</p>
-                        <PortalForm to=action.clone() call=call feedback=Default::default()>
+                        <Form to=action.clone() call=call feedback=FormFeedback::default()>
                             <CsrfField token=csrf.get_value() />
                             <input type="hidden" name="app_id" value=id.to_string() />
                             <input type="hidden" name="action" value="rotate" />
                             <SubmitButton label="Rotate secret" />
-                        </PortalForm>
+                        </Form>
                     </section>
                 }
             })}
@@ -573,7 +550,7 @@ pub fn AppDetailPage() -> impl IntoView {
         <section class="card wide danger">
             <h2>"Delete application"</h2>
             <p>"Removes the application and revokes every token issued to it. It cannot be undone."</p>
-            <PortalForm to=action call=call feedback=state.feedback.for_form("delete")>
+            <Form to=action call=call feedback=state.feedback.for_form("delete")>
                 <CsrfField token=csrf.get_value() />
                 <input type="hidden" name="app_id" value=id.to_string() />
                 <input type="hidden" name="action" value="delete" />
@@ -582,8 +559,78 @@ pub fn AppDetailPage() -> impl IntoView {
                     <label for="confirm_delete">"Yes, delete this application and revoke its tokens"</label>
                 </div>
                 <SubmitButton label="Delete application" class="danger" />
-            </PortalForm>
+            </Form>
         </section>
     }
     .into_any()
+}
+
+/// The Try-it panel's request builder: the authorization URL and its
+/// PKCE verifier appear in place once hydrated.
+#[island]
+fn TryPanel(
+    /// The app's page.
+    to: String,
+    app_id: i64,
+    csrf: String,
+    uris: Vec<String>,
+    /// Gatehouse's own callback, chosen first when registered.
+    playground: String,
+    scope: String,
+    feedback: FormFeedback,
+    try_it: Option<TryItView>,
+) -> impl IntoView {
+    let try_it = RwSignal::new(try_it);
+    let call = <ChangeApp as ServerFn>::PATH;
+    let scope_error = feedback.error("scope");
+    let on_try = Callback::new(move |done: Done| try_it.set(done.try_it));
+    view! {
+        <PortalForm to=to call=call feedback=feedback on_done=on_try>
+            <CsrfField token=csrf />
+            <input type="hidden" name="app_id" value=app_id.to_string() />
+            <input type="hidden" name="action" value="try" />
+            <div class="field">
+                <label for="try_redirect_uri">"Redirect URI"</label>
+                <select id="try_redirect_uri" name="redirect_uri">
+                    {uris
+                        .into_iter()
+                        .map(|u| {
+                            let selected = u == playground;
+                            view! { <option value=u.clone() selected=selected>{u.clone()}</option> }
+                        })
+                        .collect_view()}
+                </select>
+                <FieldMessageView name="redirect_uri" />
+            </div>
+            <FieldView
+                id="try_scope"
+                name="scope"
+                label="Scope"
+                kind="text"
+                autocomplete="off"
+                value=Some(scope)
+                error=scope_error
+                required=false
+                check=None
+            />
+            <Submit label="Build authorization URL" />
+        </PortalForm>
+        {move || {
+            try_it
+                .get()
+                .map(|t| {
+                    view! {
+                        <div class="try-result">
+                            <p>
+                                <a href=t.authorize_url.clone() rel="external">
+                                    "Open the authorization URL"
+                                </a>
+                            </p>
+                            <CopyableView id="authorize_url" label="Authorization URL" value=t.authorize_url />
+                            <CopyableView id="code_verifier" label="PKCE code verifier" value=t.code_verifier />
+                        </div>
+                    }
+                })
+        }}
+    }
 }

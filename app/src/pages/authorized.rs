@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::actions::{Done, Revoke};
 use crate::components::field::CsrfField;
-use crate::components::form::{PortalForm, SubmitButton};
+use crate::components::form::{PortalForm, Submit};
 use crate::components::notice::Notice;
 use crate::paths::{AUTHORIZED_TOKENS, LOGIN};
 use crate::state::{use_portal_state, GrantView};
@@ -21,19 +21,31 @@ pub fn AuthorizedAppsPage() -> impl IntoView {
         let to = format!("{LOGIN}?next={AUTHORIZED_TOKENS}");
         return view! { <Redirect path=to /> }.into_any();
     }
-    // Revoked in place once hydrated: the app leaves the list and the
-    // page says so, as it does after the page load without JavaScript.
-    let grants = RwSignal::new(state.grants.clone().unwrap_or_default());
-    let done_message = RwSignal::new(None::<String>);
-    let revoked = move || {
-        done_message.get().or_else(|| {
-            query
-                .get()
-                .get("revoked")
-                .map(|name| crate::state::revoked_message(&name))
-        })
-    };
-    let csrf = state.csrf_token.clone();
+    let revoked = query
+        .get_untracked()
+        .get("revoked")
+        .map(|name| crate::state::revoked_message(&name));
+    view! {
+        <PageTitle text="Authorized applications · Gatehouse" />
+        <section class="card wide">
+            <h1>"Authorized applications"</h1>
+            <Grants
+                grants=state.grants.clone().unwrap_or_default()
+                csrf=state.csrf_token.clone()
+                revoked=revoked
+            />
+        </section>
+    }
+    .into_any()
+}
+
+/// The list of granted apps. Revoked in place once hydrated: the app
+/// leaves the list and the page says so, as it does after the page load
+/// without JavaScript.
+#[island]
+fn Grants(grants: Vec<GrantView>, csrf: String, revoked: Option<String>) -> impl IntoView {
+    let grants = RwSignal::new(grants);
+    let done_message = RwSignal::new(revoked);
     let empty = Memo::new(move |_| grants.with(Vec::is_empty));
     let item = move |g: GrantView| {
         let label = format!("Revoke {}", g.app_name);
@@ -62,31 +74,26 @@ pub fn AuthorizedAppsPage() -> impl IntoView {
                 >
                     <CsrfField token=csrf />
                     <input type="hidden" name="app_id" value=g.app_id.to_string() />
-                    <SubmitButton label="Revoke" class="danger" aria_label=label />
+                    <Submit label="Revoke" class=Some("danger".into()) aria_label=Some(label) />
                 </PortalForm>
             </li>
         }
     };
     view! {
-        <PageTitle text="Authorized applications · Gatehouse" />
-        <section class="card wide">
-            <h1>"Authorized applications"</h1>
-            {move || view! { <Notice message=revoked() /> }}
-            {move || {
-                if empty.get() {
-                    view! { <p class="aside">"You have not allowed any application to use your account."</p> }
-                        .into_any()
-                } else {
-                    let item = item.clone();
-                    view! {
-                        <ul class="grants">
-                            <For each=move || grants.get() key=|g| g.app_id children=item />
-                        </ul>
-                    }
-                        .into_any()
+        {move || view! { <Notice message=done_message.get() /> }}
+        {move || {
+            if empty.get() {
+                view! { <p class="aside">"You have not allowed any application to use your account."</p> }
+                    .into_any()
+            } else {
+                let item = item.clone();
+                view! {
+                    <ul class="grants">
+                        <For each=move || grants.get() key=|g| g.app_id children=item />
+                    </ul>
                 }
-            }}
-        </section>
+                    .into_any()
+            }
+        }}
     }
-    .into_any()
 }

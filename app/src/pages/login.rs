@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::actions::SignIn;
 use crate::components::field::{CsrfField, Field};
-use crate::components::form::{FormContext, PortalForm, SubmitButton};
+use crate::components::form::{Form, FormContext, SubmitButton};
 use crate::components::notice::Notice;
 use crate::paths::{CONFIRM_EMAIL_RESEND, LOGIN, PASSWORD_RESET, SIGNUP};
 use crate::state::use_portal_state;
@@ -48,7 +48,7 @@ pub fn LoginPage() -> impl IntoView {
                         };
                         view! {
                             <Notice message=info />
-                            <PortalForm to=LOGIN call=action feedback=feedback.clone()>
+                            <Form to=LOGIN call=action feedback=feedback.clone()>
                                 <CsrfField token=state.csrf_token />
                                 <input type="hidden" name="next" value=next />
                                 <Field
@@ -71,7 +71,7 @@ pub fn LoginPage() -> impl IntoView {
                                 />
                                 <SubmitButton label="Sign in" />
                                 <UnverifiedHint />
-                            </PortalForm>
+                            </Form>
                             <p class="aside">
                                 <a href=PASSWORD_RESET>"Forgot your password?"</a>
                             </p>
@@ -86,7 +86,7 @@ pub fn LoginPage() -> impl IntoView {
 }
 
 /// After a refusal for an unverified address: where to get a new link.
-#[component]
+#[island]
 fn UnverifiedHint() -> impl IntoView {
     let form = use_context::<FormContext>();
     move || {

@@ -9,7 +9,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::actions::{ChangePassword, DeleteAccount, ResendVerification, SaveProfile};
 use crate::components::field::{CsrfField, Field};
-use crate::components::form::{PortalForm, SubmitButton};
+use crate::components::form::{Form, SubmitButton};
 use crate::components::live::{Check, Other};
 use crate::components::notice::Notice;
 use crate::paths::{LOGIN, PROFILE};
@@ -77,7 +77,7 @@ pub fn ProfilePage() -> impl IntoView {
                         <section class="card">
                             <h1>"Your profile"</h1>
                             <p class="aside">"Username: " <strong>{user.username.clone()}</strong></p>
-                            <PortalForm to=PROFILE call=save_action feedback=profile.clone()>
+                            <Form to=PROFILE call=save_action feedback=profile.clone()>
                                 <CsrfField token=csrf_save />
                                 <input type="hidden" name="action" value="profile" />
                                 <Field
@@ -108,12 +108,12 @@ pub fn ProfilePage() -> impl IntoView {
                                     check=Check::Email
                                 />
                                 <SubmitButton label="Save" />
-                            </PortalForm>
+                            </Form>
                             {verification}
                         </section>
                         <section class="card">
                             <h2>"Change password"</h2>
-                            <PortalForm
+                            <Form
                                 to=PROFILE
                                 call=password_action
                                 feedback=password.clone()
@@ -154,17 +154,17 @@ pub fn ProfilePage() -> impl IntoView {
                                     autocomplete="new-password"
                                     error=password.error("confirm_new_password")
                                     required=true
-                                    check=Check::Confirms("new_password")
+                                    check=Check::Confirms("new_password".into())
                                 />
                                 <SubmitButton label="Change password" />
-                            </PortalForm>
+                            </Form>
                         </section>
                         <section class="card danger">
                             <h2>"Delete account"</h2>
                             <p>
                                 "This removes your account and signs you out everywhere. It cannot be undone."
                             </p>
-                            <PortalForm to=PROFILE call=delete_action feedback=delete.clone()>
+                            <Form to=PROFILE call=delete_action feedback=delete.clone()>
                                 <CsrfField token=csrf />
                                 <input type="hidden" name="action" value="delete" />
                                 <Field
@@ -177,7 +177,7 @@ pub fn ProfilePage() -> impl IntoView {
                                     required=true
                                 />
                                 <SubmitButton label="Delete account" class="danger" />
-                            </PortalForm>
+                            </Form>
                         </section>
                     }
                         .into_any()
@@ -208,11 +208,11 @@ fn verification(
     };
     let resend = waiting.then(|| {
         view! {
-            <PortalForm to=PROFILE call=call feedback=feedback class="inline">
+            <Form to=PROFILE call=call feedback=feedback class="inline">
                 <CsrfField token=csrf />
                 <input type="hidden" name="action" value="resend" />
                 <SubmitButton label="Resend verification email" class="secondary" />
-            </PortalForm>
+            </Form>
         }
     });
     Some(

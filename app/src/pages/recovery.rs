@@ -134,7 +134,7 @@ pub fn PasswordResetConfirmPage() -> impl IntoView {
                     autocomplete="new-password"
                     error=feedback.error("confirm_new_password")
                     required=true
-                    check=Check::Confirms("new_password")
+                    check=Check::Confirms("new_password".into())
                 />
                 <button type="submit">"Set password"</button>
             </form>

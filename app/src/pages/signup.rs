@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::actions::SignUp;
 use crate::components::field::{CsrfField, Field};
-use crate::components::form::{PortalForm, SubmitButton};
+use crate::components::form::{Form, SubmitButton};
 use crate::components::live::{Check, Other};
 use crate::components::notice::Notice;
 use crate::paths::{LOGIN, SIGNUP};
@@ -58,11 +58,11 @@ pub fn SignupPage() -> impl IntoView {
                             "At least 10 characters; not your username or email, nor a common password."
                         };
                         let password_check = Check::NewPassword {
-                            username: Other::Field("username"),
-                            email: Other::Field("email"),
+                            username: Other::Field("username".into()),
+                            email: Other::Field("email".into()),
                         };
                         view! {
-                            <PortalForm to=SIGNUP call=action feedback=feedback.clone()>
+                            <Form to=SIGNUP call=action feedback=feedback.clone()>
                                 <CsrfField token=state.csrf_token />
                                 <input type="hidden" name="next" value=next />
                                 {(!email_accounts)
@@ -110,10 +110,10 @@ pub fn SignupPage() -> impl IntoView {
                                     autocomplete="new-password"
                                     error=feedback.error("confirm")
                                     required=true
-                                    check=Check::Confirms("password")
+                                    check=Check::Confirms("password".into())
                                 />
                                 <SubmitButton label="Create account" />
-                            </PortalForm>
+                            </Form>
                             <p class="aside">
                                 "Already have an account? " <a href=LOGIN>"Sign in"</a>
                             </p>
