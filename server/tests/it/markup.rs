@@ -38,8 +38,9 @@ fn assert_no_live_markup(what: &str, body: &str) {
             _ => {}
         }
     }
-    // Data blocks (`type="application/json"`) are never executed: the page
-    // state carries the hostile values there, escaped, as data.
+    // Data blocks (`type="application/json"`) are never executed. (Island
+    // props travel in `data-props` attributes, escaped: the parse above
+    // sees them as attribute text.)
     let scripts = Selector::parse("script:not([type=\"application/json\"])").unwrap();
     for script in doc.select(&scripts) {
         let text: String = script.text().collect();
